@@ -1,0 +1,88 @@
+"""Parcours: the shared record of the "sans couture" insertion pathway."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from config import INSTANCE_DIR, Config, load_config
+
+
+def create_app(config: Config | str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder="../templates",
+        static_folder="static",
+    )
+    if config is None or isinstance(config, str):
+        config = load_config(config)
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every model registered on the metadata)
+    from app.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    _enable_sqlite_foreign_keys(app)
+
+
+def _enable_sqlite_foreign_keys(app: Flask) -> None:
+    """SQLite ignores foreign keys unless asked, on every connection."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "sqlite":
+            return
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.assets import bp as assets_bp
+    from app.core.views import bp as core_bp
+
+    app.register_blueprint(assets_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(core_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.core.errorhandlers import init_app
+
+    init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.core.formatting import init_app
+
+    init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.accounts.commands import users_cli
+    from app.demo.commands import seed_demo_command
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_demo_command)

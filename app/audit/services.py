@@ -1,0 +1,53 @@
+"""Writing the audit trail. Callers add events inside their own transaction (one commit)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from app.audit.models import AuditEvent
+from app.db_types import utcnow
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+    from app.pathways.models import Pathway
+
+
+def record_event(
+    actor: User | None,
+    action: str,
+    *,
+    object_type: str,
+    object_id: int | None = None,
+    pathway: Pathway | None = None,
+    territory_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current session (the caller commits).
+
+    `details` must hold facts (field names, ids, statuses), never the text of a note.
+    """
+    if territory_id is None:
+        territory_id = pathway.territory_id if pathway is not None else actor.territory_id if actor else None
+    if territory_id is None:
+        raise ValueError("an audit event needs a territory")
+    event = AuditEvent(
+        territory_id=territory_id,
+        actor_id=actor.id if actor else None,
+        actor_agency_id=actor.agency_id if actor else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        pathway_id=pathway.id if pathway is not None else None,
+        details=details or {},
+        occurred_at=at or utcnow(),
+    )
+    db.session.add(event)
+    return event
+
+
+def record_read(actor: User, pathway: Pathway, *, what: str = "record") -> None:
+    """Log that `actor` opened the record of `pathway`, and commit it at once."""
+    record_event(actor, f"pathway.read.{what}", object_type="pathway", object_id=pathway.id, pathway=pathway)
+    db.session.commit()

@@ -1,0 +1,71 @@
+"""Alerts raised by the follow-up scan (DESIGN §3.4–3.6)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import StrEnum, TerritoryScoped, UTCDateTime, enum_column, utcnow
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.pathways.models import Pathway
+
+
+class AlertKind(StrEnum):
+    FOLLOW_UP_OVERDUE = "follow_up_overdue"
+    MEETING_UNRECORDED = "meeting_unrecorded"
+    MISSED_NOT_RESCHEDULED = "missed_not_rescheduled"
+    BARRIER_OVERDUE = "barrier_overdue"
+    NO_REFERENT = "no_referent"
+    ORIENTATION_LATE = "orientation_late"
+    CONTRACT_LATE = "contract_late"
+    CONTRACT_ENDING = "contract_ending"
+    REFERRAL_UNANSWERED = "referral_unanswered"
+    CHECKIN_OVERDUE = "checkin_overdue"
+    CLOSURE_PROPOSED = "closure_proposed"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"  # seen by the referent; stays until its cause is gone
+    RESOLVED = "resolved"
+
+
+class Alert(TerritoryScoped, db.Model):
+    __tablename__ = "alert"
+    __table_args__ = (
+        # Idempotence (DESIGN §3.6): one unresolved alert per (pathway, kind, subject).
+        sa.Index(
+            "uq_alert_one_unresolved",
+            "pathway_id",
+            "kind",
+            "subject_key",
+            unique=True,
+            postgresql_where=sa.text("status <> 'resolved'"),
+            sqlite_where=sa.text("status <> 'resolved'"),
+        ),
+        sa.Index("ix_alert_territory_status_due", "territory_id", "status", "due_at"),
+        sa.CheckConstraint(
+            "(status = 'resolved') = (resolved_at IS NOT NULL)", name="resolved_is_dated"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id"), index=True)
+    kind: Mapped[AlertKind] = mapped_column(enum_column(AlertKind, "alert_kind"))
+    # What the alert is about within the pathway: "" for the pathway itself, "meeting:12",
+    # "barrier:7", "contract:3", "referral:5"…
+    subject_key: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the deadline passed
+    status: Mapped[AlertStatus] = mapped_column(
+        enum_column(AlertStatus, "alert_status"), default=AlertStatus.OPEN
+    )
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acknowledged_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    acknowledged_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    pathway: Mapped[Pathway] = relationship(foreign_keys=[pathway_id])

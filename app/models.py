@@ -1,0 +1,30 @@
+"""Import every feature's models so metadata (and Alembic) see the whole schema."""
+from app.accounts.models import Agency, AgencyKind, Role, Territory, User  # noqa: F401
+from app.audit.models import AuditEvent  # noqa: F401
+from app.barriers.models import (  # noqa: F401
+    Barrier,
+    BarrierCategory,
+    BarrierStatus,
+    DeclineReason,
+    Referral,
+    ReferralStatus,
+)
+from app.followup.models import Alert, AlertKind, AlertStatus  # noqa: F401
+from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus  # noqa: F401
+from app.pathways.models import (  # noqa: F401
+    Beneficiary,
+    ClosureReason,
+    Consent,
+    ConsentMethod,
+    Contract,
+    ContractKind,
+    EmploymentContractType,
+    Entry,
+    EntryKind,
+    Orientation,
+    Pathway,
+    PathwayMember,
+    ReferentAssignment,
+    Stage,
+    Visibility,
+)

@@ -1,0 +1,336 @@
+"""The person followed, their pathway, its referent history, team, consent, contracts and journal."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import StrEnum, TerritoryScoped, Timestamped, UTCDateTime, Versioned, enum_column, utcnow
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.accounts.models import Agency, User
+
+
+class Orientation(StrEnum):
+    PROFESSIONAL = "professional"
+    SOCIO_PROFESSIONAL = "socio_professional"
+    SOCIAL = "social"
+
+
+class Stage(StrEnum):
+    INTAKE = "intake"  # accueil
+    DIAGNOSIS = "diagnosis"
+    SUPPORT = "support"  # accompagnement
+    EMPLOYED = "employed"  # suivi dans l'emploi
+    CLOSED = "closed"
+
+
+class ClosureReason(StrEnum):
+    EMPLOYMENT_SUSTAINED = "employment_sustained"  # emploi durable, suivi dans l'emploi terminé
+    TRAINING = "training"  # entrée en formation qualifiante
+    MOVED_AWAY = "moved_away"  # déménagement hors du département
+    RIGHTS_ENDED = "rights_ended"  # fin de droits / sortie du RSA
+    NO_CONTACT = "no_contact"  # perte de contact
+    PERSON_REQUEST = "person_request"  # à la demande de la personne
+    DECEASED = "deceased"
+    OTHER = "other"
+
+
+class EmploymentContractType(StrEnum):
+    CDI = "cdi"
+    CDD = "cdd"
+    INTERIM = "interim"
+    IAE = "iae"  # insertion par l'activité économique
+    APPRENTICESHIP = "apprenticeship"
+    SELF_EMPLOYED = "self_employed"
+    OTHER = "other"
+
+
+class ContractKind(StrEnum):
+    CER = "cer"  # contrat d'engagement réciproque (RSA, conseil départemental)
+    PPAE = "ppae"  # projet personnalisé d'accès à l'emploi (France Travail)
+    CEJ = "cej"  # contrat d'engagement jeune
+    PACEA = "pacea"  # parcours contractualisé d'accompagnement vers l'emploi et l'autonomie
+
+
+class ConsentMethod(StrEnum):
+    WRITTEN = "written"
+    ORAL = "oral"
+
+
+class Visibility(StrEnum):
+    TEAM = "team"  # the whole team of the pathway (with consent)
+    AGENCY = "agency"  # the author's agency only
+    REFERENT = "referent"  # the referent and the author only
+
+
+class EntryKind(StrEnum):
+    NOTE = "note"
+    REORIENTATION = "reorientation"
+    EVENT = "event"
+
+
+class Beneficiary(TerritoryScoped, Timestamped, Versioned, db.Model):
+    """The person followed. No NIR (social security number) is ever stored (DESIGN §3.9)."""
+
+    __tablename__ = "beneficiary"
+    __table_args__ = (
+        sa.UniqueConstraint("id", "territory_id", name="uq_beneficiary_id_territory"),
+        sa.Index("ix_beneficiary_territory_search", "territory_id", "search_name"),
+        sa.Index("ix_beneficiary_territory_caf", "territory_id", "caf_number"),
+        sa.Index("ix_beneficiary_territory_ft", "territory_id", "france_travail_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(sa.String(80))
+    last_name: Mapped[str] = mapped_column(sa.String(80))
+    birth_name: Mapped[Optional[str]] = mapped_column(sa.String(80))  # nom de naissance
+    birth_date: Mapped[Optional[date]] = mapped_column(sa.Date)
+    email: Mapped[Optional[str]] = mapped_column(sa.String(254))
+    phone: Mapped[Optional[str]] = mapped_column(sa.String(30))
+    address: Mapped[Optional[str]] = mapped_column(sa.String(255))
+    postal_code: Mapped[Optional[str]] = mapped_column(sa.String(5))
+    city: Mapped[Optional[str]] = mapped_column(sa.String(120))
+    caf_number: Mapped[Optional[str]] = mapped_column(sa.String(20))  # numéro allocataire
+    france_travail_id: Mapped[Optional[str]] = mapped_column(sa.String(20))  # identifiant FT
+    # Rights and benefits held, as codes (rsa, ass, aah, prime_activite, css…): see schemas.
+    rights: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Lower-case, accent-free "last first birth_name", kept by the services for fast search.
+    search_name: Mapped[str] = mapped_column(sa.String(255), default="")
+    anonymised_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    pathways: Mapped[list[Pathway]] = relationship(back_populates="beneficiary")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Pathway(TerritoryScoped, Timestamped, Versioned, db.Model):
+    """One insertion pathway of one person. At most one open per person (partial unique index)."""
+
+    __tablename__ = "pathway"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["beneficiary_id", "territory_id"],
+            ["beneficiary.id", "beneficiary.territory_id"],
+            name="fk_pathway_beneficiary_territory",
+        ),
+        sa.ForeignKeyConstraint(
+            ["lead_agency_id", "territory_id"],
+            ["agency.id", "agency.territory_id"],
+            name="fk_pathway_lead_agency_territory",
+        ),
+        # The referent belongs to the lead agency: (referent, lead agency) must be a real user.
+        sa.ForeignKeyConstraint(
+            ["referent_id", "lead_agency_id"],
+            ["user_account.id", "user_account.agency_id"],
+            name="fk_pathway_referent_agency",
+        ),
+        sa.Index(
+            "uq_pathway_one_open_per_beneficiary",
+            "beneficiary_id",
+            unique=True,
+            postgresql_where=sa.text("closed_at IS NULL"),
+            sqlite_where=sa.text("closed_at IS NULL"),
+        ),
+        sa.CheckConstraint(
+            "(stage = 'closed') = (closed_at IS NOT NULL)", name="closed_stage_has_date"
+        ),
+        sa.CheckConstraint(
+            "(closed_at IS NULL) = (closure_reason IS NULL)", name="closure_has_reason"
+        ),
+        sa.CheckConstraint(
+            "(orientation IS NULL) = (oriented_at IS NULL)", name="orientation_is_dated"
+        ),
+        sa.CheckConstraint(
+            "stage <> 'employed' OR employment_started_on IS NOT NULL",
+            name="employed_has_start",
+        ),
+        sa.Index("ix_pathway_territory_stage", "territory_id", "stage"),
+        sa.Index("ix_pathway_lead_agency_open", "lead_agency_id", "closed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(index=True)
+    # The agency responsible for the pathway: the referent's agency, or the agency that opened the
+    # pathway while no referent is named. Drives "who sees the whole record" (app/access.py).
+    lead_agency_id: Mapped[int] = mapped_column()
+    referent_id: Mapped[Optional[int]] = mapped_column(index=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage, "pathway_stage"), default=Stage.INTAKE)
+    orientation: Mapped[Optional[Orientation]] = mapped_column(
+        enum_column(Orientation, "pathway_orientation")
+    )
+    oriented_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    closure_reason: Mapped[Optional[ClosureReason]] = mapped_column(
+        enum_column(ClosureReason, "pathway_closure_reason")
+    )
+    closure_note: Mapped[Optional[str]] = mapped_column(sa.Text)
+    # Return to work (suivi dans l'emploi).
+    employment_started_on: Mapped[Optional[date]] = mapped_column(sa.Date)
+    employment_contract_type: Mapped[Optional[EmploymentContractType]] = mapped_column(
+        enum_column(EmploymentContractType, "employment_contract_type")
+    )
+    employer: Mapped[Optional[str]] = mapped_column(sa.String(160))
+    job_title: Mapped[Optional[str]] = mapped_column(sa.String(160))
+
+    beneficiary: Mapped[Beneficiary] = relationship(
+        back_populates="pathways", foreign_keys=[beneficiary_id]
+    )
+    lead_agency: Mapped[Agency] = relationship(foreign_keys=[lead_agency_id])
+    referent: Mapped[Optional[User]] = relationship(foreign_keys=[referent_id])
+    assignments: Mapped[list[ReferentAssignment]] = relationship(
+        back_populates="pathway", order_by="ReferentAssignment.started_at"
+    )
+    members: Mapped[list[PathwayMember]] = relationship(back_populates="pathway")
+    consents: Mapped[list[Consent]] = relationship(back_populates="pathway")
+    contracts: Mapped[list[Contract]] = relationship(back_populates="pathway")
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class ReferentAssignment(TerritoryScoped, db.Model):
+    """History of referents: one open row (ended_at NULL) per pathway at most."""
+
+    __tablename__ = "referent_assignment"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["user_id", "agency_id"],
+            ["user_account.id", "user_account.agency_id"],
+            name="fk_referent_assignment_user_agency",
+        ),
+        sa.Index(
+            "uq_referent_assignment_one_current",
+            "pathway_id",
+            unique=True,
+            postgresql_where=sa.text("ended_at IS NULL"),
+            sqlite_where=sa.text("ended_at IS NULL"),
+        ),
+        sa.CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id"), index=True)
+    user_id: Mapped[int] = mapped_column(index=True)
+    agency_id: Mapped[int] = mapped_column()
+    assigned_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    note: Mapped[Optional[str]] = mapped_column(sa.Text)  # handover note for the next referent
+
+    pathway: Mapped[Pathway] = relationship(back_populates="assignments")
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    agency: Mapped[Agency] = relationship(foreign_keys=[agency_id], primaryjoin="ReferentAssignment.agency_id == Agency.id")
+    assigned_by: Mapped[Optional[User]] = relationship(foreign_keys=[assigned_by_id])
+
+
+class PathwayMember(TerritoryScoped, db.Model):
+    """An agency of the pathway's team (équipe de suivi). Removal keeps the row for history."""
+
+    __tablename__ = "pathway_member"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["agency_id", "territory_id"],
+            ["agency.id", "agency.territory_id"],
+            name="fk_pathway_member_agency_territory",
+        ),
+        sa.Index(
+            "uq_pathway_member_active",
+            "pathway_id",
+            "agency_id",
+            unique=True,
+            postgresql_where=sa.text("removed_at IS NULL"),
+            sqlite_where=sa.text("removed_at IS NULL"),
+        ),
+        sa.Index("ix_pathway_member_agency_active", "agency_id", "removed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id"), index=True)
+    agency_id: Mapped[int] = mapped_column()
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    added_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    removed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    removed_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    pathway: Mapped[Pathway] = relationship(back_populates="members")
+    agency: Mapped[Agency] = relationship(foreign_keys=[agency_id], primaryjoin="PathwayMember.agency_id == Agency.id")
+
+
+class Consent(TerritoryScoped, db.Model):
+    """The person's agreement to share the record with the team: dated, revocable."""
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        sa.Index(
+            "uq_consent_one_active",
+            "pathway_id",
+            unique=True,
+            postgresql_where=sa.text("withdrawn_at IS NULL"),
+            sqlite_where=sa.text("withdrawn_at IS NULL"),
+        ),
+        sa.CheckConstraint(
+            "withdrawn_at IS NULL OR withdrawn_at >= given_at", name="withdrawn_after_given"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id"), index=True)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod, "consent_method"))
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    withdrawn_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    withdrawn_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    pathway: Mapped[Pathway] = relationship(back_populates="consents")
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class Contract(TerritoryScoped, Timestamped, Versioned, db.Model):
+    """An engagement contract (CER, PPAE, CEJ, PACEA)."""
+
+    __tablename__ = "contract"
+    __table_args__ = (
+        sa.CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+        sa.Index("ix_contract_pathway_ends", "pathway_id", "ends_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id"), index=True)
+    kind: Mapped[ContractKind] = mapped_column(enum_column(ContractKind, "contract_kind"))
+    signed_on: Mapped[date] = mapped_column(sa.Date)
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[Optional[date]] = mapped_column(sa.Date)
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    pathway: Mapped[Pathway] = relationship(back_populates="contracts")
+
+
+class Entry(TerritoryScoped, db.Model):
+    """A dated note or event on the shared record (journal), with its visibility."""
+
+    __tablename__ = "entry"
+    __table_args__ = (sa.Index("ix_entry_pathway_occurred", "pathway_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    author_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"))
+    kind: Mapped[EntryKind] = mapped_column(enum_column(EntryKind, "entry_kind"), default=EntryKind.NOTE)
+    visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility, "entry_visibility"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    author_agency: Mapped[Agency] = relationship(foreign_keys=[author_agency_id])

@@ -1,0 +1,138 @@
+"""Configuration, read from environment variables when the app is created (never frozen at import).
+
+Development gets safe defaults so `make run` works on a bare machine; production refuses to
+start when a secret is missing (`ProductionConfig.validate`).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def normalise_database_url(url: str) -> str:
+    # Heroku-style URLs still say postgres://, which SQLAlchemy 2 no longer accepts.
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://"):]
+    return url
+
+
+class Config:
+    """Settings common to every environment. Instantiate to read the environment."""
+
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.SECRET_KEY = env.get("SECRET_KEY", DEV_SECRET_KEY)
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            env.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'parcours.db'}")
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_RECORD_QUERIES = False
+
+        # Session cookie: never readable from JavaScript, not sent on cross-site posts.
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.PERMANENT_SESSION_LIFETIME = env_int("SESSION_LIFETIME_MINUTES", 8 * 60) * 60
+
+        self.WTF_CSRF_ENABLED = True
+        self.WTF_CSRF_TIME_LIMIT = None  # a form left open during a long interview must still post
+
+        self.TIMEZONE = "Europe/Paris"
+        self.LOCALE = "fr_FR"
+
+        # Follow-up scheduler (app/followup).
+        self.SCHEDULER_IN_PROCESS = env_bool("SCHEDULER_IN_PROCESS", False)
+        self.SCHEDULER_INTERVAL_MINUTES = env_int("SCHEDULER_INTERVAL_MINUTES", 15)
+
+        # Mail (daily digest). Without MAIL_SERVER, mails are written to MAIL_OUTBOX_DIR as .eml.
+        self.MAIL_SERVER = env.get("MAIL_SERVER", "")
+        self.MAIL_PORT = env_int("MAIL_PORT", 25)
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD", "")
+        self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+        self.MAIL_FROM = env.get("MAIL_FROM", "Parcours <ne-pas-repondre@parcours.localhost>")
+        self.MAIL_OUTBOX_DIR = env.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+
+        # Front-end assets: the DSFR npm package, served locally (never from a CDN).
+        self.DSFR_DIST_DIR = env.get(
+            "DSFR_DIST_DIR", str(BASE_DIR / "node_modules" / "@gouvfr" / "dsfr" / "dist")
+        )
+
+    def validate(self) -> None:
+        """Refuse to start when misconfigured (overridden in production)."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = "testing-secret-key"
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("TEST_DATABASE_URL", "sqlite://")
+        )
+        self.WTF_CSRF_ENABLED = False  # tests of CSRF turn it back on explicitly
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SESSION_COOKIE_SECURE = True
+        self.REMEMBER_COOKIE_SECURE = True
+
+    def validate(self) -> None:
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "Missing required environment variable(s) in production: " + ", ".join(missing)
+            )
+        if len(self.SECRET_KEY) < 32 or self.SECRET_KEY == DEV_SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be a random string of at least 32 characters.")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    name = name or os.environ.get("PARCOURS_ENV", "development")
+    try:
+        config = CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(f"Unknown PARCOURS_ENV {name!r}; expected one of {sorted(CONFIGS)}") from None
+    config.validate()
+    return config
