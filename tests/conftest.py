@@ -125,4 +125,4 @@ def count_queries(app: Flask) -> Any:
     return _count
 
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.world"]

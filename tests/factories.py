@@ -28,7 +28,7 @@ class TerritoryFactory(BaseFactory):
     class Meta:
         model = Territory
 
-    code = factory.Sequence(lambda n: f"{(n % 90) + 10}")
+    code = factory.Sequence(lambda n: f"{(n % 900) + 100}")  # never clashes with real codes
     name = factory.LazyAttribute(lambda o: f"Département test {o.code}")
 
 

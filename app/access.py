@@ -1,0 +1,238 @@
+"""The need-to-know policy (DESIGN §3.2–3.3), decided here and nowhere else.
+
+Two forms of every question:
+- yes/no questions on loaded objects (`record_access`, `can_see_entry`…), for views and services;
+- SQL clauses (`readable_pathways_clause`, `visible_entries_clause`…), so lists never load what
+  they would hide.
+
+Levels of access to a pathway's record:
+- FULL: the referent and the referent's agency (colleagues and its managers) — the lead agency.
+- SHARED: a team agency with the person's consent on file, or a manager of the conseil
+  départemental (steering of the whole territory): identity, pathway, meetings (without private
+  notes), barriers, entries visible to the team.
+- EXISTENCE: a team agency without consent: that the pathway exists and who the referent is.
+- NONE: anyone else, other territories and admins included — answered as "not found".
+
+Within a readable record, entries and meeting notes have their own visibility:
+`team` (everyone with SHARED or FULL), `agency` (the author's agency), `referent` (the referent
+and the author).
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from app.accounts.models import Agency, AgencyKind, Role, User
+from app.errors import Forbidden, NotFound
+from app.extensions import db
+from app.pathways.models import Consent, Entry, Pathway, PathwayMember, Visibility
+
+if TYPE_CHECKING:
+    from app.meetings.models import Meeting
+
+
+class RecordAccess(IntEnum):
+    NONE = 0
+    EXISTENCE = 1
+    SHARED = 2
+    FULL = 3
+
+
+# --- who the user is -------------------------------------------------------------------------
+
+def _is_user(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and isinstance(user, User)
+
+
+def is_territory_steering_manager(user: User) -> bool:
+    """A manager of the conseil départemental steers every pathway of the territory."""
+    return user.role == Role.MANAGER and user.agency.kind == AgencyKind.DEPARTMENTAL_COUNCIL
+
+
+# --- yes/no questions on one pathway --------------------------------------------------------
+
+def _active_member_agency_ids(pathway: Pathway) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(PathwayMember.agency_id).where(
+                PathwayMember.pathway_id == pathway.id, PathwayMember.removed_at.is_(None)
+            )
+        )
+    )
+
+
+def has_active_consent(pathway: Pathway) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Consent.id)).where(
+                Consent.pathway_id == pathway.id, Consent.withdrawn_at.is_(None)
+            )
+        )
+        > 0
+    )
+
+
+def record_access(user: Any, pathway: Pathway) -> RecordAccess:
+    if not _is_user(user) or user.territory_id != pathway.territory_id:
+        return RecordAccess.NONE
+    if user.role == Role.ADMIN:
+        return RecordAccess.NONE  # admins manage accounts, not the content of records
+    if pathway.lead_agency_id == user.agency_id:
+        return RecordAccess.FULL
+    if is_territory_steering_manager(user):
+        return RecordAccess.SHARED
+    if user.agency_id in _active_member_agency_ids(pathway):
+        return RecordAccess.SHARED if has_active_consent(pathway) else RecordAccess.EXISTENCE
+    return RecordAccess.NONE
+
+
+def can_see_pathway_exists(user: Any, pathway: Pathway) -> bool:
+    return record_access(user, pathway) >= RecordAccess.EXISTENCE
+
+
+def can_read_record(user: Any, pathway: Pathway) -> bool:
+    """Identity, pathway details, meetings (dates and statuses), barriers, team entries."""
+    return record_access(user, pathway) >= RecordAccess.SHARED
+
+
+def can_manage_pathway(user: Any, pathway: Pathway) -> bool:
+    """Orient, plan and record meetings, add barriers, consent, contracts, close: the lead agency."""
+    return record_access(user, pathway) == RecordAccess.FULL and user.role in (
+        Role.PROFESSIONAL,
+        Role.MANAGER,
+    )
+
+
+def can_assign_referent(user: Any, pathway: Pathway) -> bool:
+    """The lead agency hands over; managers steering the pathway may reassign it too."""
+    if can_manage_pathway(user, pathway):
+        return True
+    return (
+        _is_user(user)
+        and user.territory_id == pathway.territory_id
+        and is_territory_steering_manager(user)
+    )
+
+
+def can_contribute(user: Any, pathway: Pathway) -> bool:
+    """Add a journal entry to the shared record: anyone who may read it, while it is open."""
+    return pathway.closed_at is None and can_read_record(user, pathway)
+
+
+def _visible(user: User, pathway: Pathway, visibility: Visibility, author_id: int | None,
+             author_agency_id: int | None) -> bool:
+    if record_access(user, pathway) < RecordAccess.SHARED:
+        return False
+    if visibility == Visibility.TEAM:
+        return True
+    if visibility == Visibility.AGENCY:
+        return author_agency_id == user.agency_id
+    return user.id in (author_id, pathway.referent_id)  # Visibility.REFERENT
+
+
+def can_see_entry(user: Any, entry: Entry, pathway: Pathway) -> bool:
+    return _visible(user, pathway, entry.visibility, entry.author_id, entry.author_agency_id)
+
+
+def can_see_meeting_notes(user: Any, meeting: Meeting, pathway: Pathway) -> bool:
+    author_id = meeting.recorded_by_id or meeting.organizer_id
+    return _visible(user, pathway, meeting.notes_visibility, author_id, meeting.agency_id)
+
+
+# --- guards used by services (404 when the record is hidden, 403 when visible but not allowed)
+
+def get_pathway_or_404(user: Any, pathway_id: int, *, minimum: RecordAccess = RecordAccess.SHARED) -> Pathway:
+    pathway = db.session.get(Pathway, pathway_id)
+    if pathway is None or record_access(user, pathway) < minimum:
+        raise NotFound()
+    return pathway
+
+
+def require(allowed: bool, user: Any, pathway: Pathway, message: str) -> None:
+    """Refuse an action: 404 if the user may not even know the record exists, else 403."""
+    if allowed:
+        return
+    if record_access(user, pathway) < RecordAccess.EXISTENCE:
+        raise NotFound()
+    raise Forbidden(message)
+
+
+def require_manage(user: Any, pathway: Pathway) -> None:
+    require(
+        can_manage_pathway(user, pathway),
+        user,
+        pathway,
+        "Seule la structure du référent peut faire cette action sur ce parcours.",
+    )
+
+
+# --- SQL clauses: lists filter with these, so they never load what they hide -----------------
+
+def _member_exists(user: User) -> sa.ColumnElement[bool]:
+    return sa.exists().where(
+        PathwayMember.pathway_id == Pathway.id,
+        PathwayMember.agency_id == user.agency_id,
+        PathwayMember.removed_at.is_(None),
+    )
+
+
+def _consent_exists() -> sa.ColumnElement[bool]:
+    return sa.exists().where(Consent.pathway_id == Pathway.id, Consent.withdrawn_at.is_(None))
+
+
+def readable_pathways_clause(user: Any, *, minimum: RecordAccess = RecordAccess.EXISTENCE) -> sa.ColumnElement[bool]:
+    """Pathways where `record_access(user, p) >= minimum`, as a WHERE clause over `Pathway`."""
+    if not _is_user(user) or user.role == Role.ADMIN:
+        return sa.false()
+    conditions: list[sa.ColumnElement[bool]] = [Pathway.lead_agency_id == user.agency_id]
+    if minimum <= RecordAccess.SHARED:
+        if is_territory_steering_manager(user):
+            conditions.append(sa.true())
+        elif minimum == RecordAccess.SHARED:
+            conditions.append(sa.and_(_member_exists(user), _consent_exists()))
+        else:
+            conditions.append(_member_exists(user))
+    return sa.and_(Pathway.territory_id == user.territory_id, sa.or_(*conditions))
+
+
+def _visibility_clause(user: User, visibility: Any, author_id: Any, author_agency_id: Any) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        visibility == Visibility.TEAM,
+        sa.and_(visibility == Visibility.AGENCY, author_agency_id == user.agency_id),
+        sa.and_(
+            visibility == Visibility.REFERENT,
+            sa.or_(author_id == user.id, Pathway.referent_id == user.id),
+        ),
+    )
+
+
+def visible_entries_clause(user: Any) -> sa.ColumnElement[bool]:
+    """Entries the user may read; the query must join `Pathway` on `Entry.pathway_id`."""
+    if not _is_user(user):
+        return sa.false()
+    return sa.and_(
+        readable_pathways_clause(user, minimum=RecordAccess.SHARED),
+        _visibility_clause(user, Entry.visibility, Entry.author_id, Entry.author_agency_id),
+    )
+
+
+def visible_meeting_notes_clause(user: Any) -> sa.ColumnElement[bool]:
+    """True where the user may read a meeting's notes; select `case(clause, notes)` with it."""
+    from app.meetings.models import Meeting
+
+    if not _is_user(user):
+        return sa.false()
+    return _visibility_clause(
+        user,
+        Meeting.notes_visibility,
+        sa.func.coalesce(Meeting.recorded_by_id, Meeting.organizer_id),
+        Meeting.agency_id,
+    )
+
+
+def agencies_of_territory_clause(user: Any) -> sa.ColumnElement[bool]:
+    if not _is_user(user):
+        return sa.false()
+    return Agency.territory_id == user.territory_id

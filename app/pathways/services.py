@@ -1,0 +1,554 @@
+"""Operations on a person's pathway. Each is one transaction, checks access and writes an audit event.
+
+Services take the acting user and plain values (already parsed by a schema), never a request, so
+views, the API, the CLI, the scheduler and tests call them alike. `now` is a parameter so tests
+travel in time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from app import access
+from app.accounts.models import Agency, Role, User
+from app.audit.services import record_event
+from app.db_types import utcnow
+from app.errors import Conflict, Forbidden, NotFound, ValidationError
+from app.extensions import db
+from app.pathways.models import (
+    Beneficiary,
+    ClosureReason,
+    Consent,
+    ConsentMethod,
+    Contract,
+    ContractKind,
+    EmploymentContractType,
+    Entry,
+    EntryKind,
+    Orientation,
+    Pathway,
+    PathwayMember,
+    ReferentAssignment,
+    Stage,
+    Visibility,
+)
+from app.pathways.search import search_key
+from app.transaction import check_version, unit_of_work
+
+IDENTITY_FIELDS = (
+    "first_name", "last_name", "birth_name", "birth_date", "email", "phone", "address",
+    "postal_code", "city", "caf_number", "france_travail_id", "rights",
+)
+
+
+def _require_professional(actor: User) -> None:
+    if actor.role == Role.ADMIN:
+        raise Forbidden("Un compte administrateur ne gère pas de parcours.")
+
+
+def _open_pathway_of(beneficiary_id: int) -> Pathway | None:
+    return db.session.scalar(
+        sa.select(Pathway).where(Pathway.beneficiary_id == beneficiary_id, Pathway.closed_at.is_(None))
+    )
+
+
+def _check_referent(actor: User, referent: User) -> None:
+    if referent.territory_id != actor.territory_id:
+        raise NotFound("Ce professionnel est introuvable.", field="referent_id")
+    if not referent.is_active_account or referent.role == Role.ADMIN:
+        raise ValidationError(
+            "Le référent doit être un professionnel ou un responsable actif.", field="referent_id"
+        )
+
+
+# --- people and pathways ---------------------------------------------------------------------
+
+@dataclass
+class PossibleDuplicate:
+    beneficiary: Beneficiary
+    reason: str
+
+
+def find_possible_duplicates(actor: User, data: dict[str, Any]) -> list[PossibleDuplicate]:
+    """People of the actor's territory who may be the same person (same name + birth date, or same
+    CAF number, or same France Travail id). Shown as a warning before creating a record."""
+    conditions = []
+    key = search_key(data.get("last_name"), data.get("first_name"))
+    if key and data.get("birth_date"):
+        conditions.append(
+            sa.and_(Beneficiary.search_name.startswith(key), Beneficiary.birth_date == data["birth_date"])
+        )
+    if data.get("caf_number"):
+        conditions.append(Beneficiary.caf_number == data["caf_number"])
+    if data.get("france_travail_id"):
+        conditions.append(Beneficiary.france_travail_id == data["france_travail_id"])
+    if not conditions:
+        return []
+    found = db.session.scalars(
+        sa.select(Beneficiary)
+        .where(Beneficiary.territory_id == actor.territory_id, Beneficiary.anonymised_at.is_(None), sa.or_(*conditions))
+        .limit(10)
+    ).all()
+    result = []
+    for person in found:
+        if data.get("caf_number") and person.caf_number == data["caf_number"]:
+            reason = "même numéro allocataire CAF"
+        elif data.get("france_travail_id") and person.france_travail_id == data["france_travail_id"]:
+            reason = "même identifiant France Travail"
+        else:
+            reason = "mêmes nom, prénom et date de naissance"
+        result.append(PossibleDuplicate(person, reason))
+    return result
+
+
+def create_beneficiary(
+    actor: User,
+    data: dict[str, Any],
+    *,
+    referent: User | None = None,
+    now: datetime | None = None,
+) -> Pathway:
+    """Create a person and their open pathway (stage intake), led by the actor's agency.
+
+    `referent` (optional) must belong to the actor's agency; otherwise the referent is named later.
+    """
+    _require_professional(actor)
+    now = now or utcnow()
+    unknown = set(data) - set(IDENTITY_FIELDS)
+    if unknown:
+        raise ValidationError("Champ inconnu.", field=sorted(unknown)[0])
+    if referent is not None:
+        _check_referent(actor, referent)
+        if referent.agency_id != actor.agency_id:
+            raise ValidationError(
+                "À la création, le référent doit appartenir à votre structure.", field="referent_id"
+            )
+    with unit_of_work() as session:
+        person = Beneficiary(territory_id=actor.territory_id, rights=[], **data)
+        person.search_name = search_key(person.last_name, person.first_name, person.birth_name)
+        session.add(person)
+        session.flush()
+        pathway = Pathway(
+            territory_id=actor.territory_id,
+            beneficiary_id=person.id,
+            lead_agency_id=actor.agency_id,
+            stage=Stage.INTAKE,
+            started_at=now,
+        )
+        session.add(pathway)
+        session.flush()
+        record_event(actor, "beneficiary.created", object_type="beneficiary", object_id=person.id,
+                     pathway=pathway, at=now)
+        record_event(actor, "pathway.opened", object_type="pathway", object_id=pathway.id,
+                     pathway=pathway, at=now)
+        if referent is not None:
+            _assign(actor, pathway, referent, note=None, now=now)
+    return pathway
+
+
+def update_beneficiary(
+    actor: User, beneficiary_id: int, changes: dict[str, Any], *, expected_version: int | None
+) -> Beneficiary:
+    person = db.session.get(Beneficiary, beneficiary_id)
+    pathway = _current_or_last_pathway(person) if person else None
+    if person is None or pathway is None or not access.can_read_record(actor, pathway):
+        raise NotFound()
+    access.require_manage(actor, pathway)
+    unknown = set(changes) - set(IDENTITY_FIELDS)
+    if unknown:
+        raise ValidationError("Champ inconnu.", field=sorted(unknown)[0])
+    with unit_of_work():
+        check_version(person, expected_version)
+        changed = sorted(k for k, v in changes.items() if getattr(person, k) != v)
+        for key, value in changes.items():
+            setattr(person, key, value)
+        person.search_name = search_key(person.last_name, person.first_name, person.birth_name)
+        record_event(actor, "beneficiary.updated", object_type="beneficiary", object_id=person.id,
+                     pathway=pathway, details={"fields": changed})
+    return person
+
+
+def _current_or_last_pathway(person: Beneficiary) -> Pathway | None:
+    return db.session.scalar(
+        sa.select(Pathway)
+        .where(Pathway.beneficiary_id == person.id)
+        .order_by(Pathway.closed_at.is_(None).desc(), Pathway.started_at.desc())
+        .limit(1)
+    )
+
+
+def open_pathway(actor: User, beneficiary_id: int, *, now: datetime | None = None) -> Pathway:
+    """Open a new pathway for a person whose previous one is closed (one open at a time)."""
+    _require_professional(actor)
+    now = now or utcnow()
+    person = db.session.get(Beneficiary, beneficiary_id)
+    if person is None or person.territory_id != actor.territory_id:
+        raise NotFound()
+    last = _current_or_last_pathway(person)
+    if last is not None and not access.can_see_pathway_exists(actor, last):
+        raise NotFound()
+    if _open_pathway_of(person.id) is not None:
+        raise Conflict("Cette personne a déjà un parcours ouvert : clôturez-le avant d'en ouvrir un autre.")
+    with unit_of_work() as session:
+        pathway = Pathway(
+            territory_id=actor.territory_id,
+            beneficiary_id=person.id,
+            lead_agency_id=actor.agency_id,
+            stage=Stage.INTAKE,
+            started_at=now,
+        )
+        session.add(pathway)
+        session.flush()
+        record_event(actor, "pathway.opened", object_type="pathway", object_id=pathway.id,
+                     pathway=pathway, at=now)
+    return pathway
+
+
+def _require_open(pathway: Pathway) -> None:
+    if pathway.closed_at is not None:
+        raise Conflict("Ce parcours est clôturé : rouvrez un parcours pour le modifier.")
+
+
+def orient(
+    actor: User,
+    pathway: Pathway,
+    orientation: Orientation,
+    *,
+    oriented_at: datetime | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Pathway:
+    """Record the orientation decision. A re-orientation is kept in the journal."""
+    access.require_manage(actor, pathway)
+    _require_open(pathway)
+    now = now or utcnow()
+    oriented_at = oriented_at or now
+    if oriented_at > now:
+        raise ValidationError("La date d'orientation ne peut pas être dans le futur.", field="oriented_at")
+    if oriented_at < pathway.started_at:
+        raise ValidationError(
+            "La date d'orientation ne peut pas précéder le début du parcours.", field="oriented_at"
+        )
+    orientation = Orientation(orientation)
+    with unit_of_work() as session:
+        check_version(pathway, expected_version)
+        previous = pathway.orientation
+        pathway.orientation = orientation
+        pathway.oriented_at = oriented_at
+        if pathway.stage in (Stage.INTAKE, Stage.DIAGNOSIS):
+            pathway.stage = Stage.SUPPORT
+        if previous is not None and previous != orientation:
+            session.add(Entry(
+                territory_id=pathway.territory_id, pathway_id=pathway.id, author_id=actor.id,
+                author_agency_id=actor.agency_id, kind=EntryKind.REORIENTATION,
+                visibility=Visibility.TEAM, occurred_at=oriented_at, created_at=now,
+                body=f"Réorientation : {previous.value} → {orientation.value}."
+                + (f" {note}" if note else ""),
+            ))
+        record_event(actor, "pathway.oriented", object_type="pathway", object_id=pathway.id,
+                     pathway=pathway, at=now,
+                     details={"orientation": orientation.value,
+                              "previous": previous.value if previous else None})
+    return pathway
+
+
+def set_stage(actor: User, pathway: Pathway, stage: Stage, *, expected_version: int | None = None) -> Pathway:
+    """Move between intake, diagnosis and support (employment and closure have their own services)."""
+    access.require_manage(actor, pathway)
+    _require_open(pathway)
+    stage = Stage(stage)
+    if stage not in (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT):
+        raise ValidationError(
+            "Utilisez « Retour à l'emploi » ou « Clôturer le parcours » pour cette étape.", field="stage"
+        )
+    with unit_of_work():
+        check_version(pathway, expected_version)
+        previous = pathway.stage
+        pathway.stage = stage
+        record_event(actor, "pathway.stage_changed", object_type="pathway", object_id=pathway.id,
+                     pathway=pathway, details={"stage": stage.value, "previous": previous.value})
+    return pathway
+
+
+def _assign(actor: User, pathway: Pathway, referent: User, *, note: str | None, now: datetime) -> None:
+    """Close the current assignment (if any) and open the new one; inside the caller's transaction."""
+    current = db.session.scalar(
+        sa.select(ReferentAssignment).where(
+            ReferentAssignment.pathway_id == pathway.id, ReferentAssignment.ended_at.is_(None)
+        )
+    )
+    previous_id = pathway.referent_id
+    if current is not None:
+        current.ended_at = max(now, current.started_at)
+        db.session.flush()  # the partial unique index allows one current assignment at a time
+    db.session.add(ReferentAssignment(
+        territory_id=pathway.territory_id, pathway_id=pathway.id, user_id=referent.id,
+        agency_id=referent.agency_id, assigned_by_id=actor.id, started_at=now, note=note,
+    ))
+    pathway.referent_id = referent.id
+    pathway.lead_agency_id = referent.agency_id
+    record_event(actor, "pathway.referent_assigned", object_type="pathway", object_id=pathway.id,
+                 pathway=pathway, at=now,
+                 details={"referent_id": referent.id, "previous_referent_id": previous_id,
+                          "agency_id": referent.agency_id})
+
+
+def assign_referent(
+    actor: User,
+    pathway: Pathway,
+    referent: User,
+    *,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Pathway:
+    """Name the referent, or hand over to a new one (history kept, with the handover note).
+
+    The pathway follows the referent's agency (it becomes the lead agency). The previous agency
+    stays in the team so the person's history is not lost to it.
+    """
+    if not access.can_assign_referent(actor, pathway):
+        access.require(False, actor, pathway, "Vous ne pouvez pas changer le référent de ce parcours.")
+    _require_open(pathway)
+    _check_referent(actor, referent)
+    if referent.id == pathway.referent_id:
+        raise ValidationError("Cette personne est déjà le référent du parcours.", field="referent_id")
+    now = now or utcnow()
+    with unit_of_work() as session:
+        check_version(pathway, expected_version)
+        previous_agency_id = pathway.lead_agency_id
+        _assign(actor, pathway, referent, note=note, now=now)
+        if previous_agency_id != referent.agency_id:
+            # The new lead agency is no longer a mere team member; the old one becomes one.
+            for member in session.scalars(sa.select(PathwayMember).where(
+                PathwayMember.pathway_id == pathway.id, PathwayMember.removed_at.is_(None),
+                PathwayMember.agency_id == referent.agency_id,
+            )):
+                member.removed_at = now
+                member.removed_by_id = actor.id
+            session.flush()
+            session.add(PathwayMember(
+                territory_id=pathway.territory_id, pathway_id=pathway.id,
+                agency_id=previous_agency_id, added_at=now, added_by_id=actor.id,
+            ))
+    return pathway
+
+
+# --- team, consent, contracts ----------------------------------------------------------------
+
+def add_team_agency(actor: User, pathway: Pathway, agency_id: int, *, now: datetime | None = None) -> PathwayMember:
+    access.require_manage(actor, pathway)
+    _require_open(pathway)
+    now = now or utcnow()
+    agency = db.session.get(Agency, agency_id)
+    if agency is None or agency.territory_id != pathway.territory_id or not agency.is_active:
+        raise ValidationError("Structure introuvable dans ce territoire.", field="agency_id")
+    if agency.id == pathway.lead_agency_id:
+        raise ValidationError("C'est déjà la structure du référent.", field="agency_id")
+    with unit_of_work() as session:
+        member = PathwayMember(territory_id=pathway.territory_id, pathway_id=pathway.id,
+                               agency_id=agency.id, added_at=now, added_by_id=actor.id)
+        session.add(member)
+        session.flush()
+        record_event(actor, "pathway.member_added", object_type="pathway", object_id=pathway.id,
+                     pathway=pathway, at=now, details={"agency_id": agency.id})
+    return member
+
+
+def remove_team_agency(actor: User, pathway: Pathway, agency_id: int, *, now: datetime | None = None) -> None:
+    access.require_manage(actor, pathway)
+    now = now or utcnow()
+    member = db.session.scalar(sa.select(PathwayMember).where(
+        PathwayMember.pathway_id == pathway.id, PathwayMember.agency_id == agency_id,
+        PathwayMember.removed_at.is_(None),
+    ))
+    if member is None:
+        raise NotFound("Cette structure ne fait pas partie de l'équipe de suivi.", field="agency_id")
+    with unit_of_work():
+        member.removed_at = now
+        member.removed_by_id = actor.id
+        record_event(actor, "pathway.member_removed", object_type="pathway", object_id=pathway.id,
+                     pathway=pathway, at=now, details={"agency_id": agency_id})
+
+
+def record_consent(
+    actor: User, pathway: Pathway, *, method: ConsentMethod, given_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Consent:
+    """Record the person's agreement to share their record with the team (DESIGN §3.9)."""
+    access.require_manage(actor, pathway)
+    _require_open(pathway)
+    now = now or utcnow()
+    given_at = given_at or now
+    if given_at > now:
+        raise ValidationError("La date du consentement ne peut pas être dans le futur.", field="given_at")
+    if access.has_active_consent(pathway):
+        raise Conflict("Un consentement est déjà enregistré pour ce parcours.")
+    with unit_of_work() as session:
+        consent = Consent(territory_id=pathway.territory_id, pathway_id=pathway.id, given_at=given_at,
+                          method=ConsentMethod(method), recorded_by_id=actor.id)
+        session.add(consent)
+        session.flush()
+        record_event(actor, "consent.recorded", object_type="consent", object_id=consent.id,
+                     pathway=pathway, at=now, details={"method": consent.method.value})
+    return consent
+
+
+def withdraw_consent(actor: User, pathway: Pathway, *, now: datetime | None = None) -> Consent:
+    """From now on, partners only see that the pathway exists and who the referent is."""
+    access.require_manage(actor, pathway)
+    now = now or utcnow()
+    consent = db.session.scalar(sa.select(Consent).where(
+        Consent.pathway_id == pathway.id, Consent.withdrawn_at.is_(None)
+    ))
+    if consent is None:
+        raise Conflict("Aucun consentement en cours pour ce parcours.")
+    with unit_of_work():
+        consent.withdrawn_at = max(now, consent.given_at)
+        consent.withdrawn_by_id = actor.id
+        record_event(actor, "consent.withdrawn", object_type="consent", object_id=consent.id,
+                     pathway=pathway, at=now)
+    return consent
+
+
+def record_contract(
+    actor: User, pathway: Pathway, *, kind: ContractKind, signed_on: date, starts_on: date,
+    ends_on: date | None = None, now: datetime | None = None,
+) -> Contract:
+    access.require_manage(actor, pathway)
+    _require_open(pathway)
+    now = now or utcnow()
+    if signed_on > now.date():
+        raise ValidationError("La date de signature ne peut pas être dans le futur.", field="signed_on")
+    if ends_on is not None and ends_on < starts_on:
+        raise ValidationError("La fin du contrat doit suivre son début.", field="ends_on")
+    with unit_of_work() as session:
+        contract = Contract(territory_id=pathway.territory_id, pathway_id=pathway.id,
+                            kind=ContractKind(kind), signed_on=signed_on, starts_on=starts_on,
+                            ends_on=ends_on, recorded_by_id=actor.id)
+        session.add(contract)
+        session.flush()
+        record_event(actor, "contract.recorded", object_type="contract", object_id=contract.id,
+                     pathway=pathway, at=now, details={"kind": contract.kind.value})
+    return contract
+
+
+# --- journal -----------------------------------------------------------------------------------
+
+def add_entry(
+    actor: User, pathway: Pathway, *, body: str, visibility: Visibility,
+    occurred_at: datetime | None = None, now: datetime | None = None,
+) -> Entry:
+    """A note on the shared record. Partners may write too (their own agency's entries)."""
+    if not access.can_contribute(actor, pathway):
+        access.require(False, actor, pathway, "Vous ne pouvez pas écrire dans ce dossier.")
+    now = now or utcnow()
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("Le texte de la note est obligatoire.", field="body")
+    occurred_at = occurred_at or now
+    if occurred_at > now:
+        raise ValidationError("Une note ne peut pas porter sur une date future.", field="occurred_at")
+    with unit_of_work() as session:
+        entry = Entry(territory_id=pathway.territory_id, pathway_id=pathway.id, author_id=actor.id,
+                      author_agency_id=actor.agency_id, visibility=Visibility(visibility),
+                      kind=EntryKind.NOTE, body=body, occurred_at=occurred_at, created_at=now)
+        session.add(entry)
+        session.flush()
+        record_event(actor, "entry.added", object_type="entry", object_id=entry.id, pathway=pathway,
+                     at=now, details={"visibility": entry.visibility.value})
+    return entry
+
+
+# --- return to work and closure ----------------------------------------------------------------
+
+def record_employment(
+    actor: User, pathway: Pathway, *, started_on: date, contract_type: EmploymentContractType,
+    employer: str, job_title: str | None = None, expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Pathway:
+    """Return to work: stage `employed` and check-ins at the territory's months with the SAME
+    referent (DESIGN §3.5), so the person keeps their referent after getting a job."""
+    from app.meetings.services import plan_checkins
+
+    access.require_manage(actor, pathway)
+    _require_open(pathway)
+    now = now or utcnow()
+    if pathway.referent_id is None:
+        raise Conflict("Nommez d'abord un référent : c'est lui qui assure le suivi dans l'emploi.")
+    if started_on < pathway.started_at.date():
+        raise ValidationError("La date d'embauche précède le début du parcours.", field="started_on")
+    employer = (employer or "").strip()
+    if not employer:
+        raise ValidationError("L'employeur est obligatoire.", field="employer")
+    with unit_of_work():
+        check_version(pathway, expected_version)
+        pathway.stage = Stage.EMPLOYED
+        pathway.employment_started_on = started_on
+        pathway.employment_contract_type = EmploymentContractType(contract_type)
+        pathway.employer = employer
+        pathway.job_title = job_title
+        plan_checkins(pathway, started_on, now=now)
+        record_event(actor, "pathway.employment_recorded", object_type="pathway", object_id=pathway.id,
+                     pathway=pathway, at=now,
+                     details={"contract_type": pathway.employment_contract_type.value,
+                              "started_on": started_on.isoformat()})
+    return pathway
+
+
+def close_pathway(
+    actor: User, pathway: Pathway, *, reason: ClosureReason, note: str | None = None,
+    expected_version: int | None = None, now: datetime | None = None,
+) -> Pathway:
+    """Close with a reason: planned meetings are cancelled, the referent's assignment ends, open
+    alerts are resolved. The record stays readable (kept 2 years, then anonymised)."""
+    from app.followup.models import Alert, AlertStatus
+    from app.meetings.models import Meeting, MeetingStatus
+
+    access.require_manage(actor, pathway)
+    _require_open(pathway)
+    now = now or utcnow()
+    try:
+        reason = ClosureReason(reason)
+    except ValueError:
+        raise ValidationError("Motif de clôture invalide.", field="reason") from None
+    with unit_of_work() as session:
+        check_version(pathway, expected_version)
+        pathway.stage = Stage.CLOSED
+        pathway.closed_at = now
+        pathway.closure_reason = reason
+        pathway.closure_note = note
+        for meeting in session.scalars(sa.select(Meeting).where(
+            Meeting.pathway_id == pathway.id, Meeting.status == MeetingStatus.PLANNED,
+            Meeting.scheduled_at > now,
+        )):
+            meeting.status = MeetingStatus.CANCELLED
+            meeting.cancelled_at = now
+            meeting.cancellation_reason = "Parcours clôturé"
+        for assignment in session.scalars(sa.select(ReferentAssignment).where(
+            ReferentAssignment.pathway_id == pathway.id, ReferentAssignment.ended_at.is_(None)
+        )):
+            assignment.ended_at = max(now, assignment.started_at)
+        session.execute(
+            sa.update(Alert)
+            .where(Alert.pathway_id == pathway.id, Alert.status != AlertStatus.RESOLVED)
+            .values(status=AlertStatus.RESOLVED, resolved_at=now)
+        )
+        record_event(actor, "pathway.closed", object_type="pathway", object_id=pathway.id,
+                     pathway=pathway, at=now, details={"reason": reason.value})
+    return pathway
+
+
+def get_user_in_territory(actor: User, user_id: Any, *, field: str = "referent_id") -> User:
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        raise ValidationError("Professionnel invalide.", field=field) from None
+    if user is None or user.territory_id != actor.territory_id:
+        raise ValidationError("Professionnel introuvable dans ce territoire.", field=field)
+    return user
+
