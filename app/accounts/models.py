@@ -100,7 +100,7 @@ class Agency(TerritoryScoped, Timestamped, Versioned, db.Model):
     kind: Mapped[AgencyKind] = mapped_column(enum_column(AgencyKind, "agency_kind"))
     email: Mapped[Optional[str]] = mapped_column(sa.String(254))
     phone: Mapped[Optional[str]] = mapped_column(sa.String(30))
-    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.text("true"))
 
     territory: Mapped[Territory] = relationship(back_populates="agencies")
     users: Mapped[list[User]] = relationship(
@@ -137,7 +137,7 @@ class User(UserMixin, TerritoryScoped, Timestamped, Versioned, db.Model):
     last_name: Mapped[str] = mapped_column(sa.String(80))
     job_title: Mapped[Optional[str]] = mapped_column(sa.String(120))
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.PROFESSIONAL)
-    is_active_account: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    is_active_account: Mapped[bool] = mapped_column(default=True, server_default=sa.text("true"))
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     agency: Mapped[Agency] = relationship(

@@ -1,0 +1,71 @@
+# Parcours — developer commands. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PYTEST := $(BIN)/pytest
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+RESULTS := test-results
+
+.PHONY: help install run serve db seed test test-sqlite test-postgres lint browser screenshots clean
+
+help:
+	@echo "make run    install, migrate the SQLite database in instance/, load demo data, serve on http://127.0.0.1:5000"
+	@echo "make test   install and run the whole suite on SQLite, then on PostgreSQL when it answers"
+	@echo "make lint   ruff"
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+db: install
+	mkdir -p instance
+	$(FLASK) db upgrade
+
+seed: db
+	$(FLASK) seed-demo
+
+run: seed
+	SCHEDULER_IN_PROCESS=$${SCHEDULER_IN_PROCESS:-1} $(FLASK) run --host 127.0.0.1 --port 5000
+
+# Chromium for the browser tests: Debian's package (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests…"; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "chromium not found: browser tests will be skipped (apt-get install chromium)"; fi; }
+
+test: install browser
+	@mkdir -p $(RESULTS)
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ] || $(BIN)/python -c "import psycopg2; psycopg2.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  $(MAKE) --no-print-directory test-postgres; \
+	elif [ "$$REQUIRE_POSTGRES" = 1 ]; then \
+	  echo "PostgreSQL is required (REQUIRE_POSTGRES=1) but does not answer"; exit 1; \
+	else echo "PostgreSQL does not answer on 127.0.0.1:5432: PostgreSQL run skipped"; fi
+
+test-sqlite: install
+	@echo "=== Test suite on SQLite ==="
+	env -u TEST_DATABASE_URL PARCOURS_ENV=testing $(PYTEST) -p no:cacheprovider --junitxml=$(RESULTS)/sqlite.xml $(PYTEST_ARGS)
+
+test-postgres: install
+	@echo "=== Test suite on PostgreSQL ($${TEST_DATABASE_URL:-$(PG_URL)}) ==="
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$(PG_URL)} PARCOURS_ENV=testing $(PYTEST) -p no:cacheprovider \
+	  -m "not browser" --junitxml=$(RESULTS)/postgresql.xml $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check app tests config.py wsgi.py
+
+clean:
+	rm -rf $(VENV) node_modules $(RESULTS) .pytest_cache
