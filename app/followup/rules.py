@@ -1,0 +1,326 @@
+"""The follow-up rules of DESIGN §3.4–3.5, each one set-based SELECT over every open pathway.
+
+Every rule yields rows (territory_id, pathway_id, kind, subject_key, due_at) for the situations
+that are late *now*. The scan (scan.py) turns them into alerts and resolves the alerts whose rows
+have disappeared.
+
+Deadlines are counted in calendar days in Europe/Paris: "within 30 days" means the alert appears
+on the first Paris day after the 30th, whatever the daylight-saving change in between. Python turns
+each territory's delays into UTC instants (`RuleContext.day_threshold`); SQL only compares columns
+with those instants, so the same statement runs on PostgreSQL and SQLite.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from app.accounts.models import Territory
+from app.barriers.models import Barrier, BarrierStatus, Referral, ReferralStatus
+from app.followup.models import AlertKind
+from app.followup.sqltime import add_days, date_start_utc, utc_param
+from app.meetings.models import Meeting, MeetingKind, MeetingStatus
+from app.pathways.models import Contract, Orientation, Pathway, Stage
+
+PARIS = ZoneInfo("Europe/Paris")
+ACTIVE_STAGES = (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT)
+
+
+@dataclass
+class RuleContext:
+    now: datetime
+    territories: list[Territory]
+    today: date = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.today = self.now.astimezone(PARIS).date()
+
+    def day_threshold(self, days: int) -> datetime:
+        """The instant a date must be before to be more than `days` Paris days ago.
+
+        `t < day_threshold(n)`  ⟺  paris_date(t) + n < today.
+        """
+        day = self.today - timedelta(days=days)
+        return datetime.combine(day, time(0, 0), tzinfo=PARIS)
+
+    def per_territory(self, territory_col: sa.ColumnElement, value: Callable[[Territory], object],
+                      type_: sa.types.TypeEngine | None = None) -> sa.ColumnElement:
+        """CASE territory_id WHEN … THEN value(territory) END — the setting of each row's territory."""
+        whens = {t.id: sa.literal(value(t), type_) if type_ is not None else value(t) for t in self.territories}
+        return sa.case(whens, value=territory_col)
+
+    def day_threshold_case(self, territory_col: sa.ColumnElement, days: Callable[[Territory], int]) -> sa.ColumnElement:
+        whens = {t.id: utc_param(self.day_threshold(days(t))) for t in self.territories}
+        return sa.case(whens, value=territory_col)
+
+    def days_setting(self, territory_col: sa.ColumnElement, days: Callable[[Territory], int]) -> sa.ColumnElement:
+        return sa.case({t.id: sa.literal(days(t), sa.Integer) for t in self.territories}, value=territory_col)
+
+
+def _subject(prefix: str, id_col: sa.ColumnElement) -> sa.ColumnElement:
+    return sa.literal(prefix + ":") + sa.cast(id_col, sa.String)
+
+
+def _row(pathway: type[Pathway] | sa.Alias, kind: AlertKind, subject: sa.ColumnElement, due_at: sa.ColumnElement) -> list:
+    return [
+        pathway.territory_id.label("territory_id"),
+        pathway.id.label("pathway_id"),
+        sa.literal(kind.value).label("kind"),
+        subject.label("subject_key"),
+        due_at.label("due_at"),
+    ]
+
+
+def _open(ctx: RuleContext) -> sa.ColumnElement[bool]:
+    return sa.and_(Pathway.closed_at.is_(None), Pathway.territory_id.in_([t.id for t in ctx.territories]))
+
+
+def follow_up_overdue(ctx: RuleContext) -> sa.Select:
+    """No meeting held within the cadence since the last held one (or the orientation, or the
+    start), and none planned before that deadline. Post-employment follow-up has its own rule."""
+    last_held = (
+        sa.select(Meeting.pathway_id, sa.func.max(Meeting.scheduled_at).label("at"))
+        .where(Meeting.status == MeetingStatus.HELD)
+        .group_by(Meeting.pathway_id)
+        .subquery("last_held")
+    )
+    anchor = sa.func.coalesce(last_held.c.at, Pathway.oriented_at, Pathway.started_at)
+    cadence = sa.case(
+        *[
+            (sa.and_(Pathway.territory_id == t.id, Pathway.orientation == o), sa.literal(t.cadence_days(o), sa.Integer))
+            for t in ctx.territories
+            for o in Orientation
+        ],
+        else_=None,
+    )
+    threshold = sa.case(
+        *[
+            (sa.and_(Pathway.territory_id == t.id, Pathway.orientation == o), utc_param(ctx.day_threshold(t.cadence_days(o))))
+            for t in ctx.territories
+            for o in Orientation
+        ],
+        else_=None,
+    )
+    deadline = add_days(anchor, cadence)
+    planned_before_deadline = sa.exists().where(
+        Meeting.pathway_id == Pathway.id,
+        Meeting.status == MeetingStatus.PLANNED,
+        Meeting.scheduled_at <= deadline,
+    )
+    return (
+        sa.select(*_row(Pathway, AlertKind.FOLLOW_UP_OVERDUE, sa.literal(""), deadline))
+        .select_from(Pathway)
+        .outerjoin(last_held, last_held.c.pathway_id == Pathway.id)
+        .where(
+            _open(ctx),
+            Pathway.stage.in_(ACTIVE_STAGES),
+            Pathway.orientation.is_not(None),
+            anchor < threshold,
+            ~planned_before_deadline,
+        )
+    )
+
+
+def meeting_unrecorded(ctx: RuleContext) -> sa.Select:
+    """A planned follow-up meeting whose day is past by more than the grace period."""
+    grace = ctx.days_setting(Meeting.territory_id, lambda t: t.grace_days)
+    return (
+        sa.select(*_row(Pathway, AlertKind.MEETING_UNRECORDED, _subject("meeting", Meeting.id),
+                        add_days(Meeting.scheduled_at, grace)))
+        .select_from(Meeting)
+        .join(Pathway, Pathway.id == Meeting.pathway_id)
+        .where(
+            _open(ctx),
+            Meeting.status == MeetingStatus.PLANNED,
+            Meeting.kind == MeetingKind.FOLLOW_UP,
+            Meeting.scheduled_at < ctx.day_threshold_case(Meeting.territory_id, lambda t: t.grace_days),
+        )
+    )
+
+
+def missed_not_rescheduled(ctx: RuleContext) -> sa.Select:
+    """A missed meeting with nothing planned or held after it within the reschedule delay."""
+    later = aliased(Meeting)
+    delay = ctx.days_setting(Meeting.territory_id, lambda t: t.reschedule_days)
+    return (
+        sa.select(*_row(Pathway, AlertKind.MISSED_NOT_RESCHEDULED, _subject("meeting", Meeting.id),
+                        add_days(Meeting.scheduled_at, delay)))
+        .select_from(Meeting)
+        .join(Pathway, Pathway.id == Meeting.pathway_id)
+        .where(
+            _open(ctx),
+            Pathway.stage != Stage.EMPLOYED,
+            Meeting.status == MeetingStatus.MISSED,
+            Meeting.scheduled_at < ctx.day_threshold_case(Meeting.territory_id, lambda t: t.reschedule_days),
+            ~sa.exists().where(
+                later.pathway_id == Meeting.pathway_id,
+                later.scheduled_at > Meeting.scheduled_at,
+                later.status.in_([MeetingStatus.PLANNED, MeetingStatus.HELD, MeetingStatus.MISSED]),
+            ),
+        )
+    )
+
+
+def barrier_overdue(ctx: RuleContext) -> sa.Select:
+    """A barrier neither lifted nor abandoned after its due date (a Paris calendar date)."""
+    return (
+        sa.select(*_row(Pathway, AlertKind.BARRIER_OVERDUE, _subject("barrier", Barrier.id),
+                        date_start_utc(Barrier.due_on)))
+        .select_from(Barrier)
+        .join(Pathway, Pathway.id == Barrier.pathway_id)
+        .where(
+            _open(ctx),
+            Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]),
+            Barrier.due_on < ctx.today,
+        )
+    )
+
+
+def no_referent(ctx: RuleContext) -> sa.Select:
+    delay = ctx.days_setting(Pathway.territory_id, lambda t: t.no_referent_days)
+    return sa.select(*_row(Pathway, AlertKind.NO_REFERENT, sa.literal(""), add_days(Pathway.started_at, delay))).where(
+        _open(ctx),
+        Pathway.stage == Stage.INTAKE,
+        Pathway.referent_id.is_(None),
+        Pathway.started_at < ctx.day_threshold_case(Pathway.territory_id, lambda t: t.no_referent_days),
+    )
+
+
+def orientation_late(ctx: RuleContext) -> sa.Select:
+    """Not oriented 6 weeks after the start (CASF D.262-65-2, décret 2024-1244)."""
+    delay = ctx.days_setting(Pathway.territory_id, lambda t: t.orientation_delay_days)
+    return sa.select(
+        *_row(Pathway, AlertKind.ORIENTATION_LATE, sa.literal(""), add_days(Pathway.started_at, delay))
+    ).where(
+        _open(ctx),
+        Pathway.orientation.is_(None),
+        Pathway.started_at < ctx.day_threshold_case(Pathway.territory_id, lambda t: t.orientation_delay_days),
+    )
+
+
+def contract_late(ctx: RuleContext) -> sa.Select:
+    """No engagement contract 1 month after orientation (code du travail D.5411-14-1)."""
+    delay = ctx.days_setting(Pathway.territory_id, lambda t: t.contract_delay_days)
+    return sa.select(
+        *_row(Pathway, AlertKind.CONTRACT_LATE, sa.literal(""), add_days(Pathway.oriented_at, delay))
+    ).where(
+        _open(ctx),
+        Pathway.stage.in_(ACTIVE_STAGES),
+        Pathway.oriented_at < ctx.day_threshold_case(Pathway.territory_id, lambda t: t.contract_delay_days),
+        ~sa.exists().where(Contract.pathway_id == Pathway.id),
+    )
+
+
+def contract_ending(ctx: RuleContext) -> sa.Select:
+    """A contract ending within the notice period (or ended) with no contract following it."""
+    successor = aliased(Contract)
+    horizon = sa.case(
+        {t.id: sa.literal(ctx.today + timedelta(days=t.contract_ending_days), sa.Date) for t in ctx.territories},
+        value=Contract.territory_id,
+    )
+    return (
+        sa.select(*_row(Pathway, AlertKind.CONTRACT_ENDING, _subject("contract", Contract.id),
+                        date_start_utc(Contract.ends_on)))
+        .select_from(Contract)
+        .join(Pathway, Pathway.id == Contract.pathway_id)
+        .where(
+            _open(ctx),
+            Pathway.stage.in_(ACTIVE_STAGES),
+            Contract.ends_on.is_not(None),
+            Contract.ends_on <= horizon,
+            ~sa.exists().where(
+                successor.pathway_id == Contract.pathway_id,
+                successor.id != Contract.id,
+                sa.or_(successor.ends_on.is_(None), successor.ends_on > Contract.ends_on),
+            ),
+        )
+    )
+
+
+def referral_unanswered(ctx: RuleContext) -> sa.Select:
+    delay = ctx.days_setting(Referral.territory_id, lambda t: t.referral_answer_days)
+    return (
+        sa.select(*_row(Pathway, AlertKind.REFERRAL_UNANSWERED, _subject("referral", Referral.id),
+                        add_days(Referral.sent_at, delay)))
+        .select_from(Referral)
+        .join(Barrier, Barrier.id == Referral.barrier_id)
+        .join(Pathway, Pathway.id == Barrier.pathway_id)
+        .where(
+            _open(ctx),
+            Referral.status == ReferralStatus.SENT,
+            Referral.sent_at < ctx.day_threshold_case(Referral.territory_id, lambda t: t.referral_answer_days),
+        )
+    )
+
+
+def checkin_overdue(ctx: RuleContext) -> sa.Select:
+    """A post-employment check-in not held (still planned, or missed with nothing held since)."""
+    later = aliased(Meeting)
+    grace = ctx.days_setting(Meeting.territory_id, lambda t: t.grace_days)
+    return (
+        sa.select(*_row(Pathway, AlertKind.CHECKIN_OVERDUE, _subject("meeting", Meeting.id),
+                        add_days(Meeting.scheduled_at, grace)))
+        .select_from(Meeting)
+        .join(Pathway, Pathway.id == Meeting.pathway_id)
+        .where(
+            _open(ctx),
+            Pathway.stage == Stage.EMPLOYED,
+            Meeting.kind == MeetingKind.CHECKIN,
+            Meeting.status.in_([MeetingStatus.PLANNED, MeetingStatus.MISSED]),
+            Meeting.scheduled_at < ctx.day_threshold_case(Meeting.territory_id, lambda t: t.grace_days),
+            ~sa.exists().where(
+                later.pathway_id == Meeting.pathway_id,
+                later.status == MeetingStatus.HELD,
+                later.scheduled_at >= Meeting.scheduled_at,
+            ),
+        )
+    )
+
+
+def closure_proposed(ctx: RuleContext) -> sa.Select:
+    """The last check-in is held and none is left to hold: propose closing (never close silently)."""
+    last_checkin = (
+        sa.select(Meeting.pathway_id, sa.func.max(Meeting.scheduled_at).label("at"))
+        .where(Meeting.kind == MeetingKind.CHECKIN, Meeting.status != MeetingStatus.CANCELLED)
+        .group_by(Meeting.pathway_id)
+        .subquery("last_checkin")
+    )
+    return (
+        sa.select(*_row(Pathway, AlertKind.CLOSURE_PROPOSED, sa.literal(""), last_checkin.c.at))
+        .select_from(Pathway)
+        .join(last_checkin, last_checkin.c.pathway_id == Pathway.id)
+        .where(
+            _open(ctx),
+            Pathway.stage == Stage.EMPLOYED,
+            ~sa.exists().where(
+                Meeting.pathway_id == Pathway.id,
+                Meeting.kind == MeetingKind.CHECKIN,
+                Meeting.status.in_([MeetingStatus.PLANNED, MeetingStatus.MISSED]),
+            ),
+            sa.exists().where(
+                Meeting.pathway_id == Pathway.id,
+                Meeting.kind == MeetingKind.CHECKIN,
+                Meeting.status == MeetingStatus.HELD,
+                Meeting.scheduled_at == last_checkin.c.at,
+            ),
+        )
+    )
+
+
+RULES: dict[AlertKind, Callable[[RuleContext], sa.Select]] = {
+    AlertKind.FOLLOW_UP_OVERDUE: follow_up_overdue,
+    AlertKind.MEETING_UNRECORDED: meeting_unrecorded,
+    AlertKind.MISSED_NOT_RESCHEDULED: missed_not_rescheduled,
+    AlertKind.BARRIER_OVERDUE: barrier_overdue,
+    AlertKind.NO_REFERENT: no_referent,
+    AlertKind.ORIENTATION_LATE: orientation_late,
+    AlertKind.CONTRACT_LATE: contract_late,
+    AlertKind.CONTRACT_ENDING: contract_ending,
+    AlertKind.REFERRAL_UNANSWERED: referral_unanswered,
+    AlertKind.CHECKIN_OVERDUE: checkin_overdue,
+    AlertKind.CLOSURE_PROPOSED: closure_proposed,
+}

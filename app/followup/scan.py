@@ -1,0 +1,113 @@
+"""`scan_follow_ups(now)`: raise the alerts of every rule, resolve those whose cause is gone.
+
+Set-based: each rule is one INSERT … SELECT into a temporary table of candidates, then two
+statements reconcile the `alert` table with it:
+- resolve: unresolved alerts with no matching candidate (meeting held, barrier lifted…);
+- raise: candidates with no unresolved alert yet.
+Idempotent: a second scan with the same data writes nothing; the partial unique index
+`uq_alert_one_unresolved` (plus ON CONFLICT DO NOTHING) keeps it so even when two scans race.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.accounts.models import Territory
+from app.followup.models import Alert, AlertKind, AlertStatus
+from app.followup.rules import RULES, RuleContext
+from app.transaction import unit_of_work
+
+_candidates = sa.Table(
+    "alert_candidate",
+    sa.MetaData(),  # not part of the application schema: a per-connection temporary table
+    sa.Column("territory_id", sa.Integer),
+    sa.Column("pathway_id", sa.Integer),
+    sa.Column("kind", sa.String(40)),
+    sa.Column("subject_key", sa.String(40)),
+    sa.Column("due_at", sa.DateTime(timezone=True)),
+)
+
+_CREATE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS alert_candidate ("
+    "territory_id INTEGER NOT NULL, pathway_id INTEGER NOT NULL, kind VARCHAR(40) NOT NULL, "
+    "subject_key VARCHAR(40) NOT NULL, due_at TIMESTAMP WITH TIME ZONE)"
+)
+
+
+@dataclass
+class ScanResult:
+    now: datetime
+    raised: int = 0
+    resolved: int = 0
+    open_by_kind: Counter = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        return f"scan at {self.now.isoformat()}: {self.raised} raised, {self.resolved} resolved"
+
+
+def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) -> ScanResult:
+    """Bring the alerts in line with the rules as of `now` (aware datetime), in one transaction."""
+    if now.tzinfo is None:
+        raise ValueError("scan_follow_ups needs an aware datetime")
+    result = ScanResult(now=now)
+    with unit_of_work() as session:
+        query = sa.select(Territory).order_by(Territory.id)
+        if territory_ids is not None:
+            query = query.where(Territory.id.in_(territory_ids))
+        territories = list(session.scalars(query))
+        if not territories:
+            return result
+        ctx = RuleContext(now=now, territories=territories)
+        conn = session.connection()
+        dialect = conn.dialect.name
+        conn.exec_driver_sql(_CREATE)
+        conn.execute(_candidates.delete())
+        columns = ["territory_id", "pathway_id", "kind", "subject_key", "due_at"]
+        for rule in RULES.values():
+            conn.execute(_candidates.insert().from_select(columns, rule(ctx)))
+
+        scope = Alert.territory_id.in_([t.id for t in territories])
+        matching = sa.exists().where(
+            _candidates.c.pathway_id == Alert.pathway_id,
+            _candidates.c.kind == Alert.kind,
+            _candidates.c.subject_key == Alert.subject_key,
+        )
+        resolved = conn.execute(
+            sa.update(Alert.__table__)
+            .where(scope, Alert.status != AlertStatus.RESOLVED, ~matching)
+            .values(status=AlertStatus.RESOLVED.value, resolved_at=now)
+        )
+        result.resolved = resolved.rowcount or 0
+
+        already_open = sa.exists().where(
+            Alert.pathway_id == _candidates.c.pathway_id,
+            Alert.kind == _candidates.c.kind,
+            Alert.subject_key == _candidates.c.subject_key,
+            Alert.status != AlertStatus.RESOLVED,
+        )
+        new_rows = sa.select(
+            _candidates.c.territory_id,
+            _candidates.c.pathway_id,
+            _candidates.c.kind,
+            _candidates.c.subject_key,
+            _candidates.c.due_at,
+            sa.literal(AlertStatus.OPEN.value),
+            sa.literal(now, Alert.__table__.c.raised_at.type),
+        ).where(~already_open)
+        insert_module = postgresql if dialect == "postgresql" else sqlite
+        insert = (
+            insert_module.insert(Alert.__table__)
+            .from_select(["territory_id", "pathway_id", "kind", "subject_key", "due_at", "status", "raised_at"], new_rows)
+            .on_conflict_do_nothing()
+        )
+        result.raised = conn.execute(insert).rowcount or 0
+        conn.execute(_candidates.delete())
+        for kind, count in conn.execute(
+            sa.select(Alert.kind, sa.func.count()).where(scope, Alert.status != AlertStatus.RESOLVED).group_by(Alert.kind)
+        ):
+            result.open_by_kind[AlertKind(kind)] = count
+    return result
