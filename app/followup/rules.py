@@ -299,7 +299,7 @@ def closure_proposed(ctx: RuleContext) -> sa.Select:
             ~sa.exists().where(
                 Meeting.pathway_id == Pathway.id,
                 Meeting.kind == MeetingKind.CHECKIN,
-                Meeting.status.in_([MeetingStatus.PLANNED, MeetingStatus.MISSED]),
+                Meeting.status == MeetingStatus.PLANNED,
             ),
             sa.exists().where(
                 Meeting.pathway_id == Pathway.id,
