@@ -26,6 +26,7 @@ def create_app(config: Config | str | None = None, overrides: dict[str, Any] | N
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_scheduler(app)
     return app
 
 
@@ -84,5 +85,14 @@ def register_commands(app: Flask) -> None:
     from app.accounts.commands import users_cli
     from app.demo.commands import seed_demo_command
 
+    from app.followup.commands import scheduler_cli
+
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(scheduler_cli)
+
+
+def register_scheduler(app: Flask) -> None:
+    from app.followup.scheduler import init_app
+
+    init_app(app)

@@ -38,15 +38,29 @@ _CREATE = (
 )
 
 
+# Key of the PostgreSQL advisory lock held by a scan: "PARC" in ASCII.
+SCAN_LOCK_KEY = 0x50415243
+
+
 @dataclass
 class ScanResult:
     now: datetime
     raised: int = 0
     resolved: int = 0
+    skipped: bool = False  # another process was scanning: this one did nothing
     open_by_kind: Counter = field(default_factory=Counter)
 
     def __str__(self) -> str:
+        if self.skipped:
+            return f"scan at {self.now.isoformat()}: skipped, another scan is running"
         return f"scan at {self.now.isoformat()}: {self.raised} raised, {self.resolved} resolved"
+
+
+def _take_scan_lock(session: sa.orm.Session) -> bool:
+    """On PostgreSQL, only one scan at a time across every process (released at commit)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite: a single-process development database
+    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(SCAN_LOCK_KEY))))
 
 
 def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) -> ScanResult:
@@ -55,6 +69,9 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
         raise ValueError("scan_follow_ups needs an aware datetime")
     result = ScanResult(now=now)
     with unit_of_work() as session:
+        if not _take_scan_lock(session):
+            result.skipped = True
+            return result
         query = sa.select(Territory).order_by(Territory.id)
         if territory_ids is not None:
             query = query.where(Territory.id.in_(territory_ids))

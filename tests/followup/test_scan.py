@@ -285,3 +285,32 @@ def test_scan_can_be_limited_to_some_territories(referent) -> None:
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError):
         scan_follow_ups(datetime(2026, 3, 1))  # noqa: DTZ001
+
+
+def test_acknowledging_is_audited_and_keeps_the_alert_visible(referent) -> None:
+    from app.audit.models import AuditEvent
+    from app.followup import services as alerts
+
+    pathway = new_pathway(referent, paris(2026, 1, 5), orient=None)
+    scan_follow_ups(paris(2026, 3, 1))
+    alert = open_alerts(pathway, AlertKind.ORIENTATION_LATE)[0]
+    alerts.acknowledge_alert(referent, alert, now=paris(2026, 3, 1, 13))
+    assert alert.status == AlertStatus.ACKNOWLEDGED and alert.acknowledged_by_id == referent.id
+    assert alert in db.session.scalars(alerts.open_alerts_query(referent)).all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "alert.acknowledged", AuditEvent.object_id == alert.id)) == 1
+
+
+def test_other_agencies_cannot_acknowledge(referent) -> None:
+    from app.errors import NotFound
+    from app.followup import services as alerts
+
+    pathway = new_pathway(referent, paris(2026, 1, 5), orient=None)
+    scan_follow_ups(paris(2026, 3, 1))
+    alert = open_alerts(pathway, AlertKind.ORIENTATION_LATE)[0]
+    stranger = UserFactory(agency=AgencyFactory(territory=TerritoryFactory()))
+    with pytest.raises(NotFound):
+        alerts.get_alert_or_404(stranger, alert.id)
+    with pytest.raises(NotFound):
+        alerts.acknowledge_alert(stranger, alert)
+    assert db.session.scalars(alerts.open_alerts_query(stranger)).all() == []

@@ -1,0 +1,59 @@
+"""`flask scheduler run` (the scheduler process) and `flask scheduler scan [--now ISO]`."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+scheduler_cli = AppGroup("scheduler", help="Follow-up scheduler: alerts and daily digest.")
+
+
+def _parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected an ISO 8601 date-time, e.g. 2026-03-01T08:00:00+01:00", param_hint="--now") from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter("give a time zone offset, e.g. 2026-03-01T08:00:00+01:00", param_hint="--now")
+    return parsed
+
+
+@scheduler_cli.command("run")
+def run_command() -> None:
+    """Run the scheduler in this process (production: one or more of these, never in gunicorn)."""
+    from app.followup.scheduler import blocking_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"Scheduler started: scan every {app.config['SCHEDULER_INTERVAL_MINUTES']} min, "
+               "digest at 07:30 Europe/Paris. Ctrl-C to stop.")
+    try:
+        blocking_scheduler(app).start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Scheduler stopped.")
+
+
+@scheduler_cli.command("scan")
+@click.option("--now", "now_text", help="Scan as of this ISO 8601 date-time (default: now).")
+def scan_command(now_text: str | None) -> None:
+    """Run one follow-up scan by hand."""
+    from app.followup.scan import scan_follow_ups
+
+    result = scan_follow_ups(_parse_now(now_text))
+    click.echo(str(result))
+    for kind, count in sorted(result.open_by_kind.items()):
+        click.echo(f"  {kind.value}: {count} open")
+
+
+@scheduler_cli.command("digest")
+@click.option("--now", "now_text", help="As of this ISO 8601 date-time (default: now).")
+def digest_command(now_text: str | None) -> None:
+    """Send the daily digest now."""
+    from app.followup.digest import send_daily_digest
+
+    click.echo(f"{send_daily_digest(_parse_now(now_text))} digest(s) sent.")

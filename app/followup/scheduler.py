@@ -1,0 +1,88 @@
+"""APScheduler 3 wiring. The jobs are thin: an app context, then a plain function with its own tests.
+
+Production: `flask scheduler run` is its own process (a BlockingScheduler); several may run, the
+PostgreSQL advisory lock taken by each scan lets only one scan at a time. Development: `make run`
+sets SCHEDULER_IN_PROCESS=1 and the Flask development server starts a BackgroundScheduler.
+Gunicorn workers never start one.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from app.extensions import db
+
+log = logging.getLogger("parcours.scheduler")
+
+TIMEZONE = "Europe/Paris"
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+
+
+def scan_job(app: Flask) -> None:
+    from app.followup.scan import scan_follow_ups
+
+    with app.app_context():
+        try:
+            result = scan_follow_ups(datetime.now(timezone.utc))
+            log.info("%s", result)
+        finally:
+            db.session.remove()
+
+
+def digest_job(app: Flask) -> None:
+    from app.followup.digest import send_daily_digest
+
+    with app.app_context():
+        try:
+            log.info("daily digest: %s mails", send_daily_digest(datetime.now(timezone.utc)))
+        finally:
+            db.session.remove()
+
+
+def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
+    minutes = int(app.config.get("SCHEDULER_INTERVAL_MINUTES", 15))
+    scheduler.add_job(scan_job, "interval", minutes=minutes, args=[app], id="scan_follow_ups",
+                      next_run_time=datetime.now(timezone.utc), replace_existing=True)
+    scheduler.add_job(digest_job, "cron", hour=7, minute=30, args=[app], id="daily_digest",
+                      replace_existing=True)
+    return scheduler
+
+
+def blocking_scheduler(app: Flask) -> BlockingScheduler:
+    return configure(BlockingScheduler(timezone=TIMEZONE, job_defaults=JOB_DEFAULTS), app)
+
+
+def background_scheduler(app: Flask) -> BackgroundScheduler:
+    return configure(BackgroundScheduler(timezone=TIMEZONE, job_defaults=JOB_DEFAULTS, daemon=True), app)
+
+
+def should_start_in_process(app: Flask, argv: list[str] | None = None, environ: dict | None = None) -> bool:
+    """Only the Flask development server, with SCHEDULER_IN_PROCESS=1, runs the in-process scheduler.
+
+    Never under gunicorn or tests, and only in the reloader's serving child (not in its watcher).
+    """
+    argv = sys.argv if argv is None else argv
+    environ = os.environ if environ is None else environ
+    if not app.config.get("SCHEDULER_IN_PROCESS") or app.testing:
+        return False
+    program = os.path.basename(argv[0]) if argv else ""
+    if "gunicorn" in program or "run" not in argv[1:]:
+        return False
+    if app.debug and environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return False  # the reloader's parent process: its child will start it
+    return True
+
+
+def init_app(app: Flask) -> None:
+    if should_start_in_process(app):
+        scheduler = background_scheduler(app)
+        scheduler.start()
+        app.extensions["scheduler"] = scheduler
+        log.info("in-process scheduler started (every %s min)", app.config["SCHEDULER_INTERVAL_MINUTES"])

@@ -1,0 +1,110 @@
+"""Two scheduler processes on PostgreSQL: only one scan at a time, never a duplicated alert."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from app import create_app
+from app.extensions import db
+from app.followup.models import Alert, AlertStatus
+from app.followup.scan import SCAN_LOCK_KEY
+from app.pathways import services as pathways
+from tests.followup.test_scan import paris
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+pytestmark = [
+    pytest.mark.no_rollback,
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(not PG_URL.startswith("postgresql"), reason="needs PostgreSQL (TEST_DATABASE_URL)"),
+]
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    name = f"parcours_sched_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _seed(url: str, people: int) -> None:
+    from tests.factories import AgencyFactory, TerritoryFactory, UserFactory
+
+    app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        territory = TerritoryFactory()
+        referent = UserFactory(agency=AgencyFactory(territory=territory))
+        db.session.commit()
+        for i in range(people):
+            # Started long ago, never oriented: orientation-late and no-referent / follow-up alerts.
+            pathways.create_beneficiary(referent, {"first_name": f"Personne{i}", "last_name": "Test"},
+                                        referent=referent if i % 2 else None, now=paris(2026, 1, 5) + timedelta(minutes=i))
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _scan_process(url: str, now: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "PARCOURS_ENV": "development", "SCHEDULER_IN_PROCESS": "0"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "scan", "--now", now],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _alerts(url: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.select(Alert.__table__.c.pathway_id, Alert.__table__.c.kind,
+                                               Alert.__table__.c.subject_key, Alert.__table__.c.status)))
+    finally:
+        engine.dispose()
+
+
+def test_two_scheduler_processes_never_duplicate_an_alert(scratch_database: str) -> None:
+    _seed(scratch_database, people=200)
+    processes = [_scan_process(scratch_database, "2026-03-01T08:00:00+01:00") for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+
+    alerts = [a for a in _alerts(scratch_database) if a[3] != AlertStatus.RESOLVED.value]
+    keys = [(a[0], a[1], a[2]) for a in alerts]
+    assert len(keys) == len(set(keys)), "duplicated unresolved alerts"
+    assert len(keys) == 200 + 100  # orientation-late for all, no-referent for the 100 without one
+    raised = sum(int(out.split(" raised")[0].rsplit(" ", 1)[-1]) for out in outputs if " raised" in out)
+    skipped = sum("skipped" in out for out in outputs)
+    # Either one scan waited out the other (skipped), or they ran one after the other and the
+    # second found nothing new: never both writing the same alerts.
+    assert raised == len(keys) and (skipped == 1 or any(" 0 raised" in out for out in outputs)), outputs
+
+
+def test_a_scan_is_skipped_while_another_process_holds_the_lock(scratch_database: str) -> None:
+    _seed(scratch_database, people=20)
+    engine = sa.create_engine(scratch_database)
+    with engine.connect() as holder:
+        holder.execute(sa.select(sa.func.pg_advisory_lock(SCAN_LOCK_KEY)))  # "another scan is running"
+        out, _ = _scan_process(scratch_database, "2026-03-01T08:00:00+01:00").communicate(timeout=60)
+        assert "skipped" in out, out
+        assert _alerts(scratch_database) == []
+        holder.execute(sa.select(sa.func.pg_advisory_unlock(SCAN_LOCK_KEY)))
+    engine.dispose()
+    out, _ = _scan_process(scratch_database, "2026-03-01T08:00:00+01:00").communicate(timeout=60)
+    assert "30 raised" in out, out
