@@ -78,8 +78,25 @@ def dialect(app: Flask) -> str:
     return db.engine.dialect.name
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests start with an empty `g`, as in production.
+
+    Tests keep one app context open (for the per-test transaction), and Flask reuses it for each
+    request: without this, Flask-Login's cached user and Flask-WTF's CSRF token would leak from
+    one request to the next.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask import g, has_app_context
+
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -1,0 +1,53 @@
+"""marshmallow schemas of the accounts feature: the one validation layer for forms and API."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+
+EMAIL_MAX_LENGTH = 254
+PASSWORD_MAX_LENGTH = 1024  # far above any real password; bounds the cost of hashing garbage
+
+REQUIRED_EMAIL = "Saisissez votre adresse électronique."
+INVALID_EMAIL = "Saisissez une adresse électronique valide, par exemple nom@exemple.fr."
+REQUIRED_PASSWORD = "Saisissez votre mot de passe."
+
+
+class LoginSchema(Schema):
+    """The login form (and, later, a token request). Extra fields such as csrf_token are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    email = fields.Email(
+        required=True,
+        validate=validate.Length(max=EMAIL_MAX_LENGTH, error=INVALID_EMAIL),
+        error_messages={"required": REQUIRED_EMAIL, "null": REQUIRED_EMAIL, "invalid": INVALID_EMAIL},
+    )
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH, error=REQUIRED_PASSWORD),
+        error_messages={
+            "required": REQUIRED_PASSWORD,
+            "null": REQUIRED_PASSWORD,
+            "invalid": REQUIRED_PASSWORD,
+        },
+    )
+
+    @pre_load
+    def _clean(self, data: Any, **_kwargs: Any) -> Any:
+        # An empty field is a missing one (so the "required" message shows); emails are trimmed
+        # and compared lower-case. Passwords are taken exactly as typed.
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        email = data.get("email")
+        if isinstance(email, str):
+            email = email.strip().lower()
+            if email:
+                data["email"] = email
+            else:
+                data.pop("email")
+        if data.get("password") == "":
+            data.pop("password")
+        return data

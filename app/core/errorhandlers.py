@@ -1,0 +1,156 @@
+"""Error pages in French (DSFR), problem+json (RFC 9457) under /api/, and security headers.
+
+Services raise `app.errors.DomainError`s; a view that does not handle one itself ends here, with
+the error's status and French message. Unexpected exceptions roll the session back and answer a
+500 that reveals nothing.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.errors import DomainError
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+CSRF_MESSAGE = "Le formulaire a expiré ou n'est pas valide, veuillez le renvoyer."
+
+# status → (title, message), in French, for people.
+MESSAGES: dict[int, tuple[str, str]] = {
+    400: (
+        "Requête invalide",
+        "La demande n'a pas pu être traitée. Vérifiez les informations envoyées puis réessayez.",
+    ),
+    401: ("Authentification requise", "Vous devez être connecté·e pour accéder à cette ressource."),
+    403: ("Accès refusé", "Vous n'avez pas les droits nécessaires pour accéder à cette page."),
+    404: (
+        "Page introuvable",
+        "La page que vous cherchez est introuvable. Vérifiez l'adresse saisie ou revenez à l'accueil.",
+    ),
+    405: ("Méthode non autorisée", "Cette action n'est pas possible à cette adresse."),
+    409: ("Conflit", "Cette opération entre en conflit avec l'état actuel des données."),
+    413: ("Contenu trop volumineux", "Le contenu envoyé est trop volumineux."),
+    422: ("Données invalides", "Certaines informations envoyées ne sont pas valides."),
+    429: (
+        "Trop de requêtes",
+        "Vous avez effectué trop de tentatives. Patientez quelques minutes avant de réessayer.",
+    ),
+    500: (
+        "Erreur inattendue",
+        "Désolé, le service rencontre un problème. Réessayez dans quelques instants ; "
+        "si le problème persiste, contactez l'administrateur de votre territoire.",
+    ),
+}
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "font-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def wants_problem_json() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def messages_for(status: int) -> tuple[str, str]:
+    return MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+
+
+def problem_response(
+    status: int, title: str, detail: str, errors: dict[str, Any] | None = None
+) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def error_response(
+    status: int,
+    title: str,
+    detail: str,
+    errors: dict[str, Any] | None = None,
+    headers: list[tuple[str, str]] | None = None,
+) -> Response:
+    if wants_problem_json():
+        response = problem_response(status, title, detail, errors)
+    else:
+        html = render_template("errors/error.html", status=status, title=title, detail=detail)
+        response = Response(html, status=status, mimetype="text/html")
+    for name, value in headers or []:
+        if name.lower() != "content-type":  # keep Allow (405), Retry-After (429)…
+            response.headers[name] = value
+    return response
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    if status >= 500:
+        return handle_server_error(error)
+    title, detail = messages_for(status)
+    return error_response(status, title, detail, headers=error.get_headers())
+
+
+def handle_csrf_error(error: CSRFError) -> Response:
+    return error_response(400, "Formulaire expiré", CSRF_MESSAGE)
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    db.session.rollback()  # a refused operation leaves nothing half-written
+    return error_response(error.status, error.title, error.message, errors=error.errors or None)
+
+
+def handle_server_error(error: Exception) -> Response:
+    original = getattr(error, "original_exception", None) or error
+    if not isinstance(original, HTTPException):
+        log.error("Unhandled exception on %s %s", request.method, request.path, exc_info=original)
+    try:
+        db.session.rollback()
+    except Exception:  # the database may be what failed; the page must still answer
+        log.exception("rollback failed while handling an error")
+    status = error.code if isinstance(error, HTTPException) and error.code else 500
+    title, detail = messages_for(status)
+    try:
+        return error_response(status, title, detail)
+    except Exception:  # rendering the page itself failed: answer plain text, never a traceback
+        log.exception("error page rendering failed")
+        return Response(f"{title}. {detail}", status=status, mimetype="text/plain")
+
+
+def add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(InternalServerError, handle_server_error)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.after_request(add_security_headers)

@@ -1,0 +1,76 @@
+"""French dates and labels for templates."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from flask import Flask, render_template_string
+
+from app import labels
+from app.core.formatting import age, date_fr, date_short, datetime_fr
+
+
+def test_date_fr() -> None:
+    assert date_fr(date(2026, 3, 12)) == "12 mars 2026"
+    assert date_fr(date(2026, 8, 1)) == "1er août 2026"
+    assert date_fr(None) == ""
+
+
+def test_datetime_fr_converts_utc_to_paris() -> None:
+    assert datetime_fr(datetime(2026, 3, 12, 13, 30, tzinfo=UTC)) == "12 mars 2026 à 14:30"  # UTC+1
+    assert datetime_fr(datetime(2026, 7, 14, 8, 5, tzinfo=UTC)) == "14 juillet 2026 à 10:05"  # UTC+2
+    # 23:30 UTC on 31 December is already New Year's Day in Paris.
+    assert datetime_fr(datetime(2025, 12, 31, 23, 30, tzinfo=UTC)) == "1er janvier 2026 à 00:30"
+
+
+def test_date_short() -> None:
+    assert date_short(date(2026, 3, 12)) == "12/03/2026"
+    assert date_short(datetime(2025, 12, 31, 23, 30, tzinfo=UTC)) == "01/01/2026"
+
+
+def test_age_counts_full_years() -> None:
+    assert age(date(1985, 4, 12), today=date(2026, 4, 11)) == 40
+    assert age(date(1985, 4, 12), today=date(2026, 4, 12)) == 41
+    assert age(None) is None
+    assert isinstance(age(date(2000, 1, 1)), int)
+
+
+@pytest.mark.parametrize("enum_cls", list(labels.LABELS))
+def test_every_enum_member_has_a_french_label(enum_cls) -> None:
+    mapping = labels.LABELS[enum_cls]
+    assert set(mapping) == set(enum_cls), f"{enum_cls.__name__}: labels missing or extra"
+    for member in enum_cls:
+        assert labels.label(member) == mapping[member]
+        assert labels.label(member.value, enum_cls) == mapping[member]
+
+
+def test_every_enum_of_the_models_is_labelled() -> None:
+    import app.models as models
+    from app.db_types import StrEnum
+
+    enums = {obj for obj in vars(models).values() if isinstance(obj, type) and issubclass(obj, StrEnum)}
+    assert enums - set(labels.LABELS) == set()
+
+
+def test_some_labels_read_as_the_professionals_say_them() -> None:
+    from app.models import AlertKind, BarrierCategory, ContractKind, MeetingStatus, Visibility
+
+    assert labels.label(AlertKind.FOLLOW_UP_OVERDUE) == "Suivi en retard"
+    assert labels.label(BarrierCategory.LANGUAGE) == "Maîtrise du français"
+    assert labels.label(MeetingStatus.MISSED) == "Absent·e"
+    assert labels.label(Visibility.REFERENT) == "Référent uniquement"
+    assert "CER" in labels.label(ContractKind.CER)
+    assert labels.label(None) == ""
+    assert labels.label("inconnu", AlertKind) == "inconnu"
+
+
+def test_filters_are_registered_in_templates(app: Flask) -> None:
+    from app.models import Stage
+
+    with app.test_request_context():
+        out = render_template_string(
+            "{{ d|date_fr }}|{{ t|datetime_fr }}|{{ d|date_short }}|{{ s|label }}"
+            "|{{ now_utc.tzinfo is not none }}",
+            d=date(2026, 3, 12), t=datetime(2026, 3, 12, 13, 30, tzinfo=UTC), s=Stage.SUPPORT,
+        )
+    assert out == "12 mars 2026|12 mars 2026 à 14:30|12/03/2026|Accompagnement|True"
