@@ -1,0 +1,280 @@
+"""Read models shared by the web pages and the API: the caseload list and the record's timeline.
+
+Each issues a fixed number of queries whatever the number of people or entries (no N+1), and
+filters with the access policy so it never loads what the user may not see.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from app import access
+from app.accounts.models import Agency, User
+from app.audit.models import AuditEvent
+from app.barriers.models import Barrier, BarrierStatus
+from app.extensions import db
+from app.followup.models import Alert, AlertKind, AlertStatus
+from app.meetings.models import Meeting, MeetingStatus
+from app.pathways.models import Beneficiary, Entry, Pathway, PathwayMember, ReferentAssignment, Stage, Visibility
+from app.pathways.search import normalise
+
+# --- caseload ("Mon portefeuille") ---------------------------------------------------------------
+
+SCOPES = ("mine", "team", "agency", "all")
+
+
+@dataclass
+class CaseloadFilters:
+    scope: str = "mine"  # mine: I am the referent; team: my agency is in the team; agency: led by my agency; all
+    q: str | None = None
+    stage: Stage | None = None
+    alert: AlertKind | None = None
+    only_alerts: bool = False
+    referent_id: int | None = None
+    agency_id: int | None = None
+    include_closed: bool = False
+
+
+@dataclass
+class CaseloadRow:
+    pathway: Pathway
+    beneficiary: Beneficiary
+    referent: User | None
+    lead_agency: Agency
+    access: access.RecordAccess
+    last_held_at: datetime | None
+    next_meeting_at: datetime | None
+    open_barriers: int
+    alert_count: int
+    first_due_at: datetime | None
+    alert_kinds: list[AlertKind] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+_DIGITS = re.compile(r"^\s*[0-9]{5,}[A-Za-z0-9]?\s*$")
+
+
+def _search_clause(q: str) -> sa.ColumnElement[bool]:
+    text = q.strip()
+    if _DIGITS.match(text):
+        ident = text.upper()
+        return sa.or_(Beneficiary.caf_number == ident, Beneficiary.france_travail_id == ident)
+    words = normalise(text).split()
+    return sa.and_(*[Beneficiary.search_name.contains(word, autoescape=True) for word in words]) if words else sa.true()
+
+
+def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: int = 25) -> Page:
+    """People the actor follows, most urgent first: with alerts (oldest deadline first), then by the
+    nearest upcoming deadline (next meeting), then by name. Four queries whatever the size."""
+    page = max(1, page)
+    per_page = max(1, min(per_page, 200))
+
+    last_held = (
+        sa.select(Meeting.pathway_id, sa.func.max(Meeting.scheduled_at).label("at"))
+        .where(Meeting.status == MeetingStatus.HELD).group_by(Meeting.pathway_id).subquery("last_held")
+    )
+    next_meeting = (
+        sa.select(Meeting.pathway_id, sa.func.min(Meeting.scheduled_at).label("at"))
+        .where(Meeting.status == MeetingStatus.PLANNED).group_by(Meeting.pathway_id).subquery("next_meeting")
+    )
+    barriers = (
+        sa.select(Barrier.pathway_id, sa.func.count().label("n"))
+        .where(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
+        .group_by(Barrier.pathway_id).subquery("barriers")
+    )
+    alerts = (
+        sa.select(Alert.pathway_id, sa.func.count().label("n"), sa.func.min(Alert.due_at).label("due"))
+        .where(Alert.status != AlertStatus.RESOLVED).group_by(Alert.pathway_id).subquery("alerts")
+    )
+    referent = aliased(User)
+
+    conditions: list[sa.ColumnElement[bool]] = [access.readable_pathways_clause(actor)]
+    if not filters.include_closed:
+        conditions.append(Pathway.closed_at.is_(None))
+    if filters.scope == "mine":
+        conditions.append(Pathway.referent_id == actor.id)
+    elif filters.scope == "team":
+        conditions.append(sa.exists().where(
+            PathwayMember.pathway_id == Pathway.id, PathwayMember.agency_id == actor.agency_id,
+            PathwayMember.removed_at.is_(None)))
+    elif filters.scope == "agency":
+        conditions.append(Pathway.lead_agency_id == actor.agency_id)
+    if filters.q:
+        conditions.append(_search_clause(filters.q))
+    if filters.stage:
+        conditions.append(Pathway.stage == filters.stage)
+    if filters.referent_id:
+        conditions.append(Pathway.referent_id == filters.referent_id)
+    if filters.agency_id:
+        conditions.append(Pathway.lead_agency_id == filters.agency_id)
+    if filters.alert:
+        conditions.append(sa.exists().where(Alert.pathway_id == Pathway.id, Alert.kind == filters.alert,
+                                            Alert.status != AlertStatus.RESOLVED))
+    if filters.only_alerts:
+        conditions.append(alerts.c.n.is_not(None))
+
+    base = (
+        sa.select(Pathway, Beneficiary, referent, Agency, last_held.c.at, next_meeting.c.at,
+                  sa.func.coalesce(barriers.c.n, 0), sa.func.coalesce(alerts.c.n, 0), alerts.c.due)
+        .join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
+        .join(Agency, Agency.id == Pathway.lead_agency_id)
+        .outerjoin(referent, referent.id == Pathway.referent_id)
+        .outerjoin(last_held, last_held.c.pathway_id == Pathway.id)
+        .outerjoin(next_meeting, next_meeting.c.pathway_id == Pathway.id)
+        .outerjoin(barriers, barriers.c.pathway_id == Pathway.id)
+        .outerjoin(alerts, alerts.c.pathway_id == Pathway.id)
+        .where(*conditions)
+    )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.with_only_columns(Pathway.id).subquery()))
+    ordered = base.order_by(
+        alerts.c.due.is_(None), alerts.c.due, next_meeting.c.at.is_(None), next_meeting.c.at,
+        Beneficiary.last_name, Beneficiary.first_name, Pathway.id,
+    ).limit(per_page).offset((page - 1) * per_page)
+    rows = db.session.execute(ordered).all()
+
+    ids = [row[0].id for row in rows]
+    kinds: dict[int, list[AlertKind]] = defaultdict(list)
+    if ids:
+        for pathway_id, kind in db.session.execute(
+            sa.select(Alert.pathway_id, Alert.kind).where(Alert.pathway_id.in_(ids), Alert.status != AlertStatus.RESOLVED)
+            .order_by(Alert.due_at)
+        ):
+            if kind not in kinds[pathway_id]:
+                kinds[pathway_id].append(kind)
+    levels = _access_levels(actor, [row[0] for row in rows])
+    items = [
+        CaseloadRow(pathway=p, beneficiary=b, referent=r, lead_agency=a, access=levels[p.id], last_held_at=lh,
+                    next_meeting_at=nm, open_barriers=nb, alert_count=na, first_due_at=due, alert_kinds=kinds[p.id])
+        for p, b, r, a, lh, nm, nb, na, due in rows
+    ]
+    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+
+
+def _access_levels(actor: User, pathways: list[Pathway]) -> dict[int, access.RecordAccess]:
+    """Access level of each listed pathway in one query (partners without consent see less)."""
+    if not pathways:
+        return {}
+    shared_ids = set(db.session.scalars(
+        sa.select(Pathway.id).where(Pathway.id.in_([p.id for p in pathways]),
+                                    access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED))
+    ))
+    levels = {}
+    for p in pathways:
+        if p.lead_agency_id == actor.agency_id:
+            levels[p.id] = access.RecordAccess.FULL
+        elif p.id in shared_ids:
+            levels[p.id] = access.RecordAccess.SHARED
+        else:
+            levels[p.id] = access.RecordAccess.EXISTENCE
+    return levels
+
+
+# --- timeline (the merged journal of a record) -------------------------------------------------------
+
+@dataclass
+class TimelineItem:
+    kind: str  # "entry", "meeting", "barrier", "referent"
+    at: datetime
+    title: str
+    body: str | None
+    author: str | None
+    agency: str | None
+    visibility: Visibility
+    object_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def timeline(actor: User, pathway: Pathway, *, limit: int = 200) -> list[TimelineItem]:
+    """Entries, meetings, barrier changes and referent changes the actor may see, newest first.
+
+    Four queries, each limited, whatever the size of the record. The caller has checked that the
+    actor may read the record; notes the actor may not see are not even selected.
+    """
+    from app.labels import label
+
+    if not access.can_read_record(actor, pathway):
+        return []
+    author = aliased(User)
+    agency = aliased(Agency)
+    items: list[TimelineItem] = []
+
+    entries = db.session.execute(
+        sa.select(Entry, author, agency)
+        .join(Pathway, Pathway.id == Entry.pathway_id)
+        .join(author, author.id == Entry.author_id)
+        .join(agency, agency.id == Entry.author_agency_id)
+        .where(Entry.pathway_id == pathway.id, access.visible_entries_clause(actor))
+        .order_by(Entry.occurred_at.desc()).limit(limit)
+    ).all()
+    for entry, who, where in entries:
+        items.append(TimelineItem("entry", entry.occurred_at, label(entry.kind), entry.body, who.full_name,
+                                  where.name, entry.visibility, entry.id))
+
+    notes = sa.case((access.visible_meeting_notes_clause(actor), Meeting.notes), else_=None)
+    meetings = db.session.execute(
+        sa.select(Meeting.id, Meeting.scheduled_at, Meeting.status, Meeting.kind, Meeting.channel,
+                  Meeting.notes_visibility, notes.label("notes"), author, agency)
+        .join(Pathway, Pathway.id == Meeting.pathway_id)
+        .join(author, author.id == sa.func.coalesce(Meeting.recorded_by_id, Meeting.organizer_id))
+        .join(agency, agency.id == Meeting.agency_id)
+        .where(Meeting.pathway_id == pathway.id, Meeting.status != MeetingStatus.PLANNED)
+        .order_by(Meeting.scheduled_at.desc()).limit(limit)
+    ).all()
+    for mid, at, status, kind, channel, visibility, text, who, where in meetings:
+        items.append(TimelineItem("meeting", at, f"{label(kind)} — {label(status)}", text, who.full_name, where.name,
+                                  visibility if text else Visibility.TEAM, mid,
+                                  {"status": status.value, "channel": channel.value}))
+
+    events = db.session.execute(
+        sa.select(AuditEvent, author, agency)
+        .outerjoin(author, author.id == AuditEvent.actor_id)
+        .outerjoin(agency, agency.id == AuditEvent.actor_agency_id)
+        .where(AuditEvent.pathway_id == pathway.id,
+               sa.or_(AuditEvent.action.startswith("barrier."), AuditEvent.action.startswith("referral.")))
+        .order_by(AuditEvent.occurred_at.desc()).limit(limit)
+    ).all()
+    titles = {"barrier.added": "Frein ajouté", "barrier.updated": "Frein mis à jour",
+              "referral.sent": "Frein orienté vers un partenaire", "referral.accepted": "Orientation acceptée",
+              "referral.declined": "Orientation déclinée", "referral.done": "Orientation réalisée"}
+    for event, who, where in events:
+        items.append(TimelineItem("barrier", event.occurred_at, titles.get(event.action, event.action), None,
+                                  who.full_name if who else "Parcours", where.name if where else None,
+                                  Visibility.TEAM, event.object_id, dict(event.details or {})))
+
+    previous = aliased(User)
+    assignments = db.session.execute(
+        sa.select(ReferentAssignment, author, agency, previous)
+        .join(author, author.id == ReferentAssignment.user_id)
+        .join(agency, agency.id == ReferentAssignment.agency_id)
+        .outerjoin(previous, previous.id == ReferentAssignment.assigned_by_id)
+        .where(ReferentAssignment.pathway_id == pathway.id)
+        .order_by(ReferentAssignment.started_at.desc()).limit(limit)
+    ).all()
+    full = access.record_access(actor, pathway) == access.RecordAccess.FULL
+    for assignment, who, where, by in assignments:
+        items.append(TimelineItem(
+            "referent", assignment.started_at, f"Référent : {who.full_name}",
+            assignment.note if full else None,  # handover notes stay within the referent's agency
+            by.full_name if by else None, where.name, Visibility.TEAM if not full else Visibility.AGENCY,
+            assignment.id, {"referent_id": who.id},
+        ))
+
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items[:limit]
