@@ -139,6 +139,9 @@ class User(UserMixin, TerritoryScoped, Timestamped, Versioned, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.PROFESSIONAL)
     is_active_account: Mapped[bool] = mapped_column(default=True, server_default=sa.text("true"))
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # Personal ICS feed ("Mon agenda"): the secret is in the URL; only its SHA-256 is stored.
+    calendar_token_hash: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
+    calendar_token_created_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     agency: Mapped[Agency] = relationship(
         back_populates="users", primaryjoin="foreign(User.agency_id) == Agency.id"
@@ -163,3 +166,27 @@ class User(UserMixin, TerritoryScoped, Timestamped, Versioned, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class ApiToken(TerritoryScoped, db.Model):
+    """A Bearer token of the JSON API: stored hashed (SHA-256), expiring, revocable."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["user_id", "territory_id"],
+            ["user_account.id", "user_account.territory_id"],
+            name="fk_api_token_user_territory",
+        ),
+        sa.CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(primaryjoin="foreign(ApiToken.user_id) == User.id")

@@ -1,0 +1,45 @@
+"""marshmallow load schemas for barriers and referrals (forms and API alike)."""
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from app.barriers.models import BarrierCategory, BarrierStatus, DeclineReason
+from app.validation import BaseSchema
+
+
+class BarrierSchema(BaseSchema):
+    category = fields.Enum(BarrierCategory, by_value=True, required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
+    description = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    owner_agency_id = fields.Integer(allow_none=True)
+    due_on = fields.Date(allow_none=True)
+
+
+class BarrierUpdateSchema(BaseSchema):
+    category = fields.Enum(BarrierCategory, by_value=True)
+    title = fields.String(validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
+    description = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    owner_agency_id = fields.Integer()
+    due_on = fields.Date(allow_none=True)
+    status = fields.Enum(BarrierStatus, by_value=True)
+
+    @validates_schema
+    def _something(self, data: dict, **_: object) -> None:
+        if not data:
+            raise ValidationError("Aucune modification demandée.")
+
+
+class ReferralSchema(BaseSchema):
+    agency_id = fields.Integer(required=True)
+    message = fields.String(allow_none=True, validate=validate.Length(max=4000))
+
+
+class ReferralAnswerSchema(BaseSchema):
+    accept = fields.Boolean(required=True)
+    decline_reason = fields.Enum(DeclineReason, by_value=True, allow_none=True)
+    comment = fields.String(allow_none=True, validate=validate.Length(max=4000))
+
+    @validates_schema
+    def _reason_when_declined(self, data: dict, **_: object) -> None:
+        if data.get("accept") is False and not data.get("decline_reason"):
+            raise ValidationError("Indiquez le motif du refus.", field_name="decline_reason")
