@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, fields, pre_load
 from marshmallow import ValidationError as MarshmallowValidationError
@@ -69,3 +71,30 @@ def load(schema: Schema, data: Mapping[str, Any] | Any, **kwargs: Any) -> Any:
             errors=messages,
             field=first_field if first_field != "_schema" else None,
         ) from exc
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def form_data(form: Any, *, datetime_fields: tuple[str, ...] = (), list_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A posted HTML form as a dict for a schema.
+
+    `<input type="datetime-local">` sends wall-clock time without offset: the user means Paris
+    time, so those fields get the Europe/Paris offset of that date (summer or winter). The API, by
+    contrast, requires an explicit offset.
+    """
+    data: dict[str, Any] = {}
+    for key in form.keys():
+        if key == "csrf_token":
+            continue
+        data[key] = form.getlist(key) if key in list_fields else form.get(key)
+    for name in datetime_fields:
+        value = data.get(name)
+        if isinstance(value, str) and value.strip():
+            try:
+                parsed = datetime.fromisoformat(value.strip())
+            except ValueError:
+                continue  # the schema reports it, naming the field
+            if parsed.tzinfo is None:
+                data[name] = parsed.replace(tzinfo=PARIS).isoformat()
+    return data
