@@ -25,6 +25,24 @@ def dsfr(filename: str) -> Response:
     return response
 
 
+# Other front-end packages from npm (package.json), each folder served under /static/vendor/<name>/.
+VENDOR_DIRS = {
+    "chartjs": ("chart.js", "dist"),
+    "swagger-ui": ("swagger-ui-dist", ""),
+}
+
+
+@bp.get("/static/vendor/<name>/<path:filename>")
+def vendor(name: str, filename: str) -> Response:
+    if name not in VENDOR_DIRS:
+        return Response("Introuvable", status=404)
+    package, subdir = VENDOR_DIRS[name]
+    node_modules = Path(current_app.config["DSFR_DIST_DIR"]).parents[2]
+    response = send_from_directory(node_modules / package / subdir, filename, max_age=ONE_YEAR)
+    response.cache_control.public = True
+    return response
+
+
 @cache
 def _package_version(dist_dir: str) -> str:
     try:
