@@ -63,10 +63,18 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.assets import bp as assets_bp
     from app.core.views import bp as core_bp
+    from app.followup.views import bp as followup_bp
+    from app.barriers.views import bp as barriers_bp
+    from app.meetings.views import bp as meetings_bp
+    from app.pathways.views import bp as pathways_bp
 
     app.register_blueprint(assets_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(core_bp)
+    app.register_blueprint(followup_bp)
+    app.register_blueprint(pathways_bp)
+    app.register_blueprint(meetings_bp)
+    app.register_blueprint(barriers_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -232,6 +232,23 @@ def visible_meeting_notes_clause(user: Any) -> sa.ColumnElement[bool]:
     )
 
 
+def steering_pathways_clause(user: Any, *, agency_id: int | None = None) -> sa.ColumnElement[bool]:
+    """Pathways a manager steers (« Pilotage »): those led by the manager's agency, or the whole
+    territory for a manager of the conseil départemental. Nothing for other roles."""
+    if not _is_user(user) or user.role != Role.MANAGER:
+        return sa.false()
+    clause = Pathway.territory_id == user.territory_id
+    if not is_territory_steering_manager(user):
+        clause = sa.and_(clause, Pathway.lead_agency_id == user.agency_id)
+    if agency_id is not None:
+        clause = sa.and_(clause, Pathway.lead_agency_id == agency_id)
+    return clause
+
+
+def can_steer(user: Any) -> bool:
+    return _is_user(user) and user.role == Role.MANAGER
+
+
 def agencies_of_territory_clause(user: Any) -> sa.ColumnElement[bool]:
     if not _is_user(user):
         return sa.false()

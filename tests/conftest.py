@@ -143,3 +143,17 @@ def count_queries(app: Flask) -> Any:
 
 
 pytest_plugins = ["tests.factories", "tests.world"]
+
+
+@pytest.fixture
+def login_as(client: FlaskClient) -> Any:
+    """`login_as(user)`: log the test client in through the real login form."""
+    from tests.factories import PASSWORD
+
+    def _login(user: Any) -> FlaskClient:
+        client.post("/deconnexion")
+        response = client.post("/connexion", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return _login

@@ -1,0 +1,248 @@
+"""Read models of « Pilotage »: what a manager needs to see which follow-ups are late, and where.
+
+Every figure is one aggregate query over the manager's scope (access.steering_pathways_clause),
+so the page issues the same number of queries whatever the number of pathways. Each figure has
+the list behind it (`alert_list`, `caseload_list`…), also exported as CSV.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from app import access
+from app.accounts.models import Agency, Role, User
+from app.barriers.models import Barrier, BarrierCategory, BarrierStatus
+from app.extensions import db
+from app.followup.models import Alert, AlertKind, AlertStatus
+from app.followup.sqltime import add_days, date_start_utc
+from app.meetings.models import Meeting, MeetingKind, MeetingStatus
+from app.pathways.models import Beneficiary, Contract, Pathway, Stage
+
+FOLLOW_UP_KINDS = (
+    AlertKind.FOLLOW_UP_OVERDUE, AlertKind.MEETING_UNRECORDED, AlertKind.MISSED_NOT_RESCHEDULED,
+    AlertKind.CHECKIN_OVERDUE,
+)
+
+
+@dataclass
+class Scope:
+    manager: User
+    agency_id: int | None = None
+    referent_id: int | None = None
+
+    def pathways(self) -> sa.ColumnElement[bool]:
+        clause = sa.and_(access.steering_pathways_clause(self.manager, agency_id=self.agency_id),
+                         Pathway.closed_at.is_(None))
+        if self.referent_id is not None:
+            clause = sa.and_(clause, Pathway.referent_id == self.referent_id)
+        return clause
+
+
+@dataclass
+class Indicator:
+    label: str
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.numerator / self.denominator) if self.denominator else None
+
+
+@dataclass
+class Dashboard:
+    overdue: dict[int | None, dict[AlertKind, int]] = field(default_factory=dict)  # referent → kind → n
+    overdue_totals: dict[AlertKind, int] = field(default_factory=dict)
+    caseloads: dict[int | None, dict[str, int]] = field(default_factory=dict)  # referent → stage → n
+    referents: dict[int, User] = field(default_factory=dict)
+    checkins_due: int = 0
+    barriers_by_category: dict[BarrierCategory, int] = field(default_factory=dict)
+    without_referent: int = 0
+    orientation_in_time: Indicator | None = None
+    contract_in_time: Indicator | None = None
+
+    def overdue_rows(self) -> list[tuple[User | None, dict[AlertKind, int], int]]:
+        """(referent or None, alerts by kind, total), the most loaded referent first."""
+        rows = [(self.referents.get(rid) if rid else None, by_kind, sum(by_kind.values()))
+                for rid, by_kind in self.overdue.items()]
+        return sorted(rows, key=lambda row: (-row[2], row[0].last_name if row[0] else ""))
+
+    def caseload_rows(self) -> list[tuple[User, dict[str, int]]]:
+        rows = [(self.referents[rid], counts) for rid, counts in self.caseloads.items() if rid is not None]
+        return sorted(rows, key=lambda row: (row[0].last_name, row[0].first_name))
+
+
+def referents_in_scope(scope: Scope) -> list[User]:
+    """Professionals and managers a pathway of this scope can be given to."""
+    query = sa.select(User).where(User.territory_id == scope.manager.territory_id, User.is_active_account.is_(True),
+                                  User.role != Role.ADMIN)
+    if not access.is_territory_steering_manager(scope.manager):
+        query = query.where(User.agency_id == scope.manager.agency_id)
+    elif scope.agency_id is not None:
+        query = query.where(User.agency_id == scope.agency_id)
+    return list(db.session.scalars(query.order_by(User.last_name, User.first_name)))
+
+
+def agencies_in_scope(manager: User) -> list[Agency]:
+    query = sa.select(Agency).where(Agency.territory_id == manager.territory_id).order_by(Agency.name)
+    if not access.is_territory_steering_manager(manager):
+        query = query.where(Agency.id == manager.agency_id)
+    return list(db.session.scalars(query))
+
+
+def dashboard(scope: Scope, now: datetime) -> Dashboard:
+    board = Dashboard()
+    in_scope = scope.pathways()
+
+    for referent_id, kind, count in db.session.execute(
+        sa.select(Pathway.referent_id, Alert.kind, sa.func.count())
+        .join(Pathway, Pathway.id == Alert.pathway_id)
+        .where(in_scope, Alert.status != AlertStatus.RESOLVED)
+        .group_by(Pathway.referent_id, Alert.kind)
+    ):
+        board.overdue.setdefault(referent_id, {})[kind] = count
+        board.overdue_totals[kind] = board.overdue_totals.get(kind, 0) + count
+
+    for referent_id, stage, count in db.session.execute(
+        sa.select(Pathway.referent_id, Pathway.stage, sa.func.count()).where(in_scope)
+        .group_by(Pathway.referent_id, Pathway.stage)
+    ):
+        row = board.caseloads.setdefault(referent_id, defaultdict(int))
+        row[stage.value] += count
+        row["total"] += count
+    board.without_referent = board.caseloads.get(None, {}).get("total", 0)
+
+    ids = {rid for rid in (*board.overdue, *board.caseloads) if rid is not None}
+    if ids:
+        board.referents = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+
+    board.checkins_due = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Meeting).join(Pathway, Pathway.id == Meeting.pathway_id)
+        .where(in_scope, Meeting.kind == MeetingKind.CHECKIN, Meeting.status == MeetingStatus.PLANNED,
+               Meeting.scheduled_at >= now, Meeting.scheduled_at < now + timedelta(days=30))
+    ) or 0
+
+    board.barriers_by_category = {
+        category: count
+        for category, count in db.session.execute(
+            sa.select(Barrier.category, sa.func.count()).join(Pathway, Pathway.id == Barrier.pathway_id)
+            .where(in_scope, Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
+            .group_by(Barrier.category)
+        )
+    }
+    board.orientation_in_time, board.contract_in_time = legal_indicators(scope, now)
+    return board
+
+
+def legal_indicators(scope: Scope, now: datetime) -> tuple[Indicator, Indicator]:
+    """Décret 2024-1244 deadlines over the last 12 months, closed pathways included.
+
+    - oriented within 6 weeks: pathways started 12 months ago or later and at least 42 days old;
+    - contract within 1 month of orientation: pathways oriented in that period, at least 30 days ago.
+    """
+    territory = scope.manager.territory
+    window = now - timedelta(days=365)
+    base = access.steering_pathways_clause(scope.manager, agency_id=scope.agency_id)
+    if scope.referent_id is not None:
+        base = sa.and_(base, Pathway.referent_id == scope.referent_id)
+    orientation_delay = territory.orientation_delay_days
+    contract_delay = territory.contract_delay_days
+
+    started = sa.and_(base, Pathway.started_at >= window,
+                      Pathway.started_at < now - timedelta(days=orientation_delay))
+    oriented_in_time = sa.and_(Pathway.oriented_at.is_not(None),
+                               Pathway.oriented_at <= add_days(Pathway.started_at, sa.literal(orientation_delay)))
+    total, in_time = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((oriented_in_time, 1), else_=0)), 0))
+        .select_from(Pathway).where(started)
+    ).one()
+
+    first_contract = (
+        sa.select(Contract.pathway_id, sa.func.min(Contract.signed_on).label("signed_on"))
+        .group_by(Contract.pathway_id).subquery("first_contract")
+    )
+    oriented = sa.and_(base, Pathway.oriented_at >= window, Pathway.oriented_at < now - timedelta(days=contract_delay))
+    signed_in_time = sa.and_(
+        first_contract.c.signed_on.is_not(None),
+        date_start_utc(first_contract.c.signed_on) <= add_days(Pathway.oriented_at, sa.literal(contract_delay)),
+    )
+    c_total, c_in_time = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((signed_in_time, 1), else_=0)), 0))
+        .select_from(Pathway).outerjoin(first_contract, first_contract.c.pathway_id == Pathway.id).where(oriented)
+    ).one()
+    return (
+        Indicator("Personnes orientées dans les 6 semaines", int(in_time), int(total)),
+        Indicator("Contrats signés dans le mois suivant l'orientation", int(c_in_time), int(c_total)),
+    )
+
+
+# --- the lists behind the numbers -----------------------------------------------------------------
+
+@dataclass
+class ListRow:
+    pathway: Pathway
+    beneficiary: Beneficiary
+    referent: User | None
+    agency: Agency
+    kind: AlertKind | None = None
+    due_at: datetime | None = None
+    detail: str | None = None
+
+
+def _rows_query(scope: Scope) -> tuple[sa.Select, type[User]]:
+    referent = aliased(User)
+    query = (
+        sa.select(Pathway, Beneficiary, referent, Agency)
+        .join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
+        .join(Agency, Agency.id == Pathway.lead_agency_id)
+        .outerjoin(referent, referent.id == Pathway.referent_id)
+        .where(scope.pathways())
+    )
+    return query, referent
+
+
+def alert_list(scope: Scope, *, kind: AlertKind | None = None, follow_ups_only: bool = False,
+               limit: int = 500) -> list[ListRow]:
+    query, _ = _rows_query(scope)
+    query = query.add_columns(Alert.kind, Alert.due_at).join(Alert, Alert.pathway_id == Pathway.id).where(
+        Alert.status != AlertStatus.RESOLVED)
+    if kind is not None:
+        query = query.where(Alert.kind == kind)
+    elif follow_ups_only:
+        query = query.where(Alert.kind.in_(FOLLOW_UP_KINDS))
+    rows = db.session.execute(query.order_by(Alert.due_at, Alert.id).limit(limit)).all()
+    return [ListRow(p, b, r, a, k, due) for p, b, r, a, k, due in rows]
+
+
+def caseload_list(scope: Scope, *, without_referent: bool = False, limit: int = 500) -> list[ListRow]:
+    query, _ = _rows_query(scope)
+    if without_referent:
+        query = query.where(Pathway.referent_id.is_(None))
+    rows = db.session.execute(query.order_by(Pathway.started_at, Pathway.id).limit(limit)).all()
+    return [ListRow(p, b, r, a, due_at=p.started_at) for p, b, r, a in rows]
+
+
+def checkin_list(scope: Scope, now: datetime, *, limit: int = 500) -> list[ListRow]:
+    query, _ = _rows_query(scope)
+    query = query.add_columns(Meeting.scheduled_at).join(Meeting, Meeting.pathway_id == Pathway.id).where(
+        Meeting.kind == MeetingKind.CHECKIN, Meeting.status == MeetingStatus.PLANNED,
+        Meeting.scheduled_at >= now, Meeting.scheduled_at < now + timedelta(days=30))
+    rows = db.session.execute(query.order_by(Meeting.scheduled_at).limit(limit)).all()
+    return [ListRow(p, b, r, a, due_at=at) for p, b, r, a, at in rows]
+
+
+def barrier_list(scope: Scope, *, category: BarrierCategory | None = None, limit: int = 500) -> list[ListRow]:
+    query, _ = _rows_query(scope)
+    query = query.add_columns(Barrier.category, Barrier.title, Barrier.due_on).join(
+        Barrier, Barrier.pathway_id == Pathway.id).where(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
+    if category is not None:
+        query = query.where(Barrier.category == category)
+    rows = db.session.execute(query.order_by(Barrier.due_on.is_(None), Barrier.due_on, Barrier.id).limit(limit)).all()
+    return [ListRow(p, b, r, a, detail=f"{title}", due_at=None, kind=None) for p, b, r, a, _c, title, _d in rows]
+
+
+STAGES_SHOWN = (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT, Stage.EMPLOYED)

@@ -1,0 +1,177 @@
+"""« Mes alertes » for professionals and « Pilotage » for managers (HTML, thin)."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from app import access
+from app.barriers.models import BarrierCategory
+from app.errors import DomainError
+from app.extensions import db
+from app.followup import pilotage
+from app.followup import services as alerts
+from app.followup.models import AlertKind
+from app.labels import label
+from app.pathways import services as pathways
+from app.pathways.models import Pathway
+
+bp = Blueprint("followup", __name__)
+
+LISTS = {
+    "alertes": "Alertes en cours",
+    "suivis-en-retard": "Suivis en retard",
+    "portefeuilles": "Parcours suivis",
+    "sans-referent": "Parcours sans référent",
+    "points-emploi": "Points de suivi dans l'emploi des 30 prochains jours",
+    "freins": "Freins ouverts",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _enum_arg(name: str, enum_cls):  # type: ignore[no-untyped-def]
+    try:
+        return enum_cls(request.args[name]) if request.args.get(name) else None
+    except ValueError:
+        return None
+
+
+# --- « Mes alertes » -----------------------------------------------------------------------------
+
+@bp.get("/alertes")
+@login_required
+def my_alerts() -> ResponseReturnValue:
+    kind = _enum_arg("type", AlertKind)
+    query = alerts.open_alerts_query(current_user).where(Pathway.referent_id == current_user.id)
+    if kind is not None:
+        query = query.where(alerts.Alert.kind == kind)
+    rows = db.session.execute(
+        query.add_columns(pathways.Beneficiary).join(
+            pathways.Beneficiary, pathways.Beneficiary.id == Pathway.beneficiary_id)
+    ).all()
+    return render_template("followup/alerts.html", rows=rows, kind=kind, kinds=list(AlertKind))
+
+
+@bp.post("/alertes/<int:alert_id>/vue")
+@login_required
+def acknowledge(alert_id: int) -> ResponseReturnValue:
+    try:
+        alert, _ = alerts.get_alert_or_404(current_user, alert_id)
+        alerts.acknowledge_alert(current_user, alert)
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        flash(error.message, "error")
+    else:
+        flash("Alerte marquée comme vue : elle reste affichée jusqu'à ce que sa cause soit levée.", "success")
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".my_alerts"))
+
+
+# --- « Pilotage » --------------------------------------------------------------------------------
+
+def _scope() -> pilotage.Scope:
+    if not access.can_steer(current_user):
+        abort(403)
+    agency_id = _int_arg("structure")
+    if agency_id is not None and agency_id not in {a.id for a in pilotage.agencies_in_scope(current_user)}:
+        agency_id = None  # an agency outside the manager's scope is ignored, never shown
+    return pilotage.Scope(current_user, agency_id=agency_id, referent_id=_int_arg("referent"))
+
+
+@bp.get("/pilotage")
+@login_required
+def dashboard() -> ResponseReturnValue:
+    scope = _scope()
+    board = pilotage.dashboard(scope, _now())
+    charts = {
+        "alerts": {"labels": [label(k) for k in AlertKind if board.overdue_totals.get(k)],
+                   "data": [board.overdue_totals[k] for k in AlertKind if board.overdue_totals.get(k)]},
+        "barriers": {"labels": [label(c) for c in BarrierCategory if board.barriers_by_category.get(c)],
+                     "data": [board.barriers_by_category[c] for c in BarrierCategory if board.barriers_by_category.get(c)]},
+    }
+    return render_template(
+        "followup/pilotage.html", board=board, scope=scope, charts=charts,
+        agencies=pilotage.agencies_in_scope(current_user), referents=pilotage.referents_in_scope(scope),
+        kinds=list(AlertKind), follow_up_kinds=pilotage.FOLLOW_UP_KINDS, stages=pilotage.STAGES_SHOWN,
+        categories=list(BarrierCategory),
+    )
+
+
+def _list_rows(name: str, scope: pilotage.Scope) -> list[pilotage.ListRow]:
+    if name == "alertes":
+        return pilotage.alert_list(scope, kind=_enum_arg("type", AlertKind))
+    if name == "suivis-en-retard":
+        return pilotage.alert_list(scope, follow_ups_only=True)
+    if name == "portefeuilles":
+        return pilotage.caseload_list(scope)
+    if name == "sans-referent":
+        return pilotage.caseload_list(scope, without_referent=True)
+    if name == "points-emploi":
+        return pilotage.checkin_list(scope, _now())
+    if name == "freins":
+        return pilotage.barrier_list(scope, category=_enum_arg("categorie", BarrierCategory))
+    abort(404)
+
+
+@bp.get("/pilotage/listes/<name>")
+@login_required
+def list_view(name: str) -> ResponseReturnValue:
+    scope = _scope()
+    rows = _list_rows(name, scope)
+    return render_template(
+        "followup/list.html", name=name, title=LISTS[name], rows=rows, scope=scope,
+        referents=pilotage.referents_in_scope(scope), args=request.args.to_dict(),
+    )
+
+
+@bp.get("/pilotage/listes/<name>.csv")
+@login_required
+def list_csv(name: str) -> ResponseReturnValue:
+    scope = _scope()
+    rows = _list_rows(name, scope)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")  # French spreadsheets expect ';'
+    writer.writerow(["Parcours", "Nom", "Prénom", "Étape", "Référent", "Structure", "Type", "Échéance", "Détail"])
+    for row in rows:
+        writer.writerow([
+            row.pathway.id, row.beneficiary.last_name, row.beneficiary.first_name, label(row.pathway.stage),
+            row.referent.full_name if row.referent else "", row.agency.name,
+            label(row.kind) if row.kind else "", row.due_at.date().isoformat() if row.due_at else "", row.detail or "",
+        ])
+    filename = f"parcours-{name}-{_now().date().isoformat()}.csv"
+    # BOM so that spreadsheet software reads the accents as UTF-8.
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.post("/pilotage/parcours/<int:pathway_id>/referent")
+@login_required
+def reassign(pathway_id: int) -> ResponseReturnValue:
+    scope = _scope()
+    pathway = db.session.scalar(db.select(Pathway).where(Pathway.id == pathway_id, scope.pathways()))
+    if pathway is None:
+        abort(404)
+    try:
+        referent = pathways.get_user_in_territory(current_user, request.form.get("referent_id"))
+        pathways.assign_referent(current_user, pathway, referent, note=request.form.get("note") or None)
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        flash(error.message, "error")
+    else:
+        flash(f"Le parcours est confié à {referent.full_name}.", "success")
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".dashboard"))

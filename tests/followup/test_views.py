@@ -1,0 +1,125 @@
+"""« Mes alertes » and « Pilotage » over real HTTP."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.followup.models import Alert, AlertKind, AlertStatus
+from app.followup.scan import scan_follow_ups
+from app.pathways import services
+from app.pathways.models import Pathway
+from tests.world import T0, World
+
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def alerted(world: World) -> World:
+    """The world's pathway, plus a person waiting for orientation since long: alerts raised now."""
+    services.create_beneficiary(world.referent, {"first_name": "Thibault", "last_name": "Roux"},
+                                referent=world.referent, now=NOW - timedelta(days=100))
+    scan_follow_ups(NOW)
+    return world
+
+
+def test_my_alerts_lists_my_alerts_and_acknowledges(client, login_as, alerted: World) -> None:
+    login_as(alerted.referent)
+    page = client.get("/alertes").get_data(as_text=True)
+    assert "Thibault Roux" in page and "Orientation en retard".lower() in page.lower()
+    alert = db.session.scalar(sa.select(Alert).where(Alert.kind == AlertKind.ORIENTATION_LATE))
+    response = client.post(f"/alertes/{alert.id}/vue")
+    assert response.status_code == 302
+    db.session.refresh(alert)
+    assert alert.status == AlertStatus.ACKNOWLEDGED
+    assert "Vue le" in client.get("/alertes").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who", ["stranger", "outsider", "partner"])
+def test_others_cannot_acknowledge(client, login_as, alerted: World, who: str) -> None:
+    alert = db.session.scalar(sa.select(Alert).where(Alert.kind == AlertKind.ORIENTATION_LATE))
+    login_as(alerted.users()[who])
+    assert client.post(f"/alertes/{alert.id}/vue").status_code == 404
+    assert alerted.referent.first_name not in client.get("/alertes").get_data(as_text=True) or who == "partner"
+    db.session.refresh(alert)
+    assert alert.status == AlertStatus.OPEN
+
+
+@pytest.mark.parametrize("who", ["referent", "partner", "admin"])
+def test_pilotage_is_for_managers(client, login_as, alerted: World, who: str) -> None:
+    login_as(alerted.users()[who])
+    assert client.get("/pilotage").status_code == 403
+    assert client.get("/pilotage/listes/alertes.csv").status_code == 403
+
+
+def test_manager_of_the_agency_sees_its_overdue_follow_ups(client, login_as, alerted: World) -> None:
+    login_as(alerted.manager_ft)
+    page = client.get("/pilotage").get_data(as_text=True)
+    assert alerted.referent.full_name in page
+    assert "Orientation en retard".lower() in page.lower()
+    listing = client.get(f"/pilotage/listes/alertes?type=orientation_late&referent={alerted.referent.id}").get_data(as_text=True)
+    assert "Thibault Roux" in listing
+
+
+def test_csv_export_of_a_list(client, login_as, alerted: World) -> None:
+    login_as(alerted.manager_cd)
+    response = client.get("/pilotage/listes/portefeuilles.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][:3] == ["Parcours", "Nom", "Prénom"]
+    assert {"Roux", "Benali"} <= {r[1] for r in rows[1:]}
+
+
+def test_a_manager_of_another_territory_sees_nothing(client, login_as, alerted: World) -> None:
+    from app.accounts.models import Role
+    from tests.factories import UserFactory
+
+    other_manager = UserFactory(agency=alerted.stranger.agency, role=Role.MANAGER)
+    login_as(other_manager)
+    page = client.get("/pilotage").get_data(as_text=True)
+    assert "Thibault Roux" not in page and alerted.referent.full_name not in page
+    rows = client.get("/pilotage/listes/portefeuilles.csv").get_data(as_text=True).splitlines()
+    assert len(rows) == 1  # the header only
+    pathway = db.session.scalar(sa.select(Pathway).limit(1))
+    assert client.post(f"/pilotage/parcours/{pathway.id}/referent", data={"referent_id": other_manager.id}).status_code == 404
+
+
+def test_an_agency_filter_outside_the_scope_is_ignored(client, login_as, alerted: World) -> None:
+    login_as(alerted.manager_ft)
+    page = client.get(f"/pilotage?structure={alerted.stranger.agency_id}").get_data(as_text=True)
+    assert alerted.referent.full_name in page  # the filter was dropped, not applied to another territory
+
+
+def test_reassign_from_pilotage(client, login_as, alerted: World) -> None:
+    login_as(alerted.manager_cd)
+    response = client.post(f"/pilotage/parcours/{alerted.pathway.id}/referent",
+                           data={"referent_id": alerted.colleague.id, "next": "/pilotage"})
+    assert response.status_code == 302 and response.headers["Location"] == "/pilotage"
+    db.session.refresh(alerted.pathway)
+    assert alerted.pathway.referent_id == alerted.colleague.id
+
+
+def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, world: World, count_queries) -> None:
+    def add(n: int) -> None:
+        for i in range(n):
+            pathway = services.create_beneficiary(world.referent, {"first_name": f"P{i}", "last_name": "Nom"},
+                                                  referent=world.referent if i % 2 else None, now=T0)
+            if i % 3 == 0:
+                services.add_entry(world.referent, pathway, body="x", visibility="team", now=T0)
+        scan_follow_ups(NOW)
+
+    login_as(world.manager_cd)
+
+    def measure() -> int:
+        with count_queries() as counter:
+            assert client.get("/pilotage").status_code == 200
+        return counter.count
+
+    add(10)
+    small = measure()
+    add(290)
+    assert measure() == small
