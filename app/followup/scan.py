@@ -81,11 +81,16 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
         ctx = RuleContext(now=now, territories=territories)
         conn = session.connection()
         dialect = conn.dialect.name
+        if dialect == "postgresql":
+            # Hash joins and aggregates over every open pathway stay in memory for this transaction.
+            conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
         conn.exec_driver_sql(_CREATE)
         conn.execute(_candidates.delete())
         columns = ["territory_id", "pathway_id", "kind", "subject_key", "due_at"]
         for rule in RULES.values():
             conn.execute(_candidates.insert().from_select(columns, rule(ctx)))
+        if dialect == "postgresql":
+            conn.exec_driver_sql("ANALYZE alert_candidate")  # temporary tables get no autovacuum stats
 
         scope = Alert.territory_id.in_([t.id for t in territories])
         matching = sa.exists().where(
@@ -100,12 +105,15 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
         )
         result.resolved = resolved.rowcount or 0
 
+        # Keep only the candidates without an unresolved alert, then insert them. (Inserting with a
+        # NOT EXISTS on `alert` itself would make PostgreSQL re-read the pages it is writing.)
         already_open = sa.exists().where(
             Alert.pathway_id == _candidates.c.pathway_id,
             Alert.kind == _candidates.c.kind,
             Alert.subject_key == _candidates.c.subject_key,
             Alert.status != AlertStatus.RESOLVED,
         )
+        conn.execute(_candidates.delete().where(already_open))
         new_rows = sa.select(
             _candidates.c.territory_id,
             _candidates.c.pathway_id,
@@ -114,7 +122,7 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
             _candidates.c.due_at,
             sa.literal(AlertStatus.OPEN.value),
             sa.literal(now, Alert.__table__.c.raised_at.type),
-        ).where(~already_open)
+        )
         insert_module = postgresql if dialect == "postgresql" else sqlite
         insert = (
             insert_module.insert(Alert.__table__)

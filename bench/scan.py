@@ -1,0 +1,171 @@
+"""Benchmark of the follow-up scan on PostgreSQL.
+
+    .venv/bin/python bench/scan.py --pathways 100000
+    .venv/bin/python bench/scan.py --pathways 1000000 --keep
+
+Creates a scratch database (dropped at the end unless --keep), applies the migrations, seeds N
+pathways with set-based SQL (generate_series: people, pathways at every stage, ~3 meetings,
+~1 barrier, contracts, referrals per pathway), then times:
+  1. a first scan (raises every alert),
+  2. a re-run with nothing to change (must write nothing),
+and reports the peak memory of this process (the scan runs in the database: memory stays flat).
+Goals (issue #4): 1 M pathways scanned in ≤ 10 s, re-run ≤ 5 s.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SEED_SQL = """
+SELECT setseed(0.2026);
+INSERT INTO territory (id, code, name, cadence_professional_days, cadence_socio_professional_days, cadence_social_days,
+  grace_days, reschedule_days, no_referent_days, orientation_delay_days, contract_delay_days, contract_ending_days,
+  referral_answer_days, checkin_months, retention_months, audit_retention_months, created_at, updated_at, version)
+VALUES (1, 'B1', 'Banc d''essai', 30, 30, 60, 2, 7, 30, 42, 30, 30, 10, '[1, 3, 6]', 24, 12, :now, :now, 1);
+INSERT INTO agency (id, territory_id, name, kind, is_active, created_at, updated_at, version)
+SELECT a, 1, 'Structure ' || a,
+  (ARRAY['departmental_council','france_travail','caf','mission_locale','ccas','cap_emploi','association'])[1 + a % 7],
+  true, :now, :now, 1 FROM generate_series(1, 10) a;
+INSERT INTO user_account (id, territory_id, agency_id, email, password_hash, first_name, last_name, role,
+  is_active_account, created_at, updated_at, version)
+SELECT u, 1, 1 + u % 10, 'referent' || u || '@bench.test', 'x', 'Prénom' || u, 'Nom' || u, 'professional', true,
+  :now, :now, 1 FROM generate_series(1, 400) u;
+INSERT INTO beneficiary (id, territory_id, first_name, last_name, search_name, rights, created_at, updated_at, version)
+SELECT i, 1, 'Prénom' || i, 'Nom' || i, 'nom' || i || ' prenom' || i, '[]', :now, :now, 1 FROM generate_series(1, :n) i;
+-- Pathways: stage spread, ~8 % without referent, ~10 % not oriented, ~8 % employed, ~10 % closed.
+INSERT INTO pathway (id, territory_id, beneficiary_id, lead_agency_id, referent_id, stage, orientation, oriented_at,
+  started_at, closed_at, closure_reason, employment_started_on, employment_contract_type, employer,
+  created_at, updated_at, version)
+SELECT i, 1, i, 1 + r % 10, CASE WHEN i % 12 = 0 THEN NULL ELSE r END,
+  CASE WHEN i % 10 = 0 THEN 'closed' WHEN i % 12 = 0 THEN 'intake' WHEN i % 11 = 0 THEN 'intake'
+       WHEN i % 13 = 0 THEN 'employed' ELSE 'support' END,
+  CASE WHEN i % 12 = 0 OR (i % 11 = 0 AND i % 10 <> 0) THEN NULL
+       ELSE (ARRAY['professional','socio_professional','social'])[1 + i % 3] END,
+  CASE WHEN i % 12 = 0 OR (i % 11 = 0 AND i % 10 <> 0) THEN NULL ELSE s + interval '20 days' END,
+  s,
+  CASE WHEN i % 10 = 0 THEN s + interval '200 days' END,
+  CASE WHEN i % 10 = 0 THEN 'moved_away' END,
+  CASE WHEN i % 13 = 0 AND i % 10 <> 0 AND i % 12 <> 0 AND i % 11 <> 0 THEN (:now - interval '100 days')::date END,
+  CASE WHEN i % 13 = 0 AND i % 10 <> 0 AND i % 12 <> 0 AND i % 11 <> 0 THEN 'cdd' END,
+  CASE WHEN i % 13 = 0 AND i % 10 <> 0 AND i % 12 <> 0 AND i % 11 <> 0 THEN 'Employeur' END,
+  s, s, 1
+FROM (SELECT i, 1 + (i * 7919) % 400 AS r, :now - (random() * 700 + 40) * interval '1 day' AS s
+      FROM generate_series(1, :n) i) p;
+UPDATE pathway SET stage = 'support' WHERE stage = 'employed' AND employment_started_on IS NULL;
+UPDATE pathway SET orientation = 'professional', oriented_at = started_at + interval '20 days'
+  WHERE stage = 'support' AND orientation IS NULL;
+-- Meetings: a held one, a missed or planned one, and check-ins for employed pathways.
+INSERT INTO meeting (territory_id, pathway_id, organizer_id, agency_id, kind, scheduled_at, duration_minutes, channel,
+  status, notes_visibility, recorded_at, created_at, updated_at, version)
+SELECT 1, p.id, coalesce(p.referent_id, 1), p.lead_agency_id, 'follow_up', t, 45, 'in_person', 'held', 'agency', t, t, t, 1
+FROM (SELECT id, referent_id, lead_agency_id, started_at + (random() * (:now - started_at)) AS t FROM pathway) p;
+INSERT INTO meeting (territory_id, pathway_id, organizer_id, agency_id, kind, scheduled_at, duration_minutes, channel,
+  status, notes_visibility, recorded_at, created_at, updated_at, version)
+SELECT 1, p.id, coalesce(p.referent_id, 1), p.lead_agency_id, 'follow_up', t, 45, 'phone',
+  CASE WHEN p.id % 3 = 0 THEN 'missed' ELSE 'planned' END, 'agency', CASE WHEN p.id % 3 = 0 THEN t END, t, t, 1
+FROM (SELECT id, referent_id, lead_agency_id, :now + (random() * 60 - 30) * interval '1 day' AS t FROM pathway) p;
+INSERT INTO meeting (territory_id, pathway_id, organizer_id, agency_id, kind, scheduled_at, duration_minutes, channel,
+  status, notes_visibility, created_at, updated_at, version)
+SELECT 1, p.id, p.referent_id, p.lead_agency_id, 'checkin', p.employment_started_on + m * interval '1 month' + interval '9 hours',
+  30, 'phone', 'planned', 'agency', :now, :now, 1
+FROM pathway p CROSS JOIN (VALUES (1), (3), (6)) AS months(m) WHERE p.stage = 'employed';
+-- Barriers (one per pathway, a third past due) and referrals (one in ten).
+INSERT INTO barrier (territory_id, pathway_id, category, title, owner_agency_id, due_on, status, created_by_id,
+  created_at, updated_at, version)
+SELECT 1, id, (ARRAY['housing','mobility','health','family','language','digital','administrative','financial',
+  'training','employment','justice','other'])[1 + id % 12], 'Frein', lead_agency_id,
+  (:now + (random() * 90 - 30) * interval '1 day')::date, CASE WHEN id % 4 = 0 THEN 'in_progress' ELSE 'open' END,
+  1, :now, :now, 1 FROM pathway;
+INSERT INTO referral (territory_id, barrier_id, agency_id, status, sent_at, sent_by_id, created_at, updated_at, version)
+SELECT 1, b.id, 1 + (b.id + 3) % 10, 'sent', :now - (random() * 20) * interval '1 day', 1, :now, :now, 1
+FROM barrier b WHERE b.id % 10 = 0;
+-- Contracts for two thirds of oriented pathways, some ending soon.
+INSERT INTO contract (territory_id, pathway_id, kind, signed_on, starts_on, ends_on, recorded_by_id,
+  created_at, updated_at, version)
+SELECT 1, id, 'cer', (oriented_at + interval '10 days')::date, (oriented_at + interval '10 days')::date,
+  (greatest(oriented_at + interval '10 days', :now) + (random() * 180) * interval '1 day')::date, 1, :now, :now, 1
+FROM pathway WHERE oriented_at IS NOT NULL AND id % 3 <> 0;
+SELECT setval(pg_get_serial_sequence(t, 'id'), (SELECT coalesce(max(id), 1) FROM territory))
+  FROM (VALUES ('territory')) v(t);
+"""
+
+SEQUENCE_TABLES = ("territory", "agency", "user_account", "beneficiary", "pathway", "meeting", "barrier",
+                   "referral", "contract", "alert")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pathways", type=int, default=100_000)
+    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    name = f"parcours_bench_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(args.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(args.url).set(database=name).render_as_string(hide_password=False)
+    os.environ.update(DATABASE_URL=url, PARCOURS_ENV="development", SCHEDULER_IN_PROCESS="0")
+    try:
+        from flask_migrate import upgrade
+
+        from app import create_app
+        from app.extensions import db
+        from app.followup.scan import scan_follow_ups
+
+        app = create_app()
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            now = datetime.now(timezone.utc)
+            started = time.perf_counter()
+            with db.engine.begin() as conn:
+                for statement in [s for s in SEED_SQL.split(";\n") if s.strip()]:
+                    conn.execute(sa.text(statement), {"now": now, "n": args.pathways})
+                for table in SEQUENCE_TABLES:
+                    conn.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
+                conn.exec_driver_sql("ANALYZE")
+            seeded = time.perf_counter() - started
+            counts = {t: db.session.scalar(sa.text(f"SELECT count(*) FROM {t}")) for t in
+                      ("pathway", "meeting", "barrier", "referral", "contract")}
+            print(f"seeded {counts} in {seeded:.1f} s")
+
+            timings = []
+            for label in ("first scan", "re-run (nothing to change)"):
+                started = time.perf_counter()
+                result = scan_follow_ups(now)
+                elapsed = time.perf_counter() - started
+                timings.append(elapsed)
+                print(f"{label}: {elapsed:.2f} s — {result.raised} raised, {result.resolved} resolved, "
+                      f"{sum(result.open_by_kind.values())} open; peak RSS {peak_rss_mb():.0f} MB")
+            assert result.raised == 0 and result.resolved == 0, "the re-run must write nothing"
+            print(f"RESULT pathways={args.pathways} first={timings[0]:.2f}s rerun={timings[1]:.2f}s "
+                  f"peak_rss={peak_rss_mb():.0f}MB")
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            print(f"kept database {name}")
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
