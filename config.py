@@ -80,6 +80,18 @@ class Config:
         self.DSFR_DIST_DIR = env.get(
             "DSFR_DIST_DIR", str(BASE_DIR / "node_modules" / "@gouvfr" / "dsfr" / "dist")
         )
+        # The API docs page (swagger-ui-dist npm package), served locally too.
+        self.SWAGGER_UI_DIST_DIR = env.get(
+            "SWAGGER_UI_DIST_DIR", str(BASE_DIR / "node_modules" / "swagger-ui-dist")
+        )
+
+        # JSON API (/api/v1): Bearer tokens' lifetime; rate limit of login and token creation
+        # (Flask-Limiter syntax, per client address).
+        self.API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 12)
+        self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute")
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED = True
 
     def validate(self) -> None:
         """Refuse to start when misconfigured (overridden in production)."""
@@ -101,6 +113,7 @@ class TestingConfig(Config):
             os.environ.get("TEST_DATABASE_URL", "sqlite://")
         )
         self.WTF_CSRF_ENABLED = False  # tests of CSRF turn it back on explicitly
+        self.RATELIMIT_ENABLED = False  # the test of the 429 turns it back on explicitly
 
 
 class ProductionConfig(Config):

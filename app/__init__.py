@@ -32,12 +32,13 @@ def create_app(config: Config | str | None = None, overrides: dict[str, Any] | N
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered on the metadata)
-    from app.extensions import csrf, db, login_manager, migrate
+    from app.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     _enable_sqlite_foreign_keys(app)
 
 
@@ -61,6 +62,7 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.api import init_app as api_init_app
     from app.assets import bp as assets_bp
     from app.core.views import bp as core_bp
     from app.followup.views import bp as followup_bp
@@ -75,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pathways_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(barriers_bp)
+    api_init_app(app)  # the JSON API, /api/v1
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -141,6 +141,15 @@ def can_see_meeting_notes(user: Any, meeting: Meeting, pathway: Pathway) -> bool
     return _visible(user, pathway, meeting.notes_visibility, author_id, meeting.agency_id)
 
 
+def can_read_audit(user: Any, pathway: Pathway) -> bool:
+    """Who read or changed the record: the referent's agency (its managers included) and the
+    managers steering the territory — not partners, whose own reads are logged too."""
+    level = record_access(user, pathway)
+    return level == RecordAccess.FULL or (
+        level >= RecordAccess.SHARED and is_territory_steering_manager(user)
+    )
+
+
 # --- guards used by services (404 when the record is hidden, 403 when visible but not allowed)
 
 def get_pathway_or_404(user: Any, pathway_id: int, *, minimum: RecordAccess = RecordAccess.SHARED) -> Pathway:

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and wired in `create_app`."""
 from __future__ import annotations
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +28,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Login and API token creation are rate-limited (limits from config: LOGIN_RATE_LIMIT); tests
+# disable it (RATELIMIT_ENABLED=False) except where they check the 429.
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")

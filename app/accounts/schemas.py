@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
 
 EMAIL_MAX_LENGTH = 254
 PASSWORD_MAX_LENGTH = 1024  # far above any real password; bounds the cost of hashing garbage
@@ -51,3 +51,26 @@ class LoginSchema(Schema):
         if data.get("password") == "":
             data.pop("password")
         return data
+
+
+class TokenRequestSchema(Schema):
+    """POST /api/v1/tokens. Unlike the login form, unknown fields are refused."""
+
+    class Meta:
+        unknown = RAISE
+
+    email = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=EMAIL_MAX_LENGTH, error=INVALID_EMAIL),
+        error_messages={"required": REQUIRED_EMAIL, "null": REQUIRED_EMAIL, "invalid": INVALID_EMAIL},
+    )
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH, error=REQUIRED_PASSWORD),
+        error_messages={"required": REQUIRED_PASSWORD, "null": REQUIRED_PASSWORD, "invalid": REQUIRED_PASSWORD},
+    )
+
+
+class TokenOutSchema(Schema):
+    token = fields.String(metadata={"description": "Shown once: send it as `Authorization: Bearer <token>`."})
+    expires_at = fields.DateTime()

@@ -1,9 +1,9 @@
 """marshmallow load schemas for barriers and referrals (forms and API alike)."""
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.barriers.models import BarrierCategory, BarrierStatus, DeclineReason
+from app.barriers.models import BarrierCategory, BarrierStatus, DeclineReason, ReferralStatus
 from app.validation import BaseSchema
 
 
@@ -11,7 +11,7 @@ class BarrierSchema(BaseSchema):
     category = fields.Enum(BarrierCategory, by_value=True, required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
     description = fields.String(allow_none=True, validate=validate.Length(max=4000))
-    owner_agency_id = fields.Integer(allow_none=True)
+    owner_agency_id = fields.Integer(allow_none=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
     due_on = fields.Date(allow_none=True)
 
 
@@ -19,7 +19,7 @@ class BarrierUpdateSchema(BaseSchema):
     category = fields.Enum(BarrierCategory, by_value=True)
     title = fields.String(validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
     description = fields.String(allow_none=True, validate=validate.Length(max=4000))
-    owner_agency_id = fields.Integer()
+    owner_agency_id = fields.Integer(validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
     due_on = fields.Date(allow_none=True)
     status = fields.Enum(BarrierStatus, by_value=True)
 
@@ -30,7 +30,7 @@ class BarrierUpdateSchema(BaseSchema):
 
 
 class ReferralSchema(BaseSchema):
-    agency_id = fields.Integer(required=True)
+    agency_id = fields.Integer(required=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
     message = fields.String(allow_none=True, validate=validate.Length(max=4000))
 
 
@@ -43,3 +43,34 @@ class ReferralAnswerSchema(BaseSchema):
     def _reason_when_declined(self, data: dict, **_: object) -> None:
         if data.get("accept") is False and not data.get("decline_reason"):
             raise ValidationError("Indiquez le motif du refus.", field_name="decline_reason")
+
+
+# --- API: dump schemas -----------------------------------------------------------------------------
+
+class ReferralOutSchema(Schema):
+    id = fields.Integer()
+    barrier_id = fields.Integer()
+    agency_id = fields.Integer()
+    status = fields.Enum(ReferralStatus, by_value=True)
+    message = fields.String(allow_none=True)
+    sent_at = fields.DateTime()
+    sent_by_id = fields.Integer()
+    answered_at = fields.DateTime(allow_none=True)
+    decline_reason = fields.Enum(DeclineReason, by_value=True, allow_none=True)
+    answer_comment = fields.String(allow_none=True)
+    version = fields.Integer()
+
+
+class BarrierOutSchema(Schema):
+    id = fields.Integer()
+    pathway_id = fields.Integer()
+    category = fields.Enum(BarrierCategory, by_value=True)
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    owner_agency_id = fields.Integer(validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+    due_on = fields.Date(allow_none=True)
+    status = fields.Enum(BarrierStatus, by_value=True)
+    lifted_at = fields.DateTime(allow_none=True)
+    created_by_id = fields.Integer()
+    referrals = fields.Nested(ReferralOutSchema, many=True)
+    version = fields.Integer()

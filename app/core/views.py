@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 def home() -> ResponseReturnValue:
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login"))
+    if not current_user.is_admin:  # professionals and managers start on « Mon portefeuille »
+        return redirect(url_for("pathways.portfolio"))
     return render_template("core/home.html", user=current_user)
 
 

@@ -122,7 +122,7 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
             _candidates.c.due_at,
             sa.literal(AlertStatus.OPEN.value),
             sa.literal(now, Alert.__table__.c.raised_at.type),
-        )
+        ).where(_candidates.c.pathway_id.is_not(None))  # SQLite needs a WHERE before ON CONFLICT
         insert_module = postgresql if dialect == "postgresql" else sqlite
         insert = (
             insert_module.insert(Alert.__table__)

@@ -1,9 +1,10 @@
 """marshmallow load schemas for meetings (the same for form posts and API payloads)."""
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow.experimental.context import Context
 
-from app.meetings.models import MeetingChannel, MeetingStatus
+from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
 from app.pathways.models import Visibility
 from app.validation import BaseSchema
 
@@ -53,3 +54,38 @@ class UpdateMeetingSchema(BaseSchema):
 
 class CancelMeetingSchema(BaseSchema):
     reason = fields.String(allow_none=True, validate=validate.Length(max=255))
+
+
+# --- API: dump schemas -----------------------------------------------------------------------------
+
+class MeetingOutSchema(Schema):
+    """A meeting. `notes` are null unless the reader may see them (`access.can_see_meeting_notes`);
+    pass {"user": reader} in `Context`, and optionally {"visible_notes": ids} computed in one query."""
+
+    id = fields.Integer()
+    pathway_id = fields.Integer()
+    kind = fields.Enum(MeetingKind, by_value=True)
+    status = fields.Enum(MeetingStatus, by_value=True)
+    scheduled_at = fields.DateTime()
+    duration_minutes = fields.Integer()
+    channel = fields.Enum(MeetingChannel, by_value=True)
+    location = fields.String(allow_none=True)
+    notes = fields.Method("_notes", metadata={"type": "string", "nullable": True})
+    notes_visibility = fields.Enum(Visibility, by_value=True)
+    organizer_id = fields.Integer()
+    agency_id = fields.Integer()
+    recorded_at = fields.DateTime(allow_none=True)
+    recorded_by_id = fields.Integer(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancellation_reason = fields.String(allow_none=True)
+    version = fields.Integer()
+
+    def _notes(self, meeting: Meeting) -> str | None:
+        from app import access
+
+        context = Context.get({})
+        if "visible_notes" in context:
+            visible = meeting.id in context["visible_notes"]
+        else:
+            visible = access.can_see_meeting_notes(context.get("user"), meeting, meeting.pathway)
+        return meeting.notes if visible else None

@@ -3,15 +3,23 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow.experimental.context import Context
 
+from app.accounts.models import AgencyKind
+from app.followup.models import AlertKind
 from app.pathways.models import (
+    Beneficiary,
     ClosureReason,
     ConsentMethod,
     ContractKind,
     EmploymentContractType,
+    EntryKind,
     Orientation,
+    Pathway,
+    Stage,
     Visibility,
 )
 from app.validation import BaseSchema
@@ -37,7 +45,7 @@ class BeneficiarySchema(BaseSchema):
     last_name = _trimmed(80, required=True)
     birth_name = _trimmed(80)
     birth_date = fields.Date(allow_none=True)
-    email = fields.Email(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254, error="254 caractères au plus."))
     phone = fields.String(allow_none=True, validate=validate.Regexp(_PHONE, error="Numéro de téléphone invalide."))
     address = _trimmed(255)
     postal_code = fields.String(allow_none=True, validate=validate.Regexp(_POSTAL, error="Code postal à 5 chiffres."))
@@ -75,12 +83,12 @@ class OrientSchema(BaseSchema):
 
 
 class AssignReferentSchema(BaseSchema):
-    user_id = fields.Integer(required=True, strict=False)
+    user_id = fields.Integer(required=True, strict=False, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
     note = fields.String(allow_none=True, validate=validate.Length(max=4000))
 
 
 class TeamMemberSchema(BaseSchema):
-    agency_id = fields.Integer(required=True)
+    agency_id = fields.Integer(required=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
 
 
 class ConsentSchema(BaseSchema):
@@ -116,3 +124,203 @@ class EmploymentSchema(BaseSchema):
 class CloseSchema(BaseSchema):
     reason = fields.Enum(ClosureReason, by_value=True, required=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=4000))
+
+
+# --- API: payloads of its own -------------------------------------------------------------------
+
+class BeneficiaryCreateSchema(BeneficiarySchema):
+    """POST /api/v1/beneficiaries: the person, and optionally the referent of the new pathway."""
+
+    referent_id = fields.Integer(allow_none=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+
+
+class PathwayPatchSchema(BaseSchema):
+    """PATCH /api/v1/pathways/{id}: the orientation decision and/or the stage."""
+
+    orientation = fields.Enum(Orientation, by_value=True)
+    oriented_at = fields.AwareDateTime(allow_none=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    stage = fields.Enum(Stage, by_value=True)
+
+    @validates_schema
+    def _something(self, data: dict, **_: object) -> None:
+        if not data.get("orientation") and not data.get("stage"):
+            raise ValidationError("Indiquez une orientation ou une étape.", field_name="orientation")
+        if ("oriented_at" in data or "note" in data) and not data.get("orientation"):
+            raise ValidationError("Indiquez l'orientation décidée.", field_name="orientation")
+        if data.get("stage") and data["stage"] not in (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT):
+            raise ValidationError(
+                "Utilisez « Retour à l'emploi » ou « Clôturer le parcours » pour cette étape.", field_name="stage"
+            )
+
+
+# --- API: dump schemas, one per view of an object (DESIGN §4; templates may read them too) -------
+# Access-dependent parts (notes, closure note, team) read `Context` (marshmallow.experimental):
+# {"user": the reader}.
+
+def _reader() -> Any:
+    return Context.get({}).get("user")
+
+
+class AgencyRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.Enum(AgencyKind, by_value=True)
+
+
+class UserRefSchema(Schema):
+    id = fields.Integer()
+    first_name = fields.String()
+    last_name = fields.String()
+    agency_id = fields.Integer()
+
+
+class BeneficiaryOutSchema(Schema):
+    id = fields.Integer()
+    first_name = fields.String()
+    last_name = fields.String()
+    birth_name = fields.String(allow_none=True)
+    birth_date = fields.Date(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    postal_code = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    caf_number = fields.String(allow_none=True)
+    france_travail_id = fields.String(allow_none=True)
+    rights = fields.List(fields.String())
+    current_pathway_id = fields.Method(
+        "_current_pathway_id", metadata={"type": "integer", "nullable": True,
+                                         "description": "The open pathway, if any."}
+    )
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def _current_pathway_id(self, person: Beneficiary) -> int | None:
+        return next((p.id for p in person.pathways if p.closed_at is None), None)
+
+
+class BeneficiarySummarySchema(Schema):
+    id = fields.Integer()
+    first_name = fields.String()
+    last_name = fields.String()
+    birth_date = fields.Date(allow_none=True)
+
+
+class ContractOutSchema(Schema):
+    id = fields.Integer()
+    kind = fields.Enum(ContractKind, by_value=True)
+    signed_on = fields.Date()
+    starts_on = fields.Date()
+    ends_on = fields.Date(allow_none=True)
+
+
+class ConsentOutSchema(Schema):
+    id = fields.Integer()
+    given_at = fields.DateTime()
+    method = fields.Enum(ConsentMethod, by_value=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+
+
+class MemberOutSchema(Schema):
+    agency = fields.Nested(AgencyRefSchema)
+    added_at = fields.DateTime()
+
+
+ACCESS_LEVELS = ["existence", "shared", "full"]
+
+
+class PathwayOutSchema(Schema):
+    """A pathway as its reader may see it. Readers with EXISTENCE access get only
+    `PathwayOutSchema.EXISTENCE_FIELDS` (that it exists, and who the referent is)."""
+
+    EXISTENCE_FIELDS = ("id", "access", "referent", "lead_agency")
+
+    id = fields.Integer()
+    access = fields.Method("_access", metadata={"type": "string", "enum": ACCESS_LEVELS})
+    beneficiary_id = fields.Integer()
+    stage = fields.Enum(Stage, by_value=True)
+    orientation = fields.Enum(Orientation, by_value=True, allow_none=True)
+    oriented_at = fields.DateTime(allow_none=True)
+    started_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    closure_reason = fields.Enum(ClosureReason, by_value=True, allow_none=True)
+    closure_note = fields.Method("_closure_note", metadata={"type": "string", "nullable": True})
+    employment_started_on = fields.Date(allow_none=True)
+    employment_contract_type = fields.Enum(EmploymentContractType, by_value=True, allow_none=True)
+    employer = fields.String(allow_none=True)
+    job_title = fields.String(allow_none=True)
+    referent = fields.Nested(UserRefSchema, allow_none=True)
+    lead_agency = fields.Nested(AgencyRefSchema)
+    team = fields.Method("_team", metadata={"type": "array", "items": {"type": "object"}})
+    consent = fields.Method("_consent", metadata={"type": "object", "nullable": True})
+    contracts = fields.Nested(ContractOutSchema, many=True)
+    version = fields.Integer()
+
+    def _access(self, pathway: Pathway) -> str:
+        from app import access
+
+        return access.record_access(_reader(), pathway).name.lower()
+
+    def _closure_note(self, pathway: Pathway) -> str | None:
+        from app import access
+
+        full = access.record_access(_reader(), pathway) == access.RecordAccess.FULL
+        return pathway.closure_note if full else None  # a free text: the lead agency's
+
+    def _team(self, pathway: Pathway) -> list[dict]:
+        active = [m for m in pathway.members if m.removed_at is None]
+        return MemberOutSchema(many=True).dump(sorted(active, key=lambda m: m.added_at))
+
+    def _consent(self, pathway: Pathway) -> dict | None:
+        current = next((c for c in pathway.consents if c.withdrawn_at is None), None)
+        return ConsentOutSchema().dump(current) if current else None
+
+
+class CaseloadItemSchema(Schema):
+    """A row of the caseload (`app.pathways.queries.caseload`). EXISTENCE rows: `EXISTENCE_FIELDS`."""
+
+    EXISTENCE_FIELDS = ("pathway_id", "access", "referent", "lead_agency")
+
+    pathway_id = fields.Integer(attribute="pathway.id")
+    access = fields.Method("_access", metadata={"type": "string", "enum": ACCESS_LEVELS})
+    stage = fields.Enum(Stage, by_value=True, attribute="pathway.stage")
+    orientation = fields.Enum(Orientation, by_value=True, allow_none=True, attribute="pathway.orientation")
+    started_at = fields.DateTime(attribute="pathway.started_at")
+    beneficiary = fields.Nested(BeneficiarySummarySchema)
+    referent = fields.Nested(UserRefSchema, allow_none=True)
+    lead_agency = fields.Nested(AgencyRefSchema)
+    last_held_at = fields.DateTime(allow_none=True)
+    next_meeting_at = fields.DateTime(allow_none=True)
+    open_barriers = fields.Integer()
+    alert_count = fields.Integer()
+    first_due_at = fields.DateTime(allow_none=True)
+    alert_kinds = fields.List(fields.Enum(AlertKind, by_value=True))
+
+    def _access(self, row: Any) -> str:
+        return row.access.name.lower()
+
+
+class EntryOutSchema(Schema):
+    id = fields.Integer()
+    pathway_id = fields.Integer()
+    kind = fields.Enum(EntryKind, by_value=True)
+    visibility = fields.Enum(Visibility, by_value=True)
+    body = fields.String()
+    occurred_at = fields.DateTime()
+    created_at = fields.DateTime()
+    author = fields.Nested(UserRefSchema)
+    author_agency_id = fields.Integer()
+
+
+class TimelineItemSchema(Schema):
+    kind = fields.String(metadata={"enum": ["entry", "meeting", "barrier", "referent"]})
+    at = fields.DateTime()
+    title = fields.String()
+    body = fields.String(allow_none=True)
+    author = fields.String(allow_none=True)
+    agency = fields.String(allow_none=True)
+    visibility = fields.Enum(Visibility, by_value=True)
+    object_id = fields.Integer(allow_none=True)
+    details = fields.Dict()

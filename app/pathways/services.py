@@ -127,7 +127,7 @@ def create_beneficiary(
                 "À la création, le référent doit appartenir à votre structure.", field="referent_id"
             )
     with unit_of_work() as session:
-        person = Beneficiary(territory_id=actor.territory_id, rights=[], **data)
+        person = Beneficiary(territory_id=actor.territory_id, **{"rights": [], **data})
         person.search_name = search_key(person.last_name, person.first_name, person.birth_name)
         session.add(person)
         session.flush()
