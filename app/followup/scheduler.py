@@ -75,9 +75,17 @@ def should_start_in_process(app: Flask, argv: list[str] | None = None, environ: 
     program = os.path.basename(argv[0]) if argv else ""
     if "gunicorn" in program or "run" not in argv[1:]:
         return False
-    if app.debug and environ.get("WERKZEUG_RUN_MAIN") != "true":
-        return False  # the reloader's parent process: its child will start it
+    if _reloader_active(argv, environ) and environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return False  # the reloader's watcher process: the serving child starts it
     return True
+
+
+def _reloader_active(argv: list[str], environ: dict) -> bool:
+    """Whether `flask run` restarts itself in a child process (--reload, or debug mode by default)."""
+    if "--no-reload" in argv:
+        return False
+    debug = "--debug" in argv or str(environ.get("FLASK_DEBUG", "")).lower() in {"1", "true", "yes"}
+    return "--reload" in argv or (debug and "--no-debug" not in argv)
 
 
 def init_app(app: Flask) -> None:

@@ -23,22 +23,23 @@ def in_process_app(app):
     app.config.update(SCHEDULER_IN_PROCESS=False, TESTING=True)
 
 
+FLASK = ["/srv/.venv/bin/flask", "--app", "wsgi"]
+
+
 @pytest.mark.parametrize(
-    ("argv", "environ", "debug", "expected"),
+    ("argv", "environ", "expected"),
     [
-        (["/srv/.venv/bin/gunicorn", "wsgi:app"], {}, False, False),  # never in gunicorn workers
-        (["/srv/.venv/bin/flask", "--app", "wsgi", "run"], {}, False, True),
-        (["/srv/.venv/bin/flask", "--app", "wsgi", "run"], {}, True, False),  # reloader parent
-        (["/srv/.venv/bin/flask", "--app", "wsgi", "run"], {"WERKZEUG_RUN_MAIN": "true"}, True, True),
-        (["/srv/.venv/bin/flask", "--app", "wsgi", "scheduler", "scan"], {}, False, False),
+        (["/srv/.venv/bin/gunicorn", "wsgi:app"], {}, False),  # never in gunicorn workers
+        ([*FLASK, "run", "--host", "127.0.0.1"], {}, True),  # what `make run` does
+        ([*FLASK, "run", "--debug"], {}, False),  # the reloader's watcher process…
+        ([*FLASK, "run", "--debug"], {"WERKZEUG_RUN_MAIN": "true"}, True),  # …and its serving child
+        ([*FLASK, "run"], {"FLASK_DEBUG": "1"}, False),
+        ([*FLASK, "run", "--debug", "--no-reload"], {}, True),
+        ([*FLASK, "scheduler", "scan"], {}, False),
     ],
 )
-def test_only_the_development_server_starts_the_in_process_scheduler(in_process_app, argv, environ, debug, expected):
-    in_process_app.debug = debug
-    try:
-        assert scheduler.should_start_in_process(in_process_app, argv=argv, environ=environ) is expected
-    finally:
-        in_process_app.debug = False
+def test_only_the_development_server_starts_the_in_process_scheduler(in_process_app, argv, environ, expected):
+    assert scheduler.should_start_in_process(in_process_app, argv=argv, environ=environ) is expected
 
 
 def test_without_the_setting_nothing_starts(app) -> None:
