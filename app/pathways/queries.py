@@ -117,6 +117,9 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
     elif filters.scope == "agency":
         conditions.append(Pathway.lead_agency_id == actor.agency_id)
     if filters.q:
+        # Searching by name or number is reading identity: only records whose identity the user
+        # may see (never a partner without consent, who would learn who has a pathway).
+        conditions.append(access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED))
         conditions.append(_search_clause(filters.q))
     if filters.stage:
         conditions.append(Pathway.stage == filters.stage)

@@ -66,7 +66,7 @@ def test_login_success_sets_session_and_redirects_home(
     assert response.headers["Location"] == "/"
     with client.session_transaction() as session:
         assert session["_user_id"] == str(user.id)
-    home = client.get("/")
+    home = client.get("/", follow_redirects=True)  # professionals land on « Mon portefeuille »
     assert home.status_code == 200
     assert "Bonjour Claire" in home.get_data(as_text=True)
 
@@ -162,7 +162,7 @@ def test_logout_requires_post(client: FlaskClient, user: User, password: str) ->
     login(client, user.email, password)
     response = client.get("/deconnexion")
     assert response.status_code == 405
-    assert client.get("/").status_code == 200  # still logged in
+    assert client.get("/portefeuille").status_code == 200  # still logged in
 
 
 def test_logout_logs_out(client: FlaskClient, user: User, password: str) -> None:
@@ -191,9 +191,9 @@ def test_logout_requires_csrf_token(client: FlaskClient, user: User, password: s
     forged = client.post("/deconnexion")
     assert forged.status_code == 400
     assert CSRF_MESSAGE in unescape(forged.get_data(as_text=True))
-    assert client.get("/").status_code == 200  # a forged post does not log out
+    assert client.get("/portefeuille").status_code == 200  # a forged post does not log out
 
-    token = csrf_token_from(client, "/")  # the header's logout form carries the token
+    token = csrf_token_from(client, "/portefeuille")  # the header's logout form carries the token
     assert client.post("/deconnexion", data={"csrf_token": token}).status_code == 302
     assert client.get("/").status_code == 302
 
@@ -202,7 +202,7 @@ def test_header_shows_name_and_logout_button_when_logged_in(
     client: FlaskClient, user: User, password: str
 ) -> None:
     login(client, user.email, password)
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert user.full_name in html
     assert 'action="/deconnexion"' in html
     assert "Se déconnecter" in html

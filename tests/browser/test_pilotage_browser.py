@@ -37,7 +37,7 @@ def test_manager_sees_overdue_follow_ups_and_referent_sees_alerts(live_server, b
     browser_page.wait_for_load_state()
     assert "/pilotage/listes/suivis-en-retard" in browser_page.url
     browser_page.goto("/pilotage/listes/alertes")
-    assert browser_page.get_by_text("Sarah Benali").is_visible()
+    assert browser_page.get_by_role("link", name="Sarah Benali").is_visible()
     assert_accessible(browser_page)
     logout(browser_page)
 
@@ -47,4 +47,4 @@ def test_manager_sees_overdue_follow_ups_and_referent_sees_alerts(live_server, b
     assert_accessible(browser_page)
     browser_page.get_by_role("button", name="Marquer comme vue").first.click()
     browser_page.wait_for_load_state()
-    assert browser_page.get_by_text("Alerte marquée comme vue").is_visible()
+    assert browser_page.locator(".fr-alert").get_by_text("Alerte marquée comme vue").is_visible()

@@ -67,6 +67,16 @@ def test_partner_without_consent_sees_the_row_as_existence_only(world: World) ->
     services.withdraw_consent(world.referent, world.pathway)
     (row,) = caseload(world.partner, CaseloadFilters(scope="team")).items
     assert row.access == access.RecordAccess.EXISTENCE
+    # …and cannot learn who it is by searching a name or a number.
+    for q in ("Benali", "Sarah", "1234567"):
+        assert caseload(world.partner, CaseloadFilters(scope="team", q=q)).total == 0
+    assert caseload(world.referent, CaseloadFilters(q="Benali")).total == 1
+
+
+def test_rights_are_kept_at_creation(world: World) -> None:
+    pathway = services.create_beneficiary(world.referent, {"first_name": "Ana", "last_name": "Diaz", "rights": ["rsa"]},
+                                          referent=world.referent, now=T0)
+    assert pathway.beneficiary.rights == ["rsa"]
 
 
 def test_caseload_query_count_does_not_grow(world: World, count_queries) -> None:

@@ -1,0 +1,91 @@
+"""Read model of « Demandes en attente »: referrals sent to the actor's agency, awaiting its answer.
+
+One query. Without the person's consent the partner learns only that a pathway exists and who its
+referent is (DESIGN §3.3): the person's name and the barrier's theme and title are not even
+selected for those rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from app import access
+from app.accounts.models import Agency, User
+from app.barriers.models import Barrier, BarrierCategory, Referral, ReferralStatus
+from app.extensions import db
+from app.pathways.models import Beneficiary, Pathway
+
+
+@dataclass
+class PendingReferral:
+    referral_id: int
+    referral_version: int
+    pathway_id: int
+    sent_at: datetime
+    shared: bool  # the person consented: identity and barrier shown
+    person: str | None
+    category: BarrierCategory | None
+    title: str | None
+    message: str | None
+    referent: str | None
+    lead_agency: str
+
+
+def pending_referrals(actor: User, *, limit: int = 100) -> list[PendingReferral]:
+    shared = access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED)
+    referent = aliased(User)
+
+    def if_shared(column: sa.ColumnElement) -> sa.ColumnElement:
+        return sa.case((shared, column), else_=None)
+
+    rows = db.session.execute(
+        sa.select(
+            Referral.id,
+            Referral.version,
+            Pathway.id,
+            Referral.sent_at,
+            if_shared(sa.true()),
+            if_shared(Beneficiary.first_name),
+            if_shared(Beneficiary.last_name),
+            if_shared(Barrier.category),
+            if_shared(Barrier.title),
+            if_shared(Referral.message),
+            referent.first_name,
+            referent.last_name,
+            Agency.name,
+        )
+        .join(Barrier, Barrier.id == Referral.barrier_id)
+        .join(Pathway, Pathway.id == Barrier.pathway_id)
+        .join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
+        .join(Agency, Agency.id == Pathway.lead_agency_id)
+        .outerjoin(referent, referent.id == Pathway.referent_id)
+        .where(
+            Referral.agency_id == actor.agency_id,
+            Referral.status == ReferralStatus.SENT,
+            Pathway.closed_at.is_(None),
+            access.readable_pathways_clause(actor),
+        )
+        .order_by(Referral.sent_at)
+        .limit(limit)
+    ).all()
+    return [
+        PendingReferral(
+            referral_id=rid,
+            referral_version=version,
+            pathway_id=pid,
+            sent_at=sent_at,
+            shared=bool(is_shared),
+            person=f"{first} {last}" if is_shared else None,
+            category=BarrierCategory(category) if category else None,
+            title=title,
+            message=message,
+            referent=f"{r_first} {r_last}" if r_first else None,
+            lead_agency=agency,
+        )
+        for (rid, version, pid, sent_at, is_shared, first, last, category, title, message,
+             r_first, r_last, agency) in rows
+    ]

@@ -1,0 +1,175 @@
+"""Barriers in the workspace (HTML): add, update (status, owner, due date), refer to a partner
+agency; the partner accepts or declines with a reason from its list, then marks it done."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from app import access
+from app.accounts.models import Agency
+from app.barriers import services
+from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, DeclineReason, Referral
+from app.barriers.schemas import BarrierSchema, BarrierUpdateSchema, ReferralAnswerSchema, ReferralSchema
+from app.core.webforms import FormPage, pathway_or_404
+from app.errors import Forbidden, NotFound
+from app.extensions import db
+from app.labels import choices
+from app.pathways.models import Pathway
+from app.pathways.views import record_url
+
+bp = Blueprint("barriers", __name__)
+
+
+def _agencies(territory_id: int, *, exclude: int | None = None) -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        sa.select(Agency.id, Agency.name)
+        .where(Agency.territory_id == territory_id, Agency.is_active)
+        .order_by(Agency.name)
+    ).all()
+    return [(str(aid), name) for aid, name in rows if aid != exclude]
+
+
+def _render(template: str, form: FormPage, pathway: Pathway, **context: object) -> ResponseReturnValue:
+    return render_template(
+        template,
+        form=form,
+        pathway=pathway,
+        person=pathway.beneficiary,
+        categories=choices(BarrierCategory),
+        **context,
+    ), form.status
+
+
+@bp.route("/parcours/<int:pathway_id>/freins/nouveau", methods=["GET", "POST"])
+@login_required
+def add_barrier(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage({"owner_agency_id": str(current_user.agency_id)})
+    if form.submitted and form.submit(
+        BarrierSchema(), lambda d: services.add_barrier(current_user, pathway, **d)
+    ):
+        flash("Le frein est ajouté.", "success")
+        return redirect(record_url(pathway.id, "freins"))
+    return _render("barriers/add.html", form, pathway, agencies=_agencies(pathway.territory_id))
+
+
+@bp.route("/freins/<int:barrier_id>/modifier", methods=["GET", "POST"])
+@login_required
+def update_barrier(barrier_id: int) -> ResponseReturnValue:
+    barrier, pathway = services.get_barrier_or_404(current_user, barrier_id)
+    if not (
+        access.can_manage_pathway(current_user, pathway) or barrier.owner_agency_id == current_user.agency_id
+    ):
+        raise Forbidden("Seule la structure du référent ou celle qui porte ce frein peut le modifier.")
+    form = FormPage(
+        {
+            "category": barrier.category.value,
+            "title": barrier.title,
+            "description": barrier.description,
+            "owner_agency_id": str(barrier.owner_agency_id),
+            "due_on": barrier.due_on.isoformat() if barrier.due_on else None,
+            "status": barrier.status.value,
+            "version": barrier.version,
+        }
+    )
+    if form.submitted and form.submit(
+        BarrierUpdateSchema(),
+        lambda d: services.update_barrier(current_user, barrier, d, expected_version=form.expected_version),
+    ):
+        flash("Le frein est mis à jour.", "success")
+        return redirect(record_url(pathway.id, "freins"))
+    return _render(
+        "barriers/update.html",
+        form,
+        pathway,
+        barrier=barrier,
+        statuses=choices(BarrierStatus),
+        agencies=_agencies(pathway.territory_id),
+    )
+
+
+@bp.route("/freins/<int:barrier_id>/orienter", methods=["GET", "POST"])
+@login_required
+def refer_barrier(barrier_id: int) -> ResponseReturnValue:
+    barrier, pathway = services.get_barrier_or_404(current_user, barrier_id)
+    access.require_manage(current_user, pathway)
+    form = FormPage()
+    if form.submitted and form.submit(
+        ReferralSchema(),
+        lambda d: services.refer_barrier(current_user, barrier, **d),
+    ):
+        flash(
+            "Le frein est orienté : la structure partenaire voit la demande dans ses demandes en attente.",
+            "success",
+        )
+        return redirect(record_url(pathway.id, "freins"))
+    return _render(
+        "barriers/refer.html",
+        form,
+        pathway,
+        barrier=barrier,
+        agencies=_agencies(pathway.territory_id, exclude=current_user.agency_id),
+    )
+
+
+def _referral_or_404(referral_id: int) -> tuple[Referral, Barrier, Pathway]:
+    """The referral if the actor may know its pathway exists (else 404); only the agency asked
+    answers it (else 403)."""
+    referral = db.session.get(Referral, referral_id)
+    barrier = db.session.get(Barrier, referral.barrier_id) if referral else None
+    pathway = db.session.get(Pathway, barrier.pathway_id) if barrier else None
+    if pathway is None or not access.can_see_pathway_exists(current_user, pathway):
+        raise NotFound("Cette orientation est introuvable.")
+    return referral, barrier, pathway
+
+
+@bp.route("/orientations/<int:referral_id>/reponse", methods=["GET", "POST"])
+@login_required
+def answer_referral(referral_id: int) -> ResponseReturnValue:
+    referral, barrier, pathway = _referral_or_404(referral_id)
+    if current_user.agency_id != referral.agency_id:
+        raise Forbidden("Seule la structure sollicitée peut répondre à cette orientation.")
+    form = FormPage({"accept": "true", "version": referral.version})
+    if form.submitted and form.submit(
+        ReferralAnswerSchema(),
+        lambda d: services.answer_referral(
+            current_user,
+            referral,
+            accept=d["accept"],
+            decline_reason=d.get("decline_reason"),
+            comment=d.get("comment"),
+            expected_version=form.expected_version,
+        ),
+    ):
+        flash(
+            "Votre réponse est transmise au référent."
+            if not referral.decline_reason
+            else "Votre refus et son motif sont transmis au référent.",
+            "success",
+        )
+        if access.can_read_record(current_user, pathway):
+            return redirect(record_url(pathway.id, "freins"))
+        return redirect(url_for("pathways.portfolio", onglet="structure"))
+    shared = access.can_read_record(current_user, pathway)
+    return render_template(
+        "barriers/answer.html",
+        form=form,
+        referral=referral,
+        pathway=pathway,
+        shared=shared,
+        barrier=barrier if shared else None,
+        person=pathway.beneficiary if shared else None,
+        reasons=choices(DeclineReason),
+    ), form.status
+
+
+@bp.post("/orientations/<int:referral_id>/realisee")
+@login_required
+def complete_referral(referral_id: int) -> ResponseReturnValue:
+    referral, _barrier, pathway = _referral_or_404(referral_id)
+    services.complete_referral(current_user, referral)
+    flash("L'orientation est marquée comme réalisée.", "success")
+    return redirect(record_url(pathway.id, "freins"))

@@ -1,0 +1,193 @@
+"""HTML form handling shared by the workspace views: parse with a schema, call one service, and
+turn a refused write into French messages next to the fields.
+
+A view builds a `FormPage`, calls `submit(schema, action)` on POST and, when it returns False,
+re-renders its template with `form` (the typed values, the errors by field, the summary message)
+and `form.status` (422 invalid input, 409 conflict or stale version). NotFound and Forbidden are
+not caught: the error handlers answer them with the 404 / 403 pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from flask import request
+from marshmallow import Schema
+
+from app.errors import Conflict, ValidationError
+from app.extensions import db
+from app.validation import PARIS, form_data, load
+
+# Form keys that are not schema fields: the CSRF token, the version the user saw, confirmations.
+CONTROL_FIELDS = ("csrf_token", "version", "confirm")
+
+
+def _messages(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [m for v in value.values() for m in _messages(v)]
+    if isinstance(value, Iterable):
+        return [m for v in value for m in _messages(v)]
+    return [str(value)]
+
+
+def local_input(value: datetime | None) -> str:
+    """An aware datetime as the value of an `<input type="datetime-local">`, Paris time."""
+    if value is None:
+        return ""
+    return value.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+
+
+class FormPage:
+    """What a form page shows: values (typed, or defaults), errors by field, a summary message."""
+
+    def __init__(self, defaults: dict[str, Any] | None = None) -> None:
+        self.values: dict[str, Any] = {k: v for k, v in (defaults or {}).items()}
+        self.errors: dict[str, list[str]] = {}
+        self.message: str | None = None
+        self.status = 200
+        self.result: Any = None
+        if request.method == "POST":
+            for key in request.form.keys():
+                if key != "csrf_token":
+                    values = request.form.getlist(key)
+                    self.values[key] = values if len(values) > 1 else values[0]
+
+    @property
+    def submitted(self) -> bool:
+        return request.method == "POST"
+
+    @property
+    def expected_version(self) -> int | None:
+        try:
+            return int(request.form["version"])
+        except (KeyError, ValueError):
+            return None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.values.get(name)
+        return default if value is None else value
+
+    def parse(
+        self,
+        schema: Schema,
+        *,
+        datetime_fields: tuple[str, ...] = (),
+        list_fields: tuple[str, ...] = (),
+        extra: tuple[str, ...] = (),
+    ) -> dict[str, Any] | None:
+        """The form validated by `schema` (control fields and `extra` left out), or None."""
+        data = form_data(request.form, datetime_fields=datetime_fields, list_fields=list_fields)
+        for key in (*CONTROL_FIELDS, *extra):
+            data.pop(key, None)
+        try:
+            return load(schema, data)
+        except ValidationError as exc:
+            self.fail(exc)
+            return None
+
+    def submit(
+        self,
+        schema: Schema,
+        action: Callable[[dict[str, Any]], Any],
+        *,
+        datetime_fields: tuple[str, ...] = (),
+        list_fields: tuple[str, ...] = (),
+        extra: tuple[str, ...] = (),
+    ) -> bool:
+        """Validate, then run `action(data)` (one service call). False if anything was refused."""
+        data = self.parse(schema, datetime_fields=datetime_fields, list_fields=list_fields, extra=extra)
+        if data is None:
+            return False
+        return self.run(lambda: action(data))
+
+    def run(self, action: Callable[[], Any]) -> bool:
+        try:
+            self.result = action()
+        except (ValidationError, Conflict) as exc:
+            self.fail(exc)
+            return False
+        return True
+
+    def fail(self, exc: ValidationError | Conflict) -> None:
+        db.session.rollback()  # nothing half-written (the service already rolled back its own)
+        self.errors = {str(k): _messages(v) for k, v in (exc.errors or {}).items()}
+        if isinstance(exc, Conflict):
+            self.status = 409
+            self.message = exc.message
+        else:
+            self.status = 422
+            self.message = "Le formulaire contient des erreurs : corrigez les champs signalés."
+            if not self.errors:
+                self.message = exc.message
+
+
+# French names of the form fields, for the error summary at the top of a refused form.
+FIELD_LABELS = {
+    "first_name": "Prénom",
+    "last_name": "Nom",
+    "birth_name": "Nom de naissance",
+    "birth_date": "Date de naissance",
+    "email": "Adresse électronique",
+    "phone": "Téléphone",
+    "address": "Adresse",
+    "postal_code": "Code postal",
+    "city": "Commune",
+    "caf_number": "Numéro allocataire CAF",
+    "france_travail_id": "Identifiant France Travail",
+    "rights": "Droits",
+    "orientation": "Orientation",
+    "oriented_at": "Date de la décision",
+    "note": "Note",
+    "stage": "Étape",
+    "user_id": "Nouveau référent",
+    "referent_id": "Référent",
+    "agency_id": "Structure",
+    "method": "Forme du consentement",
+    "given_at": "Date du consentement",
+    "kind": "Type de contrat",
+    "signed_on": "Date de signature",
+    "starts_on": "Début",
+    "ends_on": "Fin",
+    "body": "Texte de la note",
+    "visibility": "Visibilité",
+    "occurred_at": "Date",
+    "started_on": "Date d'embauche",
+    "contract_type": "Type de contrat",
+    "employer": "Employeur",
+    "job_title": "Poste",
+    "reason": "Motif",
+    "status": "Statut",
+    "held_at": "Date et heure de l'entretien",
+    "channel": "Modalité",
+    "notes": "Compte rendu",
+    "notes_visibility": "Visibilité du compte rendu",
+    "next_at": "Prochain rendez-vous",
+    "next_channel": "Modalité du prochain rendez-vous",
+    "scheduled_at": "Date et heure",
+    "duration_minutes": "Durée",
+    "location": "Lieu",
+    "category": "Thème",
+    "title": "Intitulé",
+    "description": "Description",
+    "owner_agency_id": "Structure qui porte le frein",
+    "due_on": "Échéance",
+    "message": "Message",
+    "accept": "Réponse",
+    "decline_reason": "Motif du refus",
+    "comment": "Commentaire",
+}
+
+
+def pathway_or_404(actor: Any, pathway_id: int, *, manage: bool = False) -> Any:
+    """The pathway if `actor` may read its record (404 otherwise); with `manage`, 403 unless the
+    actor's agency leads it (the action is not shown to others, this guards a typed URL)."""
+    from app import access
+
+    pathway = access.get_pathway_or_404(actor, pathway_id)
+    if manage:
+        access.require_manage(actor, pathway)
+    return pathway

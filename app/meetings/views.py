@@ -1,0 +1,154 @@
+"""Meetings in the workspace (HTML): log an interview and plan the next one, plan, cancel;
+« Mon agenda » and its personal ICS feed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from app.core.webforms import FormPage, local_input, pathway_or_404
+from app.db_types import utcnow
+from app.labels import choices
+from app.meetings import calendar, services
+from app.meetings.models import MeetingChannel, MeetingStatus
+from app.meetings.schemas import CancelMeetingSchema, LogMeetingSchema, PlanMeetingSchema
+from app.pathways.models import Visibility
+from app.pathways.views import record_url
+
+bp = Blueprint("meetings", __name__)
+
+RECORDABLE = [("held", "L'entretien a eu lieu"), ("missed", "La personne était absente")]
+
+
+@bp.route("/parcours/<int:pathway_id>/entretien", methods=["GET", "POST"])
+@login_required
+def log_meeting(pathway_id: int) -> ResponseReturnValue:
+    """« Saisir un entretien »: held or missed, factual notes with their visibility, and the next one."""
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage(
+        {
+            "status": "held",
+            "held_at": local_input(utcnow()),
+            "channel": MeetingChannel.IN_PERSON.value,
+            "notes_visibility": Visibility.AGENCY.value,
+        }
+    )
+    if form.submitted and form.submit(
+        LogMeetingSchema(),
+        lambda d: services.log_meeting(current_user, pathway, **d),
+        datetime_fields=("held_at", "next_at"),
+    ):
+        meeting, next_meeting = form.result
+        message = (
+            "L'entretien est enregistré."
+            if meeting.status == MeetingStatus.HELD
+            else "L'absence est enregistrée."
+        )
+        if next_meeting is None:
+            message += " Aucun prochain rendez-vous n'est planifié."
+        else:
+            message += " Le prochain rendez-vous est planifié."
+        flash(message, "success")
+        return redirect(record_url(pathway.id, "rendez-vous"))
+    return render_template(
+        "meetings/log.html",
+        form=form,
+        pathway=pathway,
+        person=pathway.beneficiary,
+        statuses=RECORDABLE,
+        channels=choices(MeetingChannel),
+        visibilities=choices(Visibility),
+    ), form.status
+
+
+@bp.route("/parcours/<int:pathway_id>/rendez-vous/nouveau", methods=["GET", "POST"])
+@login_required
+def plan_meeting(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage({"channel": MeetingChannel.IN_PERSON.value, "duration_minutes": "45"})
+    if form.submitted and form.submit(
+        PlanMeetingSchema(),
+        lambda d: services.plan_meeting(current_user, pathway, **d),
+        datetime_fields=("scheduled_at",),
+    ):
+        flash("Le rendez-vous est planifié.", "success")
+        return redirect(record_url(pathway.id, "rendez-vous"))
+    return render_template(
+        "meetings/plan.html",
+        form=form,
+        pathway=pathway,
+        person=pathway.beneficiary,
+        channels=choices(MeetingChannel),
+    ), form.status
+
+
+@bp.route("/rendez-vous/<int:meeting_id>/annuler", methods=["GET", "POST"])
+@login_required
+def cancel_meeting(meeting_id: int) -> ResponseReturnValue:
+    meeting, pathway = services.get_meeting_or_404(current_user, meeting_id)
+    pathway_or_404(current_user, pathway.id, manage=True)
+    form = FormPage()
+    if form.submitted and form.submit(
+        CancelMeetingSchema(),
+        lambda d: services.cancel_meeting(
+            current_user, meeting, reason=d.get("reason"), expected_version=form.expected_version
+        ),
+    ):
+        flash("Le rendez-vous est annulé.", "success")
+        return redirect(record_url(pathway.id, "rendez-vous"))
+    return render_template(
+        "meetings/cancel.html", form=form, pathway=pathway, person=pathway.beneficiary, meeting=meeting
+    ), form.status
+
+
+# --- « Mon agenda » and the ICS feed -----------------------------------------------------------------
+
+
+@bp.get("/agenda")
+@login_required
+def agenda() -> ResponseReturnValue:
+    return render_template(
+        "meetings/agenda.html", items=calendar.upcoming_meetings(current_user), new_token=None
+    )
+
+
+@bp.post("/agenda/abonnement")
+@login_required
+def issue_feed() -> ResponseReturnValue:
+    """Create (or replace) the secret feed address. The page answers directly rather than
+    redirecting: the secret is shown this once and never stored in the session."""
+    token = calendar.issue_calendar_token(current_user)
+    url = url_for("meetings.feed", token=token, _external=True)
+    response = render_template(
+        "meetings/agenda.html", items=calendar.upcoming_meetings(current_user), new_token=url
+    )
+    return response, 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/agenda/abonnement/revoquer")
+@login_required
+def revoke_feed() -> ResponseReturnValue:
+    calendar.revoke_calendar_token(current_user)
+    flash(
+        "L'adresse d'abonnement est révoquée : les agendas qui l'utilisaient ne reçoivent plus rien.",
+        "success",
+    )
+    return redirect(url_for("meetings.agenda"))
+
+
+@bp.get("/agenda/<token>.ics")
+def feed(token: str) -> ResponseReturnValue:
+    user = calendar.user_for_calendar_token(token)
+    if user is None:
+        abort(404)
+    body = calendar.calendar_feed(user)
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": 'inline; filename="parcours.ics"',
+            "X-Robots-Tag": "noindex",
+        },
+    )

@@ -1,0 +1,432 @@
+"""The referent and partner workspace (HTML): « Mon portefeuille », the shared record, creating a
+person, and the actions on a pathway. Each view parses with a schema, calls one service, renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from marshmallow import fields
+
+from app import access
+from app.accounts.models import Agency, Role, User
+from app.audit.services import record_read
+from app.barriers.queries import pending_referrals
+from app.core.formatting import date_fr
+from app.core.webforms import FormPage, local_input, pathway_or_404
+from app.db_types import utcnow
+from app.extensions import db
+from app.followup.models import AlertKind
+from app.labels import choices
+from app.meetings.models import Meeting, MeetingKind, MeetingStatus
+from app.pathways import services
+from app.pathways.models import (
+    ClosureReason,
+    ConsentMethod,
+    ContractKind,
+    EmploymentContractType,
+    Orientation,
+    Pathway,
+    Stage,
+    Visibility,
+)
+from app.pathways.queries import CaseloadFilters, caseload
+from app.pathways.record import load_record
+from app.pathways.schemas import (
+    AssignReferentSchema,
+    BeneficiarySchema,
+    CloseSchema,
+    ConsentSchema,
+    ContractSchema,
+    EmploymentSchema,
+    EntrySchema,
+    OrientSchema,
+    TeamMemberSchema,
+)
+from app.validation import BaseSchema
+
+bp = Blueprint("pathways", __name__)
+
+PER_PAGE = 25
+TABS = ("synthese", "freins", "rendez-vous", "journal", "equipe")
+
+
+class StageSchema(BaseSchema):
+    """Web-only load schema for « Changer d'étape » (kept here: schemas.py belongs to the API work).
+    The service refuses `employed` and `closed`, which have their own forms."""
+
+    stage = fields.Enum(Stage, by_value=True, required=True)
+
+
+def record_url(pathway_id: int, tab: str = "synthese", anchor: str | None = None) -> str:
+    return url_for("pathways.record", pathway_id=pathway_id, onglet=tab, _anchor=anchor)
+
+
+class PageNav:
+    """The caseload `Page` as the pagination macro expects it (Flask-SQLAlchemy's interface)."""
+
+    def __init__(self, page: Any) -> None:
+        self.page, self.pages, self.total = page.page, page.pages, page.total
+        self.has_prev, self.has_next = self.page > 1, self.page < self.pages
+        self.prev_num, self.next_num = self.page - 1, self.page + 1
+
+    def iter_pages(
+        self, left_edge: int = 1, left_current: int = 2, right_current: int = 2, right_edge: int = 1
+    ) -> Any:
+        last = 0
+        for number in range(1, self.pages + 1):
+            if (
+                number <= left_edge
+                or self.page - left_current <= number <= self.page + right_current
+                or number > self.pages - right_edge
+            ):
+                if last + 1 != number:
+                    yield None
+                yield number
+                last = number
+
+
+def _enum_arg(enum_cls: Any, name: str) -> Any:
+    try:
+        return enum_cls(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+# --- « Mon portefeuille » ------------------------------------------------------------------------
+
+
+@bp.get("/portefeuille")
+@login_required
+def portfolio() -> ResponseReturnValue:
+    tab = "structure" if request.args.get("onglet") == "structure" else "moi"
+    q = (request.args.get("q") or "").strip()[:100] or None
+    stage, alert = _enum_arg(Stage, "etape"), _enum_arg(AlertKind, "alerte")
+    try:
+        page_number = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page_number = 1
+    filters = CaseloadFilters(scope="team" if tab == "structure" else "mine", q=q, stage=stage, alert=alert)
+    page = caseload(current_user, filters, page=page_number, per_page=PER_PAGE)
+    pending = pending_referrals(current_user)
+    args = {
+        "onglet": tab,
+        "q": q,
+        "etape": stage.value if stage else None,
+        "alerte": alert.value if alert else None,
+    }
+    return render_template(
+        "pathways/portfolio.html",
+        page=page,
+        nav=PageNav(page),
+        tab=tab,
+        pending=pending,
+        filters=filters,
+        args={k: v for k, v in args.items() if v},
+        stage_choices=choices(Stage),
+        alert_choices=choices(AlertKind),
+    )
+
+
+# --- the record ----------------------------------------------------------------------------------
+
+
+@bp.get("/parcours/<int:pathway_id>")
+@login_required
+def record(pathway_id: int) -> ResponseReturnValue:
+    pathway = access.get_pathway_or_404(current_user, pathway_id, minimum=access.RecordAccess.EXISTENCE)
+    shared = access.record_access(current_user, pathway) >= access.RecordAccess.SHARED
+    # Audit first: its commit expires loaded objects, which would then reload one by one.
+    record_read(current_user, pathway, what="record" if shared else "existence")
+    view = load_record(current_user, pathway)
+    if view.level < access.RecordAccess.SHARED:
+        return render_template("pathways/existence.html", view=view)
+    tab = request.args.get("onglet") if request.args.get("onglet") in TABS else "synthese"
+    return render_template(
+        "pathways/record.html",
+        view=view,
+        pathway=view.pathway,
+        person=view.pathway.beneficiary,
+        tab=tab,
+        tabs=TABS,
+        now=utcnow(),
+        visibility_choices=choices(Visibility),
+    )
+
+
+# --- creating a person (with the duplicate warning) ---------------------------------------------
+
+
+@bp.route("/personnes/nouvelle", methods=["GET", "POST"])
+@login_required
+def create_person() -> ResponseReturnValue:
+    form = FormPage({"become_referent": "1"})
+    duplicates: list[services.PossibleDuplicate] = []
+    if form.submitted:
+        data = form.parse(BeneficiarySchema(), extra=("become_referent",))
+        if data is not None:
+            data.pop(
+                "rights", None
+            )  # not asked here; create_beneficiary sets it (and refuses a second value)
+            if request.form.get("confirm") != "1":
+                duplicates = services.find_possible_duplicates(current_user, data)
+            if not duplicates:
+                referent = current_user if request.form.get("become_referent") == "1" else None
+                if form.run(lambda: services.create_beneficiary(current_user, data, referent=referent)):
+                    flash(f"Le dossier de {data['first_name']} {data['last_name']} est créé.", "success")
+                    return redirect(record_url(form.result.id))
+    # Possible duplicates are named only when their record is shared with the user; otherwise the
+    # warning says that someone of the territory matches, without who (need to know, DESIGN §3.3).
+    readable = (
+        set(
+            db.session.scalars(
+                sa.select(Pathway.beneficiary_id).where(
+                    Pathway.beneficiary_id.in_([d.beneficiary.id for d in duplicates]),
+                    access.readable_pathways_clause(current_user, minimum=access.RecordAccess.SHARED),
+                )
+            )
+        )
+        if duplicates
+        else set()
+    )
+    return render_template(
+        "pathways/create_person.html", form=form, duplicates=duplicates, readable=readable
+    ), form.status
+
+
+# --- actions on a pathway (one form each) --------------------------------------------------------
+
+
+def _action_page(template: str, pathway: Any, form: FormPage, **context: Any) -> ResponseReturnValue:
+    return render_template(
+        template, form=form, pathway=pathway, person=pathway.beneficiary, **context
+    ), form.status
+
+
+@bp.route("/parcours/<int:pathway_id>/orientation", methods=["GET", "POST"])
+@login_required
+def orient(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage(
+        {
+            "orientation": pathway.orientation.value if pathway.orientation else None,
+            "oriented_at": local_input(utcnow()),
+        }
+    )
+    if form.submitted and form.submit(
+        OrientSchema(),
+        lambda d: services.orient(
+            current_user,
+            pathway,
+            d["orientation"],
+            oriented_at=d.get("oriented_at"),
+            note=d.get("note"),
+            expected_version=form.expected_version,
+        ),
+        datetime_fields=("oriented_at",),
+    ):
+        flash("L'orientation est enregistrée.", "success")
+        return redirect(record_url(pathway.id))
+    return _action_page("pathways/orient.html", pathway, form, choices=choices(Orientation))
+
+
+@bp.route("/parcours/<int:pathway_id>/etape", methods=["GET", "POST"])
+@login_required
+def set_stage(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage({"stage": pathway.stage.value})
+    if form.submitted and form.submit(
+        StageSchema(),
+        lambda d: services.set_stage(
+            current_user, pathway, d["stage"], expected_version=form.expected_version
+        ),
+    ):
+        flash("L'étape du parcours est mise à jour.", "success")
+        return redirect(record_url(pathway.id))
+    stages = [c for c in choices(Stage) if c[0] in (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT)]
+    return _action_page("pathways/stage.html", pathway, form, choices=stages)
+
+
+@bp.route("/parcours/<int:pathway_id>/referent", methods=["GET", "POST"])
+@login_required
+def hand_over(pathway_id: int) -> ResponseReturnValue:
+    pathway = access.get_pathway_or_404(current_user, pathway_id)
+    if not access.can_assign_referent(current_user, pathway):
+        access.require(False, current_user, pathway, "Vous ne pouvez pas changer le référent de ce parcours.")
+    form = FormPage()
+    if form.submitted and form.submit(
+        AssignReferentSchema(),
+        lambda d: services.assign_referent(
+            current_user,
+            pathway,
+            services.get_user_in_territory(current_user, d["user_id"], field="user_id"),
+            note=d.get("note"),
+            expected_version=form.expected_version,
+        ),
+    ):
+        flash("Le référent est changé ; la note de passation est transmise.", "success")
+        return redirect(record_url(pathway.id, "equipe"))
+    candidates = db.session.execute(
+        sa.select(User.id, User.first_name, User.last_name, Agency.name)
+        .join(Agency, Agency.id == User.agency_id)
+        .where(
+            User.territory_id == current_user.territory_id,
+            User.is_active_account,
+            User.role != Role.ADMIN,
+            User.id != sa.func.coalesce(pathway.referent_id, 0),
+        )
+        .order_by(Agency.name, User.last_name, User.first_name)
+    ).all()
+    options = [(str(uid), f"{first} {last} — {agency}") for uid, first, last, agency in candidates]
+    return _action_page("pathways/hand_over.html", pathway, form, choices=options)
+
+
+@bp.post("/parcours/<int:pathway_id>/equipe")
+@login_required
+def add_team_agency(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage()
+    if form.submit(
+        TeamMemberSchema(), lambda d: services.add_team_agency(current_user, pathway, d["agency_id"])
+    ):
+        flash("La structure rejoint l'équipe de suivi.", "success")
+    else:
+        flash(" ".join(m for ms in form.errors.values() for m in ms) or form.message or "", "error")
+    return redirect(record_url(pathway.id, "equipe"))
+
+
+@bp.post("/parcours/<int:pathway_id>/equipe/<int:agency_id>/retirer")
+@login_required
+def remove_team_agency(pathway_id: int, agency_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    services.remove_team_agency(current_user, pathway, agency_id)
+    flash("La structure ne fait plus partie de l'équipe de suivi.", "success")
+    return redirect(record_url(pathway.id, "equipe"))
+
+
+@bp.route("/parcours/<int:pathway_id>/consentement", methods=["GET", "POST"])
+@login_required
+def record_consent(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage({"given_at": local_input(utcnow())})
+    if form.submitted and form.submit(
+        ConsentSchema(),
+        lambda d: services.record_consent(
+            current_user, pathway, method=d["method"], given_at=d.get("given_at")
+        ),
+        datetime_fields=("given_at",),
+    ):
+        flash("Le consentement est enregistré : l'équipe de suivi accède au dossier partagé.", "success")
+        return redirect(record_url(pathway.id))
+    return _action_page("pathways/consent.html", pathway, form, choices=choices(ConsentMethod))
+
+
+@bp.post("/parcours/<int:pathway_id>/consentement/retrait")
+@login_required
+def withdraw_consent(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    services.withdraw_consent(current_user, pathway)
+    flash(
+        "Le retrait du consentement est enregistré : les partenaires ne voient plus que l'existence "
+        "du parcours et son référent.",
+        "success",
+    )
+    return redirect(record_url(pathway.id))
+
+
+@bp.route("/parcours/<int:pathway_id>/contrat", methods=["GET", "POST"])
+@login_required
+def record_contract(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage()
+    if form.submitted and form.submit(
+        ContractSchema(),
+        lambda d: services.record_contract(current_user, pathway, **d),
+    ):
+        flash("Le contrat d'engagement est enregistré.", "success")
+        return redirect(record_url(pathway.id))
+    return _action_page("pathways/contract.html", pathway, form, choices=choices(ContractKind))
+
+
+@bp.route("/parcours/<int:pathway_id>/journal", methods=["GET", "POST"])
+@login_required
+def add_entry(pathway_id: int) -> ResponseReturnValue:
+    pathway = access.get_pathway_or_404(current_user, pathway_id)
+    if not access.can_contribute(current_user, pathway):
+        access.require(False, current_user, pathway, "Vous ne pouvez pas écrire dans ce dossier.")
+    form = FormPage({"visibility": Visibility.AGENCY.value})
+    if form.submitted and form.submit(
+        EntrySchema(),
+        lambda d: services.add_entry(
+            current_user,
+            pathway,
+            body=d["body"],
+            visibility=d["visibility"],
+            occurred_at=d.get("occurred_at"),
+        ),
+        datetime_fields=("occurred_at",),
+    ):
+        flash("La note est ajoutée au journal.", "success")
+        return redirect(record_url(pathway.id, "journal"))
+    return _action_page("pathways/entry.html", pathway, form, choices=choices(Visibility))
+
+
+@bp.route("/parcours/<int:pathway_id>/emploi", methods=["GET", "POST"])
+@login_required
+def record_employment(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage()
+    if form.submitted and form.submit(
+        EmploymentSchema(),
+        lambda d: services.record_employment(
+            current_user, pathway, expected_version=form.expected_version, **d
+        ),
+    ):
+        checkins = db.session.scalars(
+            sa.select(Meeting.scheduled_at)
+            .where(
+                Meeting.pathway_id == pathway.id,
+                Meeting.kind == MeetingKind.CHECKIN,
+                Meeting.status == MeetingStatus.PLANNED,
+            )
+            .order_by(Meeting.scheduled_at)
+        ).all()
+        flash(
+            "Retour à l'emploi enregistré. Points de suivi dans l'emploi prévus avec le même référent : "
+            + ", ".join(date_fr(at) for at in checkins)
+            + ".",
+            "success",
+        )
+        return redirect(record_url(pathway.id, "rendez-vous"))
+    return _action_page("pathways/employment.html", pathway, form, choices=choices(EmploymentContractType))
+
+
+@bp.route("/parcours/<int:pathway_id>/cloture", methods=["GET", "POST"])
+@login_required
+def close(pathway_id: int) -> ResponseReturnValue:
+    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    form = FormPage()
+    if form.submitted and form.submit(
+        CloseSchema(),
+        lambda d: services.close_pathway(
+            current_user,
+            pathway,
+            reason=d["reason"],
+            note=d.get("note"),
+            expected_version=form.expected_version,
+        ),
+    ):
+        flash("Le parcours est clôturé. Les rendez-vous à venir sont annulés.", "success")
+        return redirect(record_url(pathway.id))
+    return _action_page("pathways/close.html", pathway, form, choices=choices(ClosureReason))
+
+
+@bp.record_once
+def _template_globals(state: Any) -> None:
+    from app.core.webforms import FIELD_LABELS
+
+    state.app.jinja_env.globals["field_labels"] = FIELD_LABELS

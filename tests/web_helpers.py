@@ -1,0 +1,36 @@
+"""Helpers for tests of the HTML workspace through the Flask test client."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+
+from flask import g
+
+from tests.factories import PASSWORD
+
+
+def login_as(client: Any, user: Any) -> None:
+    """Log in through the login form (Flask-Login's strong session protection needs it)."""
+    client.post("/deconnexion")
+    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, f"login failed for {user.email}"
+
+
+def text(response: Any) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def csrf_token(client: Any, path: str) -> str:
+    g.pop("csrf_token", None)
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token in {path}"
+    return match.group(1)
+
+
+def field_error(html: str, field: str) -> str | None:
+    """The French error shown next to a field (`champ-<field>-erreur`), if any."""
+    match = re.search(rf'id="champ-{field}-erreur" class="fr-error-text">([^<]+)<', html)
+    return unescape(match.group(1)) if match else None
