@@ -31,3 +31,17 @@ csrf = CSRFProtect()
 # Login and API token creation are rate-limited (limits from config: LOGIN_RATE_LIMIT); tests
 # disable it (RATELIMIT_ENABLED=False) except where they check the 429.
 limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")
+
+
+def rate_limit_disabled() -> bool:
+    """The limiter is one object shared by every app built in a process (tests build several):
+    each app's own RATELIMIT_ENABLED decides, at request time."""
+    from flask import current_app
+
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
+def login_rate_limit() -> str:
+    from flask import current_app
+
+    return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute")

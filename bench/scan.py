@@ -60,7 +60,7 @@ SELECT i, 1, i, 1 + r % 10, CASE WHEN i % 12 = 0 THEN NULL ELSE r END,
   CASE WHEN i % 13 = 0 AND i % 10 <> 0 AND i % 12 <> 0 AND i % 11 <> 0 THEN 'cdd' END,
   CASE WHEN i % 13 = 0 AND i % 10 <> 0 AND i % 12 <> 0 AND i % 11 <> 0 THEN 'Employeur' END,
   s, s, 1
-FROM (SELECT i, 1 + (i * 7919) % 400 AS r, :now - (random() * 700 + 40) * interval '1 day' AS s
+FROM (SELECT i, 1 + (i::bigint * 7919) % 400 AS r, :now - (random() * 700 + 40) * interval '1 day' AS s
       FROM generate_series(1, :n) i) p;
 UPDATE pathway SET stage = 'support' WHERE stage = 'employed' AND employment_started_on IS NULL;
 UPDATE pathway SET orientation = 'professional', oriented_at = started_at + interval '20 days'

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from marshmallow import ValidationError as SchemaValidationError
@@ -12,7 +12,7 @@ from app.accounts.models import User
 from app.accounts.schemas import LoginSchema
 from app.accounts.services import authenticate
 from app.db_types import utcnow
-from app.extensions import db, limiter, login_manager
+from app.extensions import db, limiter, login_manager, login_rate_limit, rate_limit_disabled
 
 bp = Blueprint("accounts", __name__)
 
@@ -48,7 +48,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute"), methods=["POST"])
+@limiter.limit(login_rate_limit, methods=["POST"], exempt_when=rate_limit_disabled)
 def login() -> ResponseReturnValue:
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:

@@ -1,0 +1,336 @@
+"""The API's plumbing: the blueprint, declared operations, Bearer authentication, request parsing,
+ETag / If-Match, pagination with RFC 8288 `Link` headers.
+
+Routes stay thin: parse (`json_body`, `query_args`, `if_match`), call one service, answer
+(`respond`, `respond_page`). Errors are raised as `app.errors.DomainError`s (or werkzeug HTTP
+errors) and answered as problem+json by `app.core.errorhandlers`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, g, jsonify, request
+from marshmallow import Schema, fields, validate
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
+
+from app.accounts.models import User
+from app.errors import DomainError, StaleVersion, ValidationError
+from app.extensions import db
+from app.validation import BaseSchema, load
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_ID = 2_147_483_647  # PostgreSQL INTEGER: larger ids cannot exist, and would not even bind
+ID_CONVERTER = f"int(min=1, max={MAX_ID})"
+MAX_PER_PAGE = 100
+# Dates outside this range are typing mistakes, and some cannot be shifted to UTC without overflow.
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
+
+class MalformedRequestError(DomainError):
+    status = 400
+    title = "Requête invalide"
+
+
+class PreconditionRequiredError(DomainError):
+    status = 428
+    title = "Précondition requise"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Ajoutez l'en-tête If-Match avec la version (ETag) de l'objet lue en dernier, "
+            "pour ne pas écraser la modification de quelqu'un d'autre."
+        )
+
+
+# --- declared operations (the source of the OpenAPI document) -----------------------------------
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str  # OpenAPI style, under /api/v1: "/pathways/{pathway_id}"
+    endpoint: str
+    summary: str
+    tag: str
+    body: Any = None  # a Schema class, or a list of Schema classes (oneOf)
+    query: type[Schema] | None = None
+    response: type[Schema] | None = None
+    paginated: bool = False
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    etag: bool = False
+    if_match: str = ""  # "required", "optional" or ""
+    location: bool = False
+    public: bool = False
+    description: str = ""
+    extra_responses: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+OPERATIONS: list[Operation] = []
+_PATH_PARAM = re.compile(r"\{(\w+)\}")
+
+
+def operation(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tag: str,
+    body: Any = None,
+    query: type[Schema] | None = None,
+    response: type[Schema] | None = None,
+    paginated: bool = False,
+    status: int = 200,
+    errors: Sequence[int] = (),
+    etag: bool = False,
+    if_match: str = "",
+    location: bool = False,
+    public: bool = False,
+    description: str = "",
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Declare an API route: registered on the blueprint and described in the OpenAPI document."""
+
+    def decorator(fn: Callable[..., Response]) -> Callable[..., Response]:
+        @wraps(fn)
+        def view(**kwargs: Any) -> Response:
+            if not public:
+                g.api_user = authenticated_user()
+            return fn(**kwargs)
+
+        rule = _PATH_PARAM.sub(lambda m: f"<{ID_CONVERTER}:{m.group(1)}>", path)
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
+        OPERATIONS.append(
+            Operation(
+                method=method.lower(),
+                path=path,
+                endpoint=fn.__name__,
+                summary=summary,
+                tag=tag,
+                body=body,
+                query=query,
+                response=response,
+                paginated=paginated,
+                status=status,
+                errors=tuple(errors),
+                etag=etag,
+                if_match=if_match,
+                location=location,
+                public=public,
+                description=description or (fn.__doc__ or "").strip(),
+            )
+        )
+        return view
+
+    return decorator
+
+
+# --- authentication --------------------------------------------------------------------------------
+
+
+def unauthorized(error: str | None = None) -> Unauthorized:
+    params = {"realm": "parcours"}
+    if error:
+        params["error"] = error
+    return Unauthorized(www_authenticate=WWWAuthenticate("Bearer", params))
+
+
+def bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def authenticated_user() -> User:
+    """The user of the request's Bearer token. The session cookie is never accepted here."""
+    from app.accounts.tokens import resolve_token
+
+    token = bearer_token()
+    if token is None:
+        raise unauthorized()
+    resolved = resolve_token(token)
+    if resolved is None:
+        raise unauthorized("invalid_token")
+    g.api_token = resolved
+    return resolved.user
+
+
+def current_user() -> User:
+    return g.api_user
+
+
+# --- request parsing ---------------------------------------------------------------------------------
+
+
+def _bad_text(value: str) -> bool:
+    if "\x00" in value:
+        return True  # PostgreSQL text cannot hold NUL
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates ("\ud800") cannot be stored
+        return True
+    return False
+
+
+def _check_text(data: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+
+    def walk(value: Any) -> bool:
+        if isinstance(value, str):
+            return _bad_text(value)
+        if isinstance(value, dict):
+            return any(walk(k) or walk(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(walk(v) for v in value)
+        return False
+
+    for key, value in data.items():
+        if walk(key) or walk(value):
+            errors[key if not _bad_text(key) else "_schema"] = ["Caractères non autorisés."]
+    if errors:
+        raise ValidationError("Certains champs contiennent des caractères non autorisés.", errors=errors)
+
+
+def _check_dates(data: dict[str, Any]) -> None:
+    errors = {
+        key: [f"Date hors limites (entre {MIN_YEAR} et {MAX_YEAR})."]
+        for key, value in data.items()
+        if isinstance(value, (date, datetime)) and not MIN_YEAR <= value.year <= MAX_YEAR
+    }
+    if errors:
+        raise ValidationError("Certaines dates sont hors limites.", errors=errors)
+
+
+def json_object() -> dict[str, Any]:
+    """The request body as a JSON object, or a 400."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
+        raise MalformedRequestError("Le corps de la requête doit être un document JSON valide.") from None
+    if not isinstance(data, dict):
+        raise MalformedRequestError("Le corps de la requête doit être un objet JSON.")
+    return data
+
+
+def json_body(schema: Schema) -> dict[str, Any]:
+    """The request body validated by `schema`: 400 if not a JSON object, 422 naming each field."""
+    data = json_object()
+    _check_text(data)
+    result = load(schema, data)
+    _check_dates(result)
+    return result
+
+
+def query_args(schema: Schema) -> dict[str, Any]:
+    """The query string validated by `schema`: 422 naming each bad parameter."""
+    data = request.args.to_dict(flat=True)
+    _check_text(data)
+    result = load(schema, data)
+    _check_dates(result)
+    return result
+
+
+_IF_MATCH = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
+
+
+def if_match(*, required: bool = True) -> int | None:
+    """The version the client last read (If-Match), for `expected_version`; 428 when missing."""
+    header = (request.headers.get("If-Match") or "").strip()
+    if not header:
+        if required:
+            raise PreconditionRequiredError()
+        return None
+    match = _IF_MATCH.match(header)
+    if match is None:
+        raise StaleVersion()  # cannot be the current version
+    return int(match.group(1))
+
+
+# --- answers -------------------------------------------------------------------------------------------
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def respond(
+    schema: Schema,
+    obj: Any,
+    *,
+    status: int = 200,
+    version: int | None = None,
+    location: str | None = None,
+) -> Response:
+    response = jsonify(schema.dump(obj))
+    response.status_code = status
+    if version is not None:
+        response.headers["ETag"] = etag_of(version)
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+def no_content() -> Response:
+    return Response(status=204)
+
+
+class PageQuerySchema(BaseSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000, error="Entre 1 et 100 000."))
+    per_page = fields.Integer(
+        load_default=25, validate=validate.Range(1, MAX_PER_PAGE, error=f"Entre 1 et {MAX_PER_PAGE}.")
+    )
+
+
+def id_field(**kwargs: Any) -> fields.Integer:
+    """An id in a payload or query string: bounded, so it always binds to an INTEGER column."""
+    return fields.Integer(validate=validate.Range(1, MAX_ID, error="Identifiant invalide."), **kwargs)
+
+
+def _link_header(total: int, page: int, per_page: int) -> str:
+    last = max(1, -(-total // per_page))
+    args = request.args.to_dict(flat=True)
+
+    def url(number: int) -> str:
+        return request.base_url + "?" + urlencode({**args, "page": number, "per_page": per_page})
+
+    links = [(url(1), "first"), (url(last), "last")]
+    if page > 1:
+        links.append((url(min(page - 1, last)), "prev"))
+    if page < last:
+        links.append((url(page + 1), "next"))
+    return ", ".join(f'<{target}>; rel="{rel}"' for target, rel in links)
+
+
+def respond_page(items: Iterable[dict[str, Any]], *, total: int, page: int, per_page: int) -> Response:
+    """A page of already dumped items: {items, total, page, per_page} and RFC 8288 links."""
+    response = jsonify(
+        {
+            "items": list(items),
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+        }
+    )
+    response.headers["Link"] = _link_header(total, page, per_page)
+    return response
+
+
+def paginate(stmt: sa.Select, page: int, per_page: int, *, scalars: bool = True) -> tuple[list[Any], int]:
+    """One page of `stmt` (already ordered) and the total count: two queries."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    limited = stmt.limit(per_page).offset((page - 1) * per_page)
+    rows = db.session.scalars(limited).all() if scalars else db.session.execute(limited).all()
+    return list(rows), total
