@@ -47,15 +47,16 @@ class RuleContext:
         day = self.today - timedelta(days=days)
         return datetime.combine(day, time(0, 0), tzinfo=PARIS)
 
-    def per_territory(self, territory_col: sa.ColumnElement, value: Callable[[Territory], object],
-                      type_: sa.types.TypeEngine | None = None) -> sa.ColumnElement:
-        """CASE territory_id WHEN … THEN value(territory) END — the setting of each row's territory."""
-        whens = {t.id: sa.literal(value(t), type_) if type_ is not None else value(t) for t in self.territories}
-        return sa.case(whens, value=territory_col)
+    def before_threshold(self, territory_col: sa.ColumnElement, column: sa.ColumnElement,
+                         days: Callable[[Territory], int]) -> sa.ColumnElement[bool]:
+        """`column` is more than `days(territory)` Paris days ago, for each row's territory.
 
-    def day_threshold_case(self, territory_col: sa.ColumnElement, days: Callable[[Territory], int]) -> sa.ColumnElement:
-        whens = {t.id: utc_param(self.day_threshold(days(t))) for t in self.territories}
-        return sa.case(whens, value=territory_col)
+        Written as an OR of plain comparisons (not a CASE) so an index on `column` can serve it.
+        """
+        return sa.or_(*[
+            sa.and_(territory_col == t.id, column < utc_param(self.day_threshold(days(t))))
+            for t in self.territories
+        ])
 
     def days_setting(self, territory_col: sa.ColumnElement, days: Callable[[Territory], int]) -> sa.ColumnElement:
         return sa.case({t.id: sa.literal(days(t), sa.Integer) for t in self.territories}, value=territory_col)
@@ -82,45 +83,40 @@ def _open(ctx: RuleContext) -> sa.ColumnElement[bool]:
 def follow_up_overdue(ctx: RuleContext) -> sa.Select:
     """No meeting held within the cadence since the last held one (or the orientation, or the
     start), and none planned before that deadline. Post-employment follow-up has its own rule."""
-    last_held = (
-        sa.select(Meeting.pathway_id, sa.func.max(Meeting.scheduled_at).label("at"))
-        .where(Meeting.status == MeetingStatus.HELD)
+    # One pass over the meetings: last held and first planned, per pathway (no correlated subquery).
+    meetings = (
+        sa.select(
+            Meeting.pathway_id,
+            sa.func.max(sa.case((Meeting.status == MeetingStatus.HELD, Meeting.scheduled_at))).label("last_held"),
+            sa.func.min(sa.case((Meeting.status == MeetingStatus.PLANNED, Meeting.scheduled_at))).label("first_planned"),
+        )
+        .where(Meeting.status.in_([MeetingStatus.HELD, MeetingStatus.PLANNED]))
         .group_by(Meeting.pathway_id)
-        .subquery("last_held")
+        .subquery("meetings")
     )
-    anchor = sa.func.coalesce(last_held.c.at, Pathway.oriented_at, Pathway.started_at)
+    anchor = sa.func.coalesce(meetings.c.last_held, Pathway.oriented_at, Pathway.started_at)
+    pairs = [(t, o) for t in ctx.territories for o in Orientation]
     cadence = sa.case(
-        *[
-            (sa.and_(Pathway.territory_id == t.id, Pathway.orientation == o), sa.literal(t.cadence_days(o), sa.Integer))
-            for t in ctx.territories
-            for o in Orientation
-        ],
-        else_=None,
-    )
-    threshold = sa.case(
-        *[
-            (sa.and_(Pathway.territory_id == t.id, Pathway.orientation == o), utc_param(ctx.day_threshold(t.cadence_days(o))))
-            for t in ctx.territories
-            for o in Orientation
-        ],
+        *[(sa.and_(Pathway.territory_id == t.id, Pathway.orientation == o), sa.literal(t.cadence_days(o), sa.Integer))
+          for t, o in pairs],
         else_=None,
     )
     deadline = add_days(anchor, cadence)
-    planned_before_deadline = sa.exists().where(
-        Meeting.pathway_id == Pathway.id,
-        Meeting.status == MeetingStatus.PLANNED,
-        Meeting.scheduled_at <= deadline,
-    )
+    late = sa.or_(*[
+        sa.and_(Pathway.territory_id == t.id, Pathway.orientation == o,
+                anchor < utc_param(ctx.day_threshold(t.cadence_days(o))))
+        for t, o in pairs
+    ])
     return (
         sa.select(*_row(Pathway, AlertKind.FOLLOW_UP_OVERDUE, sa.literal(""), deadline))
         .select_from(Pathway)
-        .outerjoin(last_held, last_held.c.pathway_id == Pathway.id)
+        .outerjoin(meetings, meetings.c.pathway_id == Pathway.id)
         .where(
             _open(ctx),
             Pathway.stage.in_(ACTIVE_STAGES),
             Pathway.orientation.is_not(None),
-            anchor < threshold,
-            ~planned_before_deadline,
+            late,
+            sa.or_(meetings.c.first_planned.is_(None), meetings.c.first_planned > deadline),
         )
     )
 
@@ -137,7 +133,7 @@ def meeting_unrecorded(ctx: RuleContext) -> sa.Select:
             _open(ctx),
             Meeting.status == MeetingStatus.PLANNED,
             Meeting.kind == MeetingKind.FOLLOW_UP,
-            Meeting.scheduled_at < ctx.day_threshold_case(Meeting.territory_id, lambda t: t.grace_days),
+            ctx.before_threshold(Meeting.territory_id, Meeting.scheduled_at, lambda t: t.grace_days),
         )
     )
 
@@ -155,7 +151,7 @@ def missed_not_rescheduled(ctx: RuleContext) -> sa.Select:
             _open(ctx),
             Pathway.stage != Stage.EMPLOYED,
             Meeting.status == MeetingStatus.MISSED,
-            Meeting.scheduled_at < ctx.day_threshold_case(Meeting.territory_id, lambda t: t.reschedule_days),
+            ctx.before_threshold(Meeting.territory_id, Meeting.scheduled_at, lambda t: t.reschedule_days),
             ~sa.exists().where(
                 later.pathway_id == Meeting.pathway_id,
                 later.scheduled_at > Meeting.scheduled_at,
@@ -186,7 +182,7 @@ def no_referent(ctx: RuleContext) -> sa.Select:
         _open(ctx),
         Pathway.stage == Stage.INTAKE,
         Pathway.referent_id.is_(None),
-        Pathway.started_at < ctx.day_threshold_case(Pathway.territory_id, lambda t: t.no_referent_days),
+        ctx.before_threshold(Pathway.territory_id, Pathway.started_at, lambda t: t.no_referent_days),
     )
 
 
@@ -198,7 +194,7 @@ def orientation_late(ctx: RuleContext) -> sa.Select:
     ).where(
         _open(ctx),
         Pathway.orientation.is_(None),
-        Pathway.started_at < ctx.day_threshold_case(Pathway.territory_id, lambda t: t.orientation_delay_days),
+        ctx.before_threshold(Pathway.territory_id, Pathway.started_at, lambda t: t.orientation_delay_days),
     )
 
 
@@ -210,7 +206,7 @@ def contract_late(ctx: RuleContext) -> sa.Select:
     ).where(
         _open(ctx),
         Pathway.stage.in_(ACTIVE_STAGES),
-        Pathway.oriented_at < ctx.day_threshold_case(Pathway.territory_id, lambda t: t.contract_delay_days),
+        ctx.before_threshold(Pathway.territory_id, Pathway.oriented_at, lambda t: t.contract_delay_days),
         ~sa.exists().where(Contract.pathway_id == Pathway.id),
     )
 
@@ -252,7 +248,7 @@ def referral_unanswered(ctx: RuleContext) -> sa.Select:
         .where(
             _open(ctx),
             Referral.status == ReferralStatus.SENT,
-            Referral.sent_at < ctx.day_threshold_case(Referral.territory_id, lambda t: t.referral_answer_days),
+            ctx.before_threshold(Referral.territory_id, Referral.sent_at, lambda t: t.referral_answer_days),
         )
     )
 
@@ -271,7 +267,7 @@ def checkin_overdue(ctx: RuleContext) -> sa.Select:
             Pathway.stage == Stage.EMPLOYED,
             Meeting.kind == MeetingKind.CHECKIN,
             Meeting.status.in_([MeetingStatus.PLANNED, MeetingStatus.MISSED]),
-            Meeting.scheduled_at < ctx.day_threshold_case(Meeting.territory_id, lambda t: t.grace_days),
+            ctx.before_threshold(Meeting.territory_id, Meeting.scheduled_at, lambda t: t.grace_days),
             ~sa.exists().where(
                 later.pathway_id == Meeting.pathway_id,
                 later.status == MeetingStatus.HELD,

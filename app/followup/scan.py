@@ -1,7 +1,7 @@
 """`scan_follow_ups(now)`: raise the alerts of every rule, resolve those whose cause is gone.
 
-Set-based: each rule is one INSERT … SELECT into a temporary table of candidates, then two
-statements reconcile the `alert` table with it:
+Set-based: each rule is one INSERT … SELECT into a temporary table of candidates; one FULL JOIN
+of the candidates with the unresolved alerts then gives the difference, applied in two statements:
 - resolve: unresolved alerts with no matching candidate (meeting held, barrier lifted…);
 - raise: candidates with no unresolved alert yet.
 Idempotent: a second scan with the same data writes nothing; the partial unique index
@@ -29,6 +29,22 @@ _candidates = sa.Table(
     sa.Column("kind", sa.String(40)),
     sa.Column("subject_key", sa.String(40)),
     sa.Column("due_at", sa.DateTime(timezone=True)),
+)
+
+_diff = sa.Table(
+    "alert_diff",
+    sa.MetaData(),
+    sa.Column("alert_id", sa.Integer),  # set: an alert to resolve; NULL: a candidate to raise
+    sa.Column("territory_id", sa.Integer),
+    sa.Column("pathway_id", sa.Integer),
+    sa.Column("kind", sa.String(40)),
+    sa.Column("subject_key", sa.String(40)),
+    sa.Column("due_at", sa.DateTime(timezone=True)),
+)
+
+_CREATE_DIFF = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS alert_diff (alert_id INTEGER, territory_id INTEGER, pathway_id INTEGER, "
+    "kind VARCHAR(40), subject_key VARCHAR(40), due_at TIMESTAMP WITH TIME ZONE)"
 )
 
 _CREATE = (
@@ -93,36 +109,41 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
             conn.exec_driver_sql("ANALYZE alert_candidate")  # temporary tables get no autovacuum stats
 
         scope = Alert.territory_id.in_([t.id for t in territories])
-        matching = sa.exists().where(
-            _candidates.c.pathway_id == Alert.pathway_id,
-            _candidates.c.kind == Alert.kind,
-            _candidates.c.subject_key == Alert.subject_key,
+        # One pass (a FULL JOIN) finds both the candidates without an unresolved alert (to raise)
+        # and the unresolved alerts without a candidate (to resolve).
+        unresolved = (
+            sa.select(Alert.id, Alert.pathway_id, Alert.kind, Alert.subject_key)
+            .where(scope, Alert.status != AlertStatus.RESOLVED)
+            .subquery("unresolved")
         )
+        conn.exec_driver_sql(_CREATE_DIFF)
+        conn.execute(_diff.delete())
+        conn.execute(_diff.insert().from_select(
+            ["alert_id", "territory_id", "pathway_id", "kind", "subject_key", "due_at"],
+            sa.select(unresolved.c.id, _candidates.c.territory_id, _candidates.c.pathway_id, _candidates.c.kind,
+                      _candidates.c.subject_key, _candidates.c.due_at)
+            .select_from(_candidates)
+            .join(unresolved, sa.and_(unresolved.c.pathway_id == _candidates.c.pathway_id,
+                                      unresolved.c.kind == _candidates.c.kind,
+                                      unresolved.c.subject_key == _candidates.c.subject_key), full=True)
+            .where(sa.or_(unresolved.c.id.is_(None), _candidates.c.pathway_id.is_(None))),
+        ))
         resolved = conn.execute(
             sa.update(Alert.__table__)
-            .where(scope, Alert.status != AlertStatus.RESOLVED, ~matching)
+            .where(Alert.id.in_(sa.select(_diff.c.alert_id).where(_diff.c.alert_id.is_not(None))))
             .values(status=AlertStatus.RESOLVED.value, resolved_at=now)
         )
         result.resolved = resolved.rowcount or 0
 
-        # Keep only the candidates without an unresolved alert, then insert them. (Inserting with a
-        # NOT EXISTS on `alert` itself would make PostgreSQL re-read the pages it is writing.)
-        already_open = sa.exists().where(
-            Alert.pathway_id == _candidates.c.pathway_id,
-            Alert.kind == _candidates.c.kind,
-            Alert.subject_key == _candidates.c.subject_key,
-            Alert.status != AlertStatus.RESOLVED,
-        )
-        conn.execute(_candidates.delete().where(already_open))
         new_rows = sa.select(
-            _candidates.c.territory_id,
-            _candidates.c.pathway_id,
-            _candidates.c.kind,
-            _candidates.c.subject_key,
-            _candidates.c.due_at,
+            _diff.c.territory_id,
+            _diff.c.pathway_id,
+            _diff.c.kind,
+            _diff.c.subject_key,
+            _diff.c.due_at,
             sa.literal(AlertStatus.OPEN.value),
             sa.literal(now, Alert.__table__.c.raised_at.type),
-        ).where(_candidates.c.pathway_id.is_not(None))  # SQLite needs a WHERE before ON CONFLICT
+        ).where(_diff.c.alert_id.is_(None))  # (SQLite also needs this WHERE before ON CONFLICT)
         insert_module = postgresql if dialect == "postgresql" else sqlite
         insert = (
             insert_module.insert(Alert.__table__)
@@ -131,6 +152,7 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
         )
         result.raised = conn.execute(insert).rowcount or 0
         conn.execute(_candidates.delete())
+        conn.execute(_diff.delete())
         for kind, count in conn.execute(
             sa.select(Alert.kind, sa.func.count()).where(scope, Alert.status != AlertStatus.RESOLVED).group_by(Alert.kind)
         ):
