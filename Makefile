@@ -65,7 +65,7 @@ test-postgres: install
 	  -m "not browser" --junitxml=$(RESULTS)/postgresql.xml $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check app tests config.py wsgi.py
+	$(BIN)/ruff check app tests config.py wsgi.py bench scripts
 
 clean:
 	rm -rf $(VENV) node_modules $(RESULTS) .pytest_cache

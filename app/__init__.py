@@ -64,9 +64,9 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.api import init_app as api_init_app
     from app.assets import bp as assets_bp
+    from app.barriers.views import bp as barriers_bp
     from app.core.views import bp as core_bp
     from app.followup.views import bp as followup_bp
-    from app.barriers.views import bp as barriers_bp
     from app.meetings.views import bp as meetings_bp
     from app.pathways.views import bp as pathways_bp
 
@@ -95,7 +95,6 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from app.accounts.commands import users_cli
     from app.demo.commands import seed_demo_command
-
     from app.followup.commands import scheduler_cli
 
     app.cli.add_command(users_cli)

@@ -11,6 +11,7 @@ pathways with set-based SQL (generate_series: people, pathways at every stage, ~
 and reports the peak memory of this process (the scan runs in the database: memory stays flat).
 Goals (issue #4): 1 M pathways scanned in ≤ 10 s, re-run ≤ 5 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -100,8 +101,18 @@ SELECT setval(pg_get_serial_sequence(t, 'id'), (SELECT coalesce(max(id), 1) FROM
   FROM (VALUES ('territory')) v(t);
 """
 
-SEQUENCE_TABLES = ("territory", "agency", "user_account", "beneficiary", "pathway", "meeting", "barrier",
-                   "referral", "contract", "alert")
+SEQUENCE_TABLES = (
+    "territory",
+    "agency",
+    "user_account",
+    "beneficiary",
+    "pathway",
+    "meeting",
+    "barrier",
+    "referral",
+    "contract",
+    "alert",
+)
 
 
 def peak_rss_mb() -> float:
@@ -111,7 +122,9 @@ def peak_rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pathways", type=int, default=100_000)
-    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
@@ -138,11 +151,14 @@ def main() -> None:
                     conn.execute(sa.text(statement), {"now": now, "n": args.pathways})
                 for table in SEQUENCE_TABLES:
                     conn.exec_driver_sql(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+                    )
                 conn.exec_driver_sql("ANALYZE")
             seeded = time.perf_counter() - started
-            counts = {t: db.session.scalar(sa.text(f"SELECT count(*) FROM {t}")) for t in
-                      ("pathway", "meeting", "barrier", "referral", "contract")}
+            counts = {
+                t: db.session.scalar(sa.text(f"SELECT count(*) FROM {t}"))
+                for t in ("pathway", "meeting", "barrier", "referral", "contract")
+            }
             print(f"seeded {counts} in {seeded:.1f} s")
 
             timings = []
@@ -151,11 +167,15 @@ def main() -> None:
                 result = scan_follow_ups(now)
                 elapsed = time.perf_counter() - started
                 timings.append(elapsed)
-                print(f"{label}: {elapsed:.2f} s — {result.raised} raised, {result.resolved} resolved, "
-                      f"{sum(result.open_by_kind.values())} open; peak RSS {peak_rss_mb():.0f} MB")
+                print(
+                    f"{label}: {elapsed:.2f} s — {result.raised} raised, {result.resolved} resolved, "
+                    f"{sum(result.open_by_kind.values())} open; peak RSS {peak_rss_mb():.0f} MB"
+                )
             assert result.raised == 0 and result.resolved == 0, "the re-run must write nothing"
-            print(f"RESULT pathways={args.pathways} first={timings[0]:.2f}s rerun={timings[1]:.2f}s "
-                  f"peak_rss={peak_rss_mb():.0f}MB")
+            print(
+                f"RESULT pathways={args.pathways} first={timings[0]:.2f}s rerun={timings[1]:.2f}s "
+                f"peak_rss={peak_rss_mb():.0f}MB"
+            )
             db.session.remove()
             db.engine.dispose()
     finally:

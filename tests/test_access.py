@@ -22,6 +22,7 @@ Columns:
   e_referent    journal entry by the referent, visibility `referent`
   e_partner     journal entry by the CAF partner, visibility `agency` (CAF only)
 """
+
 from __future__ import annotations
 
 import pytest
@@ -39,27 +40,27 @@ Y, N = True, False
 # With the person's consent on file.
 MATRIX_WITH_CONSENT = {
     #              exists record notes_agency notes_team e_team e_agency e_referent e_partner
-    "referent":   (Y,     Y,     Y,           Y,         Y,     Y,       Y,         N),
-    "colleague":  (Y,     Y,     Y,           Y,         Y,     Y,       N,         N),
-    "partner":    (Y,     Y,     N,           Y,         Y,     N,       N,         Y),
-    "outsider":   (N,     N,     N,           N,         N,     N,       N,         N),
-    "stranger":   (N,     N,     N,           N,         N,     N,       N,         N),
-    "manager_ft": (Y,     Y,     Y,           Y,         Y,     Y,       N,         N),
-    "manager_cd": (Y,     Y,     N,           Y,         Y,     N,       N,         N),
-    "admin":      (N,     N,     N,           N,         N,     N,       N,         N),
+    "referent": (Y, Y, Y, Y, Y, Y, Y, N),
+    "colleague": (Y, Y, Y, Y, Y, Y, N, N),
+    "partner": (Y, Y, N, Y, Y, N, N, Y),
+    "outsider": (N, N, N, N, N, N, N, N),
+    "stranger": (N, N, N, N, N, N, N, N),
+    "manager_ft": (Y, Y, Y, Y, Y, Y, N, N),
+    "manager_cd": (Y, Y, N, Y, Y, N, N, N),
+    "admin": (N, N, N, N, N, N, N, N),
 }
 
 # Without consent: partners only know the pathway exists and who the referent is.
 MATRIX_WITHOUT_CONSENT = {
     #              exists record notes_agency notes_team e_team e_agency e_referent
-    "referent":   (Y,     Y,     Y,           Y,         Y,     Y,       Y),
-    "colleague":  (Y,     Y,     Y,           Y,         Y,     Y,       N),
-    "partner":    (Y,     N,     N,           N,         N,     N,       N),
-    "outsider":   (N,     N,     N,           N,         N,     N,       N),
-    "stranger":   (N,     N,     N,           N,         N,     N,       N),
-    "manager_ft": (Y,     Y,     Y,           Y,         Y,     Y,       N),
-    "manager_cd": (Y,     Y,     N,           Y,         Y,     N,       N),
-    "admin":      (N,     N,     N,           N,         N,     N,       N),
+    "referent": (Y, Y, Y, Y, Y, Y, Y),
+    "colleague": (Y, Y, Y, Y, Y, Y, N),
+    "partner": (Y, N, N, N, N, N, N),
+    "outsider": (N, N, N, N, N, N, N),
+    "stranger": (N, N, N, N, N, N, N),
+    "manager_ft": (Y, Y, Y, Y, Y, Y, N),
+    "manager_cd": (Y, Y, N, Y, Y, N, N),
+    "admin": (N, N, N, N, N, N, N),
 }
 
 
@@ -87,22 +88,24 @@ def _observed_by_queries(world: World, user) -> dict[str, bool]:
         sa.select(sa.func.count()).select_from(Pathway).where(Pathway.id == p.id, access.readable_pathways_clause(user))
     )
     record = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Pathway).where(
-            Pathway.id == p.id, access.readable_pathways_clause(user, minimum=access.RecordAccess.SHARED)
-        )
+        sa.select(sa.func.count())
+        .select_from(Pathway)
+        .where(Pathway.id == p.id, access.readable_pathways_clause(user, minimum=access.RecordAccess.SHARED))
     )
     visible_entry_ids = set(
         db.session.scalars(
-            sa.select(Entry.id).join(Pathway, Entry.pathway_id == Pathway.id).where(
-                Entry.pathway_id == p.id, access.visible_entries_clause(user)
-            )
+            sa.select(Entry.id)
+            .join(Pathway, Entry.pathway_id == Pathway.id)
+            .where(Entry.pathway_id == p.id, access.visible_entries_clause(user))
         )
     )
     notes = dict(
         db.session.execute(
             sa.select(Meeting.id, sa.case((access.visible_meeting_notes_clause(user), Meeting.notes), else_=None))
             .join(Pathway, Meeting.pathway_id == Pathway.id)
-            .where(Meeting.pathway_id == p.id, access.readable_pathways_clause(user, minimum=access.RecordAccess.SHARED))
+            .where(
+                Meeting.pathway_id == p.id, access.readable_pathways_clause(user, minimum=access.RecordAccess.SHARED)
+            )
         ).all()
     )
     observed = {
@@ -120,7 +123,8 @@ def _observed_by_queries(world: World, user) -> dict[str, bool]:
 
 
 @pytest.mark.parametrize(
-    ("consent", "matrix"), [(True, MATRIX_WITH_CONSENT), (False, MATRIX_WITHOUT_CONSENT)],
+    ("consent", "matrix"),
+    [(True, MATRIX_WITH_CONSENT), (False, MATRIX_WITHOUT_CONSENT)],
     ids=["with-consent", "without-consent"],
 )
 @pytest.mark.parametrize("source", ["questions", "queries"])

@@ -1,4 +1,5 @@
 """A small, complete world for rules and access tests: two territories, every kind of user."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -87,17 +88,29 @@ def build_world(*, consent: bool = True) -> World:
 
     now = T0 + timedelta(days=10)
     private, _ = meeting_services.log_meeting(
-        referent, pathway, status=MeetingStatus.HELD, held_at=T0 + timedelta(days=2),
-        notes="Point sur la recherche de logement.", notes_visibility=Visibility.AGENCY, now=now,
+        referent,
+        pathway,
+        status=MeetingStatus.HELD,
+        held_at=T0 + timedelta(days=2),
+        notes="Point sur la recherche de logement.",
+        notes_visibility=Visibility.AGENCY,
+        now=now,
     )
     team, _ = meeting_services.log_meeting(
-        referent, pathway, status=MeetingStatus.HELD, held_at=T0 + timedelta(days=9),
-        notes="CV mis à jour.", notes_visibility=Visibility.TEAM, now=now,
+        referent,
+        pathway,
+        status=MeetingStatus.HELD,
+        held_at=T0 + timedelta(days=9),
+        notes="CV mis à jour.",
+        notes_visibility=Visibility.TEAM,
+        now=now,
     )
     barrier = barrier_services.add_barrier(
         referent, pathway, category=BarrierCategory.MOBILITY, title="Pas de permis", now=now
     )
-    entry_team = pathway_services.add_entry(referent, pathway, body="Note d'équipe.", visibility=Visibility.TEAM, now=now)
+    entry_team = pathway_services.add_entry(
+        referent, pathway, body="Note d'équipe.", visibility=Visibility.TEAM, now=now
+    )
     entry_agency = pathway_services.add_entry(referent, pathway, body="Note FT.", visibility=Visibility.AGENCY, now=now)
     entry_referent = pathway_services.add_entry(
         referent, pathway, body="Note du référent.", visibility=Visibility.REFERENT, now=now
@@ -108,11 +121,28 @@ def build_world(*, consent: bool = True) -> World:
         else None
     )
     return World(
-        territory=territory, other_territory=other, cd=cd, ft=ft, caf=caf, ccas=ccas,
-        referent=referent, colleague=colleague, partner=partner, outsider=outsider, stranger=stranger,
-        manager_ft=manager_ft, manager_cd=manager_cd, admin=admin, pathway=pathway,
-        meeting_private=private, meeting_team=team, barrier=barrier, entry_team=entry_team,
-        entry_agency=entry_agency, entry_referent=entry_referent, entry_partner=entry_partner,
+        territory=territory,
+        other_territory=other,
+        cd=cd,
+        ft=ft,
+        caf=caf,
+        ccas=ccas,
+        referent=referent,
+        colleague=colleague,
+        partner=partner,
+        outsider=outsider,
+        stranger=stranger,
+        manager_ft=manager_ft,
+        manager_cd=manager_cd,
+        admin=admin,
+        pathway=pathway,
+        meeting_private=private,
+        meeting_team=team,
+        barrier=barrier,
+        entry_team=entry_team,
+        entry_agency=entry_agency,
+        entry_referent=entry_referent,
+        entry_partner=entry_partner,
     )
 
 

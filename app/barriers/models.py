@@ -11,7 +11,7 @@ from app.db_types import StrEnum, TerritoryScoped, Timestamped, UTCDateTime, Ver
 from app.extensions import db
 
 if TYPE_CHECKING:
-    from app.accounts.models import Agency, User
+    from app.accounts.models import Agency
     from app.pathways.models import Pathway
 
 

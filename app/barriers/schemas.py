@@ -1,4 +1,5 @@
 """marshmallow load schemas for barriers and referrals (forms and API alike)."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -11,7 +12,9 @@ class BarrierSchema(BaseSchema):
     category = fields.Enum(BarrierCategory, by_value=True, required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
     description = fields.String(allow_none=True, validate=validate.Length(max=4000))
-    owner_agency_id = fields.Integer(allow_none=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+    owner_agency_id = fields.Integer(
+        allow_none=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide.")
+    )
     due_on = fields.Date(allow_none=True)
 
 
@@ -46,6 +49,7 @@ class ReferralAnswerSchema(BaseSchema):
 
 
 # --- API: dump schemas -----------------------------------------------------------------------------
+
 
 class ReferralOutSchema(Schema):
     id = fields.Integer()

@@ -1,4 +1,5 @@
 """Barriers to employment as tasks, and their referral to partner agencies (closed loop)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -42,8 +43,14 @@ def get_barrier_or_404(actor: User, barrier_id: int) -> tuple[Barrier, Pathway]:
 
 
 def add_barrier(
-    actor: User, pathway: Pathway, *, category: BarrierCategory, title: str,
-    description: str | None = None, owner_agency_id: int | None = None, due_on: date | None = None,
+    actor: User,
+    pathway: Pathway,
+    *,
+    category: BarrierCategory,
+    title: str,
+    description: str | None = None,
+    owner_agency_id: int | None = None,
+    due_on: date | None = None,
     now: datetime | None = None,
 ) -> Barrier:
     access.require_manage(actor, pathway)
@@ -56,27 +63,48 @@ def add_barrier(
     owner = _agency_of_territory(pathway.territory_id, owner_agency_id or actor.agency_id, "owner_agency_id")
     with unit_of_work() as session:
         barrier = Barrier(
-            territory_id=pathway.territory_id, pathway_id=pathway.id,
-            category=BarrierCategory(category), title=title, description=description,
-            owner_agency_id=owner.id, due_on=due_on, status=BarrierStatus.OPEN, created_by_id=actor.id,
+            territory_id=pathway.territory_id,
+            pathway_id=pathway.id,
+            category=BarrierCategory(category),
+            title=title,
+            description=description,
+            owner_agency_id=owner.id,
+            due_on=due_on,
+            status=BarrierStatus.OPEN,
+            created_by_id=actor.id,
         )
         session.add(barrier)
         session.flush()
-        record_event(actor, "barrier.added", object_type="barrier", object_id=barrier.id,
-                     pathway=pathway, at=now, details={"category": barrier.category.value})
+        record_event(
+            actor,
+            "barrier.added",
+            object_type="barrier",
+            object_id=barrier.id,
+            pathway=pathway,
+            at=now,
+            details={"category": barrier.category.value},
+        )
     return barrier
 
 
 def update_barrier(
-    actor: User, barrier: Barrier, changes: dict[str, Any], *, expected_version: int | None = None,
+    actor: User,
+    barrier: Barrier,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Barrier:
     """Change status, due date, owner… Lifting dates the barrier; re-opening clears that date."""
     pathway = db.session.get(Pathway, barrier.pathway_id)
     # The lead agency edits every barrier; a partner edits the barriers its agency owns.
-    if not (access.can_manage_pathway(actor, pathway)
-            or (access.can_read_record(actor, pathway) and barrier.owner_agency_id == actor.agency_id)):
-        access.require(False, actor, pathway, "Seule la structure du référent ou celle qui porte ce frein peut le modifier.")
+    if not (
+        access.can_manage_pathway(actor, pathway)
+        or (access.can_read_record(actor, pathway) and barrier.owner_agency_id == actor.agency_id)
+    ):
+        access.require(
+            False, actor, pathway, "Seule la structure du référent ou celle qui porte ce frein peut le modifier."
+        )
     now = now or utcnow()
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -93,14 +121,24 @@ def update_barrier(
         if "status" in changes:
             barrier.status = BarrierStatus(changes["status"])
             barrier.lifted_at = (barrier.lifted_at or now) if barrier.status == BarrierStatus.LIFTED else None
-        record_event(actor, "barrier.updated", object_type="barrier", object_id=barrier.id,
-                     pathway=pathway, at=now,
-                     details={"fields": changed, "status": barrier.status.value})
+        record_event(
+            actor,
+            "barrier.updated",
+            object_type="barrier",
+            object_id=barrier.id,
+            pathway=pathway,
+            at=now,
+            details={"fields": changed, "status": barrier.status.value},
+        )
     return barrier
 
 
 def refer_barrier(
-    actor: User, barrier: Barrier, *, agency_id: int, message: str | None = None,
+    actor: User,
+    barrier: Barrier,
+    *,
+    agency_id: int,
+    message: str | None = None,
     now: datetime | None = None,
 ) -> Referral:
     """Send the barrier to a partner agency, which joins the team if it was not in it yet."""
@@ -112,37 +150,75 @@ def refer_barrier(
     agency = _agency_of_territory(pathway.territory_id, agency_id, "agency_id")
     if agency.id == actor.agency_id:
         raise ValidationError("Choisissez une structure partenaire, pas la vôtre.", field="agency_id")
-    pending = db.session.scalar(sa.select(Referral).where(
-        Referral.barrier_id == barrier.id,
-        Referral.status.in_([ReferralStatus.SENT, ReferralStatus.ACCEPTED]),
-    ))
+    pending = db.session.scalar(
+        sa.select(Referral).where(
+            Referral.barrier_id == barrier.id,
+            Referral.status.in_([ReferralStatus.SENT, ReferralStatus.ACCEPTED]),
+        )
+    )
     if pending is not None:
         raise Conflict("Ce frein a déjà une orientation en cours vers un partenaire.")
     with unit_of_work() as session:
-        is_member = session.scalar(sa.select(PathwayMember.id).where(
-            PathwayMember.pathway_id == pathway.id, PathwayMember.agency_id == agency.id,
-            PathwayMember.removed_at.is_(None),
-        ))
+        is_member = session.scalar(
+            sa.select(PathwayMember.id).where(
+                PathwayMember.pathway_id == pathway.id,
+                PathwayMember.agency_id == agency.id,
+                PathwayMember.removed_at.is_(None),
+            )
+        )
         if is_member is None and agency.id != pathway.lead_agency_id:
-            session.add(PathwayMember(territory_id=pathway.territory_id, pathway_id=pathway.id,
-                                      agency_id=agency.id, added_at=now, added_by_id=actor.id))
-            record_event(actor, "pathway.member_added", object_type="pathway", object_id=pathway.id,
-                         pathway=pathway, at=now, details={"agency_id": agency.id, "via": "referral"})
-        referral = Referral(territory_id=pathway.territory_id, barrier_id=barrier.id,
-                            agency_id=agency.id, status=ReferralStatus.SENT, message=message,
-                            sent_at=now, sent_by_id=actor.id)
+            session.add(
+                PathwayMember(
+                    territory_id=pathway.territory_id,
+                    pathway_id=pathway.id,
+                    agency_id=agency.id,
+                    added_at=now,
+                    added_by_id=actor.id,
+                )
+            )
+            record_event(
+                actor,
+                "pathway.member_added",
+                object_type="pathway",
+                object_id=pathway.id,
+                pathway=pathway,
+                at=now,
+                details={"agency_id": agency.id, "via": "referral"},
+            )
+        referral = Referral(
+            territory_id=pathway.territory_id,
+            barrier_id=barrier.id,
+            agency_id=agency.id,
+            status=ReferralStatus.SENT,
+            message=message,
+            sent_at=now,
+            sent_by_id=actor.id,
+        )
         session.add(referral)
         if barrier.status == BarrierStatus.OPEN:
             barrier.status = BarrierStatus.IN_PROGRESS
         session.flush()
-        record_event(actor, "referral.sent", object_type="referral", object_id=referral.id,
-                     pathway=pathway, at=now, details={"agency_id": agency.id, "barrier_id": barrier.id})
+        record_event(
+            actor,
+            "referral.sent",
+            object_type="referral",
+            object_id=referral.id,
+            pathway=pathway,
+            at=now,
+            details={"agency_id": agency.id, "barrier_id": barrier.id},
+        )
     return referral
 
 
 def answer_referral(
-    actor: User, referral: Referral, *, accept: bool, decline_reason: DeclineReason | None = None,
-    comment: str | None = None, expected_version: int | None = None, now: datetime | None = None,
+    actor: User,
+    referral: Referral,
+    *,
+    accept: bool,
+    decline_reason: DeclineReason | None = None,
+    comment: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """The partner agency accepts, or declines with a reason from its list."""
     barrier = db.session.get(Barrier, referral.barrier_id)
@@ -165,9 +241,15 @@ def answer_referral(
         referral.answered_by_id = actor.id
         if accept:
             barrier.owner_agency_id = referral.agency_id
-        record_event(actor, f"referral.{referral.status.value}", object_type="referral",
-                     object_id=referral.id, pathway=pathway, at=now,
-                     details={"decline_reason": referral.decline_reason.value if referral.decline_reason else None})
+        record_event(
+            actor,
+            f"referral.{referral.status.value}",
+            object_type="referral",
+            object_id=referral.id,
+            pathway=pathway,
+            at=now,
+            details={"decline_reason": referral.decline_reason.value if referral.decline_reason else None},
+        )
     return referral
 
 
@@ -184,6 +266,5 @@ def complete_referral(actor: User, referral: Referral, *, now: datetime | None =
     now = now or utcnow()
     with unit_of_work():
         referral.status = ReferralStatus.DONE
-        record_event(actor, "referral.done", object_type="referral", object_id=referral.id,
-                     pathway=pathway, at=now)
+        record_event(actor, "referral.done", object_type="referral", object_id=referral.id, pathway=pathway, at=now)
     return referral

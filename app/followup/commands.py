@@ -1,4 +1,5 @@
 """`flask scheduler run` (the scheduler process) and `flask scheduler scan [--now ISO]`."""
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,9 @@ def _parse_now(value: str | None) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter("expected an ISO 8601 date-time, e.g. 2026-03-01T08:00:00+01:00", param_hint="--now") from None
+        raise click.BadParameter(
+            "expected an ISO 8601 date-time, e.g. 2026-03-01T08:00:00+01:00", param_hint="--now"
+        ) from None
     if parsed.tzinfo is None:
         raise click.BadParameter("give a time zone offset, e.g. 2026-03-01T08:00:00+01:00", param_hint="--now")
     return parsed
@@ -30,8 +33,10 @@ def run_command() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    click.echo(f"Scheduler started: scan every {app.config['SCHEDULER_INTERVAL_MINUTES']} min, "
-               "digest at 07:30 Europe/Paris. Ctrl-C to stop.")
+    click.echo(
+        f"Scheduler started: scan every {app.config['SCHEDULER_INTERVAL_MINUTES']} min, "
+        "digest at 07:30 Europe/Paris. Ctrl-C to stop."
+    )
     try:
         blocking_scheduler(app).start()
     except (KeyboardInterrupt, SystemExit):

@@ -4,6 +4,7 @@ Every figure is one aggregate query over the manager's scope (access.steering_pa
 so the page issues the same number of queries whatever the number of pathways. Each figure has
 the list behind it (`alert_list`, `caseload_list`…), also exported as CSV.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -23,7 +24,9 @@ from app.meetings.models import Meeting, MeetingKind, MeetingStatus
 from app.pathways.models import Beneficiary, Contract, Pathway, Stage
 
 FOLLOW_UP_KINDS = (
-    AlertKind.FOLLOW_UP_OVERDUE, AlertKind.MEETING_UNRECORDED, AlertKind.MISSED_NOT_RESCHEDULED,
+    AlertKind.FOLLOW_UP_OVERDUE,
+    AlertKind.MEETING_UNRECORDED,
+    AlertKind.MISSED_NOT_RESCHEDULED,
     AlertKind.CHECKIN_OVERDUE,
 )
 
@@ -35,8 +38,9 @@ class Scope:
     referent_id: int | None = None
 
     def pathways(self) -> sa.ColumnElement[bool]:
-        clause = sa.and_(access.steering_pathways_clause(self.manager, agency_id=self.agency_id),
-                         Pathway.closed_at.is_(None))
+        clause = sa.and_(
+            access.steering_pathways_clause(self.manager, agency_id=self.agency_id), Pathway.closed_at.is_(None)
+        )
         if self.referent_id is not None:
             clause = sa.and_(clause, Pathway.referent_id == self.referent_id)
         return clause
@@ -67,8 +71,10 @@ class Dashboard:
 
     def overdue_rows(self) -> list[tuple[User | None, dict[AlertKind, int], int]]:
         """(referent or None, alerts by kind, total), the most loaded referent first."""
-        rows = [(self.referents.get(rid) if rid else None, by_kind, sum(by_kind.values()))
-                for rid, by_kind in self.overdue.items()]
+        rows = [
+            (self.referents.get(rid) if rid else None, by_kind, sum(by_kind.values()))
+            for rid, by_kind in self.overdue.items()
+        ]
         return sorted(rows, key=lambda row: (-row[2], row[0].last_name if row[0] else ""))
 
     def caseload_rows(self) -> list[tuple[User, dict[str, int]]]:
@@ -78,8 +84,9 @@ class Dashboard:
 
 def referents_in_scope(scope: Scope) -> list[User]:
     """Professionals and managers a pathway of this scope can be given to."""
-    query = sa.select(User).where(User.territory_id == scope.manager.territory_id, User.is_active_account.is_(True),
-                                  User.role != Role.ADMIN)
+    query = sa.select(User).where(
+        User.territory_id == scope.manager.territory_id, User.is_active_account.is_(True), User.role != Role.ADMIN
+    )
     if not access.is_territory_steering_manager(scope.manager):
         query = query.where(User.agency_id == scope.manager.agency_id)
     elif scope.agency_id is not None:
@@ -108,7 +115,8 @@ def dashboard(scope: Scope, now: datetime) -> Dashboard:
         board.overdue_totals[kind] = board.overdue_totals.get(kind, 0) + count
 
     for referent_id, stage, count in db.session.execute(
-        sa.select(Pathway.referent_id, Pathway.stage, sa.func.count()).where(in_scope)
+        sa.select(Pathway.referent_id, Pathway.stage, sa.func.count())
+        .where(in_scope)
         .group_by(Pathway.referent_id, Pathway.stage)
     ):
         row = board.caseloads.setdefault(referent_id, defaultdict(int))
@@ -120,16 +128,27 @@ def dashboard(scope: Scope, now: datetime) -> Dashboard:
     if ids:
         board.referents = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
 
-    board.checkins_due = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Meeting).join(Pathway, Pathway.id == Meeting.pathway_id)
-        .where(in_scope, Meeting.kind == MeetingKind.CHECKIN, Meeting.status == MeetingStatus.PLANNED,
-               Meeting.scheduled_at >= now, Meeting.scheduled_at < now + timedelta(days=30))
-    ) or 0
+    board.checkins_due = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Meeting)
+            .join(Pathway, Pathway.id == Meeting.pathway_id)
+            .where(
+                in_scope,
+                Meeting.kind == MeetingKind.CHECKIN,
+                Meeting.status == MeetingStatus.PLANNED,
+                Meeting.scheduled_at >= now,
+                Meeting.scheduled_at < now + timedelta(days=30),
+            )
+        )
+        or 0
+    )
 
     board.barriers_by_category = {
         category: count
         for category, count in db.session.execute(
-            sa.select(Barrier.category, sa.func.count()).join(Pathway, Pathway.id == Barrier.pathway_id)
+            sa.select(Barrier.category, sa.func.count())
+            .join(Pathway, Pathway.id == Barrier.pathway_id)
             .where(in_scope, Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
             .group_by(Barrier.category)
         )
@@ -152,18 +171,21 @@ def legal_indicators(scope: Scope, now: datetime) -> tuple[Indicator, Indicator]
     orientation_delay = territory.orientation_delay_days
     contract_delay = territory.contract_delay_days
 
-    started = sa.and_(base, Pathway.started_at >= window,
-                      Pathway.started_at < now - timedelta(days=orientation_delay))
-    oriented_in_time = sa.and_(Pathway.oriented_at.is_not(None),
-                               Pathway.oriented_at <= add_days(Pathway.started_at, sa.literal(orientation_delay)))
+    started = sa.and_(base, Pathway.started_at >= window, Pathway.started_at < now - timedelta(days=orientation_delay))
+    oriented_in_time = sa.and_(
+        Pathway.oriented_at.is_not(None),
+        Pathway.oriented_at <= add_days(Pathway.started_at, sa.literal(orientation_delay)),
+    )
     total, in_time = db.session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((oriented_in_time, 1), else_=0)), 0))
-        .select_from(Pathway).where(started)
+        .select_from(Pathway)
+        .where(started)
     ).one()
 
     first_contract = (
         sa.select(Contract.pathway_id, sa.func.min(Contract.signed_on).label("signed_on"))
-        .group_by(Contract.pathway_id).subquery("first_contract")
+        .group_by(Contract.pathway_id)
+        .subquery("first_contract")
     )
     oriented = sa.and_(base, Pathway.oriented_at >= window, Pathway.oriented_at < now - timedelta(days=contract_delay))
     signed_in_time = sa.and_(
@@ -172,7 +194,9 @@ def legal_indicators(scope: Scope, now: datetime) -> tuple[Indicator, Indicator]
     )
     c_total, c_in_time = db.session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((signed_in_time, 1), else_=0)), 0))
-        .select_from(Pathway).outerjoin(first_contract, first_contract.c.pathway_id == Pathway.id).where(oriented)
+        .select_from(Pathway)
+        .outerjoin(first_contract, first_contract.c.pathway_id == Pathway.id)
+        .where(oriented)
     ).one()
     return (
         Indicator("Personnes orientées dans les 6 semaines", int(in_time), int(total)),
@@ -181,6 +205,7 @@ def legal_indicators(scope: Scope, now: datetime) -> tuple[Indicator, Indicator]
 
 
 # --- the lists behind the numbers -----------------------------------------------------------------
+
 
 @dataclass
 class ListRow:
@@ -205,11 +230,15 @@ def _rows_query(scope: Scope) -> tuple[sa.Select, type[User]]:
     return query, referent
 
 
-def alert_list(scope: Scope, *, kind: AlertKind | None = None, follow_ups_only: bool = False,
-               limit: int = 500) -> list[ListRow]:
+def alert_list(
+    scope: Scope, *, kind: AlertKind | None = None, follow_ups_only: bool = False, limit: int = 500
+) -> list[ListRow]:
     query, _ = _rows_query(scope)
-    query = query.add_columns(Alert.kind, Alert.due_at).join(Alert, Alert.pathway_id == Pathway.id).where(
-        Alert.status != AlertStatus.RESOLVED)
+    query = (
+        query.add_columns(Alert.kind, Alert.due_at)
+        .join(Alert, Alert.pathway_id == Pathway.id)
+        .where(Alert.status != AlertStatus.RESOLVED)
+    )
     if kind is not None:
         query = query.where(Alert.kind == kind)
     elif follow_ups_only:
@@ -228,17 +257,27 @@ def caseload_list(scope: Scope, *, without_referent: bool = False, limit: int = 
 
 def checkin_list(scope: Scope, now: datetime, *, limit: int = 500) -> list[ListRow]:
     query, _ = _rows_query(scope)
-    query = query.add_columns(Meeting.scheduled_at).join(Meeting, Meeting.pathway_id == Pathway.id).where(
-        Meeting.kind == MeetingKind.CHECKIN, Meeting.status == MeetingStatus.PLANNED,
-        Meeting.scheduled_at >= now, Meeting.scheduled_at < now + timedelta(days=30))
+    query = (
+        query.add_columns(Meeting.scheduled_at)
+        .join(Meeting, Meeting.pathway_id == Pathway.id)
+        .where(
+            Meeting.kind == MeetingKind.CHECKIN,
+            Meeting.status == MeetingStatus.PLANNED,
+            Meeting.scheduled_at >= now,
+            Meeting.scheduled_at < now + timedelta(days=30),
+        )
+    )
     rows = db.session.execute(query.order_by(Meeting.scheduled_at).limit(limit)).all()
     return [ListRow(p, b, r, a, due_at=at) for p, b, r, a, at in rows]
 
 
 def barrier_list(scope: Scope, *, category: BarrierCategory | None = None, limit: int = 500) -> list[ListRow]:
     query, _ = _rows_query(scope)
-    query = query.add_columns(Barrier.category, Barrier.title, Barrier.due_on).join(
-        Barrier, Barrier.pathway_id == Pathway.id).where(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
+    query = (
+        query.add_columns(Barrier.category, Barrier.title, Barrier.due_on)
+        .join(Barrier, Barrier.pathway_id == Pathway.id)
+        .where(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
+    )
     if category is not None:
         query = query.where(Barrier.category == category)
     rows = db.session.execute(query.order_by(Barrier.due_on.is_(None), Barrier.due_on, Barrier.id).limit(limit)).all()

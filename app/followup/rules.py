@@ -9,6 +9,7 @@ on the first Paris day after the 30th, whatever the daylight-saving change in be
 each territory's delays into UTC instants (`RuleContext.day_threshold`); SQL only compares columns
 with those instants, so the same statement runs on PostgreSQL and SQLite.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -47,16 +48,16 @@ class RuleContext:
         day = self.today - timedelta(days=days)
         return datetime.combine(day, time(0, 0), tzinfo=PARIS)
 
-    def before_threshold(self, territory_col: sa.ColumnElement, column: sa.ColumnElement,
-                         days: Callable[[Territory], int]) -> sa.ColumnElement[bool]:
+    def before_threshold(
+        self, territory_col: sa.ColumnElement, column: sa.ColumnElement, days: Callable[[Territory], int]
+    ) -> sa.ColumnElement[bool]:
         """`column` is more than `days(territory)` Paris days ago, for each row's territory.
 
         Written as an OR of plain comparisons (not a CASE) so an index on `column` can serve it.
         """
-        return sa.or_(*[
-            sa.and_(territory_col == t.id, column < utc_param(self.day_threshold(days(t))))
-            for t in self.territories
-        ])
+        return sa.or_(
+            *[sa.and_(territory_col == t.id, column < utc_param(self.day_threshold(days(t)))) for t in self.territories]
+        )
 
     def days_setting(self, territory_col: sa.ColumnElement, days: Callable[[Territory], int]) -> sa.ColumnElement:
         return sa.case({t.id: sa.literal(days(t), sa.Integer) for t in self.territories}, value=territory_col)
@@ -66,7 +67,9 @@ def _subject(prefix: str, id_col: sa.ColumnElement) -> sa.ColumnElement:
     return sa.literal(prefix + ":") + sa.cast(id_col, sa.String)
 
 
-def _row(pathway: type[Pathway] | sa.Alias, kind: AlertKind, subject: sa.ColumnElement, due_at: sa.ColumnElement) -> list:
+def _row(
+    pathway: type[Pathway] | sa.Alias, kind: AlertKind, subject: sa.ColumnElement, due_at: sa.ColumnElement
+) -> list:
     return [
         pathway.territory_id.label("territory_id"),
         pathway.id.label("pathway_id"),
@@ -88,7 +91,9 @@ def follow_up_overdue(ctx: RuleContext) -> sa.Select:
         sa.select(
             Meeting.pathway_id,
             sa.func.max(sa.case((Meeting.status == MeetingStatus.HELD, Meeting.scheduled_at))).label("last_held"),
-            sa.func.min(sa.case((Meeting.status == MeetingStatus.PLANNED, Meeting.scheduled_at))).label("first_planned"),
+            sa.func.min(sa.case((Meeting.status == MeetingStatus.PLANNED, Meeting.scheduled_at))).label(
+                "first_planned"
+            ),
         )
         .where(Meeting.status.in_([MeetingStatus.HELD, MeetingStatus.PLANNED]))
         .group_by(Meeting.pathway_id)
@@ -97,16 +102,23 @@ def follow_up_overdue(ctx: RuleContext) -> sa.Select:
     anchor = sa.func.coalesce(meetings.c.last_held, Pathway.oriented_at, Pathway.started_at)
     pairs = [(t, o) for t in ctx.territories for o in Orientation]
     cadence = sa.case(
-        *[(sa.and_(Pathway.territory_id == t.id, Pathway.orientation == o), sa.literal(t.cadence_days(o), sa.Integer))
-          for t, o in pairs],
+        *[
+            (sa.and_(Pathway.territory_id == t.id, Pathway.orientation == o), sa.literal(t.cadence_days(o), sa.Integer))
+            for t, o in pairs
+        ],
         else_=None,
     )
     deadline = add_days(anchor, cadence)
-    late = sa.or_(*[
-        sa.and_(Pathway.territory_id == t.id, Pathway.orientation == o,
-                anchor < utc_param(ctx.day_threshold(t.cadence_days(o))))
-        for t, o in pairs
-    ])
+    late = sa.or_(
+        *[
+            sa.and_(
+                Pathway.territory_id == t.id,
+                Pathway.orientation == o,
+                anchor < utc_param(ctx.day_threshold(t.cadence_days(o))),
+            )
+            for t, o in pairs
+        ]
+    )
     return (
         sa.select(*_row(Pathway, AlertKind.FOLLOW_UP_OVERDUE, sa.literal(""), deadline))
         .select_from(Pathway)
@@ -125,8 +137,14 @@ def meeting_unrecorded(ctx: RuleContext) -> sa.Select:
     """A planned follow-up meeting whose day is past by more than the grace period."""
     grace = ctx.days_setting(Meeting.territory_id, lambda t: t.grace_days)
     return (
-        sa.select(*_row(Pathway, AlertKind.MEETING_UNRECORDED, _subject("meeting", Meeting.id),
-                        add_days(Meeting.scheduled_at, grace)))
+        sa.select(
+            *_row(
+                Pathway,
+                AlertKind.MEETING_UNRECORDED,
+                _subject("meeting", Meeting.id),
+                add_days(Meeting.scheduled_at, grace),
+            )
+        )
         .select_from(Meeting)
         .join(Pathway, Pathway.id == Meeting.pathway_id)
         .where(
@@ -143,8 +161,14 @@ def missed_not_rescheduled(ctx: RuleContext) -> sa.Select:
     later = aliased(Meeting)
     delay = ctx.days_setting(Meeting.territory_id, lambda t: t.reschedule_days)
     return (
-        sa.select(*_row(Pathway, AlertKind.MISSED_NOT_RESCHEDULED, _subject("meeting", Meeting.id),
-                        add_days(Meeting.scheduled_at, delay)))
+        sa.select(
+            *_row(
+                Pathway,
+                AlertKind.MISSED_NOT_RESCHEDULED,
+                _subject("meeting", Meeting.id),
+                add_days(Meeting.scheduled_at, delay),
+            )
+        )
         .select_from(Meeting)
         .join(Pathway, Pathway.id == Meeting.pathway_id)
         .where(
@@ -164,8 +188,9 @@ def missed_not_rescheduled(ctx: RuleContext) -> sa.Select:
 def barrier_overdue(ctx: RuleContext) -> sa.Select:
     """A barrier neither lifted nor abandoned after its due date (a Paris calendar date)."""
     return (
-        sa.select(*_row(Pathway, AlertKind.BARRIER_OVERDUE, _subject("barrier", Barrier.id),
-                        date_start_utc(Barrier.due_on)))
+        sa.select(
+            *_row(Pathway, AlertKind.BARRIER_OVERDUE, _subject("barrier", Barrier.id), date_start_utc(Barrier.due_on))
+        )
         .select_from(Barrier)
         .join(Pathway, Pathway.id == Barrier.pathway_id)
         .where(
@@ -219,8 +244,11 @@ def contract_ending(ctx: RuleContext) -> sa.Select:
         value=Contract.territory_id,
     )
     return (
-        sa.select(*_row(Pathway, AlertKind.CONTRACT_ENDING, _subject("contract", Contract.id),
-                        date_start_utc(Contract.ends_on)))
+        sa.select(
+            *_row(
+                Pathway, AlertKind.CONTRACT_ENDING, _subject("contract", Contract.id), date_start_utc(Contract.ends_on)
+            )
+        )
         .select_from(Contract)
         .join(Pathway, Pathway.id == Contract.pathway_id)
         .where(
@@ -240,8 +268,14 @@ def contract_ending(ctx: RuleContext) -> sa.Select:
 def referral_unanswered(ctx: RuleContext) -> sa.Select:
     delay = ctx.days_setting(Referral.territory_id, lambda t: t.referral_answer_days)
     return (
-        sa.select(*_row(Pathway, AlertKind.REFERRAL_UNANSWERED, _subject("referral", Referral.id),
-                        add_days(Referral.sent_at, delay)))
+        sa.select(
+            *_row(
+                Pathway,
+                AlertKind.REFERRAL_UNANSWERED,
+                _subject("referral", Referral.id),
+                add_days(Referral.sent_at, delay),
+            )
+        )
         .select_from(Referral)
         .join(Barrier, Barrier.id == Referral.barrier_id)
         .join(Pathway, Pathway.id == Barrier.pathway_id)
@@ -258,8 +292,14 @@ def checkin_overdue(ctx: RuleContext) -> sa.Select:
     later = aliased(Meeting)
     grace = ctx.days_setting(Meeting.territory_id, lambda t: t.grace_days)
     return (
-        sa.select(*_row(Pathway, AlertKind.CHECKIN_OVERDUE, _subject("meeting", Meeting.id),
-                        add_days(Meeting.scheduled_at, grace)))
+        sa.select(
+            *_row(
+                Pathway,
+                AlertKind.CHECKIN_OVERDUE,
+                _subject("meeting", Meeting.id),
+                add_days(Meeting.scheduled_at, grace),
+            )
+        )
         .select_from(Meeting)
         .join(Pathway, Pathway.id == Meeting.pathway_id)
         .where(

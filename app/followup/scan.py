@@ -7,6 +7,7 @@ of the candidates with the unresolved alerts then gives the difference, applied 
 Idempotent: a second scan with the same data writes nothing; the partial unique index
 `uq_alert_one_unresolved` (plus ON CONFLICT DO NOTHING) keeps it so even when two scans race.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -118,16 +119,30 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
         )
         conn.exec_driver_sql(_CREATE_DIFF)
         conn.execute(_diff.delete())
-        conn.execute(_diff.insert().from_select(
-            ["alert_id", "territory_id", "pathway_id", "kind", "subject_key", "due_at"],
-            sa.select(unresolved.c.id, _candidates.c.territory_id, _candidates.c.pathway_id, _candidates.c.kind,
-                      _candidates.c.subject_key, _candidates.c.due_at)
-            .select_from(_candidates)
-            .join(unresolved, sa.and_(unresolved.c.pathway_id == _candidates.c.pathway_id,
-                                      unresolved.c.kind == _candidates.c.kind,
-                                      unresolved.c.subject_key == _candidates.c.subject_key), full=True)
-            .where(sa.or_(unresolved.c.id.is_(None), _candidates.c.pathway_id.is_(None))),
-        ))
+        conn.execute(
+            _diff.insert().from_select(
+                ["alert_id", "territory_id", "pathway_id", "kind", "subject_key", "due_at"],
+                sa.select(
+                    unresolved.c.id,
+                    _candidates.c.territory_id,
+                    _candidates.c.pathway_id,
+                    _candidates.c.kind,
+                    _candidates.c.subject_key,
+                    _candidates.c.due_at,
+                )
+                .select_from(_candidates)
+                .join(
+                    unresolved,
+                    sa.and_(
+                        unresolved.c.pathway_id == _candidates.c.pathway_id,
+                        unresolved.c.kind == _candidates.c.kind,
+                        unresolved.c.subject_key == _candidates.c.subject_key,
+                    ),
+                    full=True,
+                )
+                .where(sa.or_(unresolved.c.id.is_(None), _candidates.c.pathway_id.is_(None))),
+            )
+        )
         resolved = conn.execute(
             sa.update(Alert.__table__)
             .where(Alert.id.in_(sa.select(_diff.c.alert_id).where(_diff.c.alert_id.is_not(None))))
@@ -147,14 +162,18 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
         insert_module = postgresql if dialect == "postgresql" else sqlite
         insert = (
             insert_module.insert(Alert.__table__)
-            .from_select(["territory_id", "pathway_id", "kind", "subject_key", "due_at", "status", "raised_at"], new_rows)
+            .from_select(
+                ["territory_id", "pathway_id", "kind", "subject_key", "due_at", "status", "raised_at"], new_rows
+            )
             .on_conflict_do_nothing()
         )
         result.raised = conn.execute(insert).rowcount or 0
         conn.execute(_candidates.delete())
         conn.execute(_diff.delete())
         for kind, count in conn.execute(
-            sa.select(Alert.kind, sa.func.count()).where(scope, Alert.status != AlertStatus.RESOLVED).group_by(Alert.kind)
+            sa.select(Alert.kind, sa.func.count())
+            .where(scope, Alert.status != AlertStatus.RESOLVED)
+            .group_by(Alert.kind)
         ):
             result.open_by_kind[AlertKind(kind)] = count
     return result

@@ -1,4 +1,5 @@
 """« Mes alertes » for professionals and « Pilotage » for managers (HTML, thin)."""
+
 from __future__ import annotations
 
 import csv
@@ -50,6 +51,7 @@ def _enum_arg(name: str, enum_cls):  # type: ignore[no-untyped-def]
 
 # --- « Mes alertes » -----------------------------------------------------------------------------
 
+
 @bp.get("/alertes")
 @login_required
 def my_alerts() -> ResponseReturnValue:
@@ -59,7 +61,8 @@ def my_alerts() -> ResponseReturnValue:
         query = query.where(alerts.Alert.kind == kind)
     rows = db.session.execute(
         query.add_columns(pathways.Beneficiary).join(
-            pathways.Beneficiary, pathways.Beneficiary.id == Pathway.beneficiary_id)
+            pathways.Beneficiary, pathways.Beneficiary.id == Pathway.beneficiary_id
+        )
     ).all()
     return render_template("followup/alerts.html", rows=rows, kind=kind, kinds=list(AlertKind))
 
@@ -82,6 +85,7 @@ def acknowledge(alert_id: int) -> ResponseReturnValue:
 
 # --- « Pilotage » --------------------------------------------------------------------------------
 
+
 def _scope() -> pilotage.Scope:
     if not access.can_steer(current_user):
         abort(403)
@@ -97,15 +101,25 @@ def dashboard() -> ResponseReturnValue:
     scope = _scope()
     board = pilotage.dashboard(scope, _now())
     charts = {
-        "alerts": {"labels": [label(k) for k in AlertKind if board.overdue_totals.get(k)],
-                   "data": [board.overdue_totals[k] for k in AlertKind if board.overdue_totals.get(k)]},
-        "barriers": {"labels": [label(c) for c in BarrierCategory if board.barriers_by_category.get(c)],
-                     "data": [board.barriers_by_category[c] for c in BarrierCategory if board.barriers_by_category.get(c)]},
+        "alerts": {
+            "labels": [label(k) for k in AlertKind if board.overdue_totals.get(k)],
+            "data": [board.overdue_totals[k] for k in AlertKind if board.overdue_totals.get(k)],
+        },
+        "barriers": {
+            "labels": [label(c) for c in BarrierCategory if board.barriers_by_category.get(c)],
+            "data": [board.barriers_by_category[c] for c in BarrierCategory if board.barriers_by_category.get(c)],
+        },
     }
     return render_template(
-        "followup/pilotage.html", board=board, scope=scope, charts=charts,
-        agencies=pilotage.agencies_in_scope(current_user), referents=pilotage.referents_in_scope(scope),
-        kinds=list(AlertKind), follow_up_kinds=pilotage.FOLLOW_UP_KINDS, stages=pilotage.STAGES_SHOWN,
+        "followup/pilotage.html",
+        board=board,
+        scope=scope,
+        charts=charts,
+        agencies=pilotage.agencies_in_scope(current_user),
+        referents=pilotage.referents_in_scope(scope),
+        kinds=list(AlertKind),
+        follow_up_kinds=pilotage.FOLLOW_UP_KINDS,
+        stages=pilotage.STAGES_SHOWN,
         categories=list(BarrierCategory),
     )
 
@@ -132,8 +146,13 @@ def list_view(name: str) -> ResponseReturnValue:
     scope = _scope()
     rows = _list_rows(name, scope)
     return render_template(
-        "followup/list.html", name=name, title=LISTS[name], rows=rows, scope=scope,
-        referents=pilotage.referents_in_scope(scope), args=request.args.to_dict(),
+        "followup/list.html",
+        name=name,
+        title=LISTS[name],
+        rows=rows,
+        scope=scope,
+        referents=pilotage.referents_in_scope(scope),
+        args=request.args.to_dict(),
     )
 
 
@@ -146,15 +165,26 @@ def list_csv(name: str) -> ResponseReturnValue:
     writer = csv.writer(buffer, delimiter=";")  # French spreadsheets expect ';'
     writer.writerow(["Parcours", "Nom", "Prénom", "Étape", "Référent", "Structure", "Type", "Échéance", "Détail"])
     for row in rows:
-        writer.writerow([
-            row.pathway.id, row.beneficiary.last_name, row.beneficiary.first_name, label(row.pathway.stage),
-            row.referent.full_name if row.referent else "", row.agency.name,
-            label(row.kind) if row.kind else "", row.due_at.date().isoformat() if row.due_at else "", row.detail or "",
-        ])
+        writer.writerow(
+            [
+                row.pathway.id,
+                row.beneficiary.last_name,
+                row.beneficiary.first_name,
+                label(row.pathway.stage),
+                row.referent.full_name if row.referent else "",
+                row.agency.name,
+                label(row.kind) if row.kind else "",
+                row.due_at.date().isoformat() if row.due_at else "",
+                row.detail or "",
+            ]
+        )
     filename = f"parcours-{name}-{_now().date().isoformat()}.csv"
     # BOM so that spreadsheet software reads the accents as UTF-8.
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.post("/pilotage/parcours/<int:pathway_id>/referent")

@@ -1,4 +1,5 @@
 """marshmallow load schemas for meetings (the same for form posts and API payloads)."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -21,7 +22,9 @@ class PlanMeetingSchema(BaseSchema):
 class LogMeetingSchema(BaseSchema):
     """« Saisir un entretien »: held or missed, notes with their visibility, and the next one."""
 
-    status = fields.String(required=True, validate=validate.OneOf(RECORDABLE, error="Indiquez « honoré » ou « absent »."))
+    status = fields.String(
+        required=True, validate=validate.OneOf(RECORDABLE, error="Indiquez « honoré » ou « absent ».")
+    )
     held_at = fields.AwareDateTime(required=True)
     channel = fields.Enum(MeetingChannel, by_value=True, load_default=MeetingChannel.IN_PERSON)
     notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
@@ -31,7 +34,9 @@ class LogMeetingSchema(BaseSchema):
 
 
 class RecordMeetingSchema(BaseSchema):
-    status = fields.String(required=True, validate=validate.OneOf(RECORDABLE, error="Indiquez « honoré » ou « absent »."))
+    status = fields.String(
+        required=True, validate=validate.OneOf(RECORDABLE, error="Indiquez « honoré » ou « absent ».")
+    )
     notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
     notes_visibility = fields.Enum(Visibility, by_value=True, load_default=Visibility.AGENCY)
     held_at = fields.AwareDateTime(allow_none=True)
@@ -40,7 +45,9 @@ class RecordMeetingSchema(BaseSchema):
 class UpdateMeetingSchema(BaseSchema):
     """API PATCH: status (held / missed / cancelled), notes, time."""
 
-    status = fields.String(validate=validate.OneOf([*RECORDABLE, MeetingStatus.CANCELLED.value], error="Statut invalide."))
+    status = fields.String(
+        validate=validate.OneOf([*RECORDABLE, MeetingStatus.CANCELLED.value], error="Statut invalide.")
+    )
     notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
     notes_visibility = fields.Enum(Visibility, by_value=True)
     scheduled_at = fields.AwareDateTime()
@@ -57,6 +64,7 @@ class CancelMeetingSchema(BaseSchema):
 
 
 # --- API: dump schemas -----------------------------------------------------------------------------
+
 
 class MeetingOutSchema(Schema):
     """A meeting. `notes` are null unless the reader may see them (`access.can_see_meeting_notes`);

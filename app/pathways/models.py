@@ -1,4 +1,5 @@
 """The person followed, their pathway, its referent history, team, consent, contracts and journal."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -137,15 +138,9 @@ class Pathway(TerritoryScoped, Timestamped, Versioned, db.Model):
             postgresql_where=sa.text("closed_at IS NULL"),
             sqlite_where=sa.text("closed_at IS NULL"),
         ),
-        sa.CheckConstraint(
-            "(stage = 'closed') = (closed_at IS NOT NULL)", name="closed_stage_has_date"
-        ),
-        sa.CheckConstraint(
-            "(closed_at IS NULL) = (closure_reason IS NULL)", name="closure_has_reason"
-        ),
-        sa.CheckConstraint(
-            "(orientation IS NULL) = (oriented_at IS NULL)", name="orientation_is_dated"
-        ),
+        sa.CheckConstraint("(stage = 'closed') = (closed_at IS NOT NULL)", name="closed_stage_has_date"),
+        sa.CheckConstraint("(closed_at IS NULL) = (closure_reason IS NULL)", name="closure_has_reason"),
+        sa.CheckConstraint("(orientation IS NULL) = (oriented_at IS NULL)", name="orientation_is_dated"),
         sa.CheckConstraint(
             "stage <> 'employed' OR employment_started_on IS NOT NULL",
             name="employed_has_start",
@@ -161,9 +156,7 @@ class Pathway(TerritoryScoped, Timestamped, Versioned, db.Model):
     lead_agency_id: Mapped[int] = mapped_column()
     referent_id: Mapped[Optional[int]] = mapped_column(index=True)
     stage: Mapped[Stage] = mapped_column(enum_column(Stage, "pathway_stage"), default=Stage.INTAKE)
-    orientation: Mapped[Optional[Orientation]] = mapped_column(
-        enum_column(Orientation, "pathway_orientation")
-    )
+    orientation: Mapped[Optional[Orientation]] = mapped_column(enum_column(Orientation, "pathway_orientation"))
     oriented_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
@@ -179,9 +172,7 @@ class Pathway(TerritoryScoped, Timestamped, Versioned, db.Model):
     employer: Mapped[Optional[str]] = mapped_column(sa.String(160))
     job_title: Mapped[Optional[str]] = mapped_column(sa.String(160))
 
-    beneficiary: Mapped[Beneficiary] = relationship(
-        back_populates="pathways", foreign_keys=[beneficiary_id]
-    )
+    beneficiary: Mapped[Beneficiary] = relationship(back_populates="pathways", foreign_keys=[beneficiary_id])
     lead_agency: Mapped[Agency] = relationship(foreign_keys=[lead_agency_id])
     referent: Mapped[Optional[User]] = relationship(foreign_keys=[referent_id])
     assignments: Mapped[list[ReferentAssignment]] = relationship(
@@ -227,7 +218,9 @@ class ReferentAssignment(TerritoryScoped, db.Model):
 
     pathway: Mapped[Pathway] = relationship(back_populates="assignments")
     user: Mapped[User] = relationship(foreign_keys=[user_id])
-    agency: Mapped[Agency] = relationship(foreign_keys=[agency_id], primaryjoin="ReferentAssignment.agency_id == Agency.id")
+    agency: Mapped[Agency] = relationship(
+        foreign_keys=[agency_id], primaryjoin="ReferentAssignment.agency_id == Agency.id"
+    )
     assigned_by: Mapped[Optional[User]] = relationship(foreign_keys=[assigned_by_id])
 
 
@@ -276,9 +269,7 @@ class Consent(TerritoryScoped, db.Model):
             postgresql_where=sa.text("withdrawn_at IS NULL"),
             sqlite_where=sa.text("withdrawn_at IS NULL"),
         ),
-        sa.CheckConstraint(
-            "withdrawn_at IS NULL OR withdrawn_at >= given_at", name="withdrawn_after_given"
-        ),
+        sa.CheckConstraint("withdrawn_at IS NULL OR withdrawn_at >= given_at", name="withdrawn_after_given"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

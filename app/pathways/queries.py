@@ -3,6 +3,7 @@
 Each issues a fixed number of queries whatever the number of people or entries (no N+1), and
 filters with the access policy so it never loads what the user may not see.
 """
+
 from __future__ import annotations
 
 import re
@@ -88,20 +89,27 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
 
     last_held = (
         sa.select(Meeting.pathway_id, sa.func.max(Meeting.scheduled_at).label("at"))
-        .where(Meeting.status == MeetingStatus.HELD).group_by(Meeting.pathway_id).subquery("last_held")
+        .where(Meeting.status == MeetingStatus.HELD)
+        .group_by(Meeting.pathway_id)
+        .subquery("last_held")
     )
     next_meeting = (
         sa.select(Meeting.pathway_id, sa.func.min(Meeting.scheduled_at).label("at"))
-        .where(Meeting.status == MeetingStatus.PLANNED).group_by(Meeting.pathway_id).subquery("next_meeting")
+        .where(Meeting.status == MeetingStatus.PLANNED)
+        .group_by(Meeting.pathway_id)
+        .subquery("next_meeting")
     )
     barriers = (
         sa.select(Barrier.pathway_id, sa.func.count().label("n"))
         .where(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
-        .group_by(Barrier.pathway_id).subquery("barriers")
+        .group_by(Barrier.pathway_id)
+        .subquery("barriers")
     )
     alerts = (
         sa.select(Alert.pathway_id, sa.func.count().label("n"), sa.func.min(Alert.due_at).label("due"))
-        .where(Alert.status != AlertStatus.RESOLVED).group_by(Alert.pathway_id).subquery("alerts")
+        .where(Alert.status != AlertStatus.RESOLVED)
+        .group_by(Alert.pathway_id)
+        .subquery("alerts")
     )
     referent = aliased(User)
 
@@ -111,9 +119,13 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
     if filters.scope == "mine":
         conditions.append(Pathway.referent_id == actor.id)
     elif filters.scope == "team":
-        conditions.append(sa.exists().where(
-            PathwayMember.pathway_id == Pathway.id, PathwayMember.agency_id == actor.agency_id,
-            PathwayMember.removed_at.is_(None)))
+        conditions.append(
+            sa.exists().where(
+                PathwayMember.pathway_id == Pathway.id,
+                PathwayMember.agency_id == actor.agency_id,
+                PathwayMember.removed_at.is_(None),
+            )
+        )
     elif filters.scope == "agency":
         conditions.append(Pathway.lead_agency_id == actor.agency_id)
     if filters.q:
@@ -128,14 +140,26 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
     if filters.agency_id:
         conditions.append(Pathway.lead_agency_id == filters.agency_id)
     if filters.alert:
-        conditions.append(sa.exists().where(Alert.pathway_id == Pathway.id, Alert.kind == filters.alert,
-                                            Alert.status != AlertStatus.RESOLVED))
+        conditions.append(
+            sa.exists().where(
+                Alert.pathway_id == Pathway.id, Alert.kind == filters.alert, Alert.status != AlertStatus.RESOLVED
+            )
+        )
     if filters.only_alerts:
         conditions.append(alerts.c.n.is_not(None))
 
     base = (
-        sa.select(Pathway, Beneficiary, referent, Agency, last_held.c.at, next_meeting.c.at,
-                  sa.func.coalesce(barriers.c.n, 0), sa.func.coalesce(alerts.c.n, 0), alerts.c.due)
+        sa.select(
+            Pathway,
+            Beneficiary,
+            referent,
+            Agency,
+            last_held.c.at,
+            next_meeting.c.at,
+            sa.func.coalesce(barriers.c.n, 0),
+            sa.func.coalesce(alerts.c.n, 0),
+            alerts.c.due,
+        )
         .join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
         .join(Agency, Agency.id == Pathway.lead_agency_id)
         .outerjoin(referent, referent.id == Pathway.referent_id)
@@ -146,25 +170,46 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
         .where(*conditions)
     )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.with_only_columns(Pathway.id).subquery()))
-    ordered = base.order_by(
-        alerts.c.due.is_(None), alerts.c.due, next_meeting.c.at.is_(None), next_meeting.c.at,
-        Beneficiary.last_name, Beneficiary.first_name, Pathway.id,
-    ).limit(per_page).offset((page - 1) * per_page)
+    ordered = (
+        base.order_by(
+            alerts.c.due.is_(None),
+            alerts.c.due,
+            next_meeting.c.at.is_(None),
+            next_meeting.c.at,
+            Beneficiary.last_name,
+            Beneficiary.first_name,
+            Pathway.id,
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
     rows = db.session.execute(ordered).all()
 
     ids = [row[0].id for row in rows]
     kinds: dict[int, list[AlertKind]] = defaultdict(list)
     if ids:
         for pathway_id, kind in db.session.execute(
-            sa.select(Alert.pathway_id, Alert.kind).where(Alert.pathway_id.in_(ids), Alert.status != AlertStatus.RESOLVED)
+            sa.select(Alert.pathway_id, Alert.kind)
+            .where(Alert.pathway_id.in_(ids), Alert.status != AlertStatus.RESOLVED)
             .order_by(Alert.due_at)
         ):
             if kind not in kinds[pathway_id]:
                 kinds[pathway_id].append(kind)
     levels = _access_levels(actor, [row[0] for row in rows])
     items = [
-        CaseloadRow(pathway=p, beneficiary=b, referent=r, lead_agency=a, access=levels[p.id], last_held_at=lh,
-                    next_meeting_at=nm, open_barriers=nb, alert_count=na, first_due_at=due, alert_kinds=kinds[p.id])
+        CaseloadRow(
+            pathway=p,
+            beneficiary=b,
+            referent=r,
+            lead_agency=a,
+            access=levels[p.id],
+            last_held_at=lh,
+            next_meeting_at=nm,
+            open_barriers=nb,
+            alert_count=na,
+            first_due_at=due,
+            alert_kinds=kinds[p.id],
+        )
         for p, b, r, a, lh, nm, nb, na, due in rows
     ]
     return Page(items=items, total=total or 0, page=page, per_page=per_page)
@@ -174,10 +219,14 @@ def _access_levels(actor: User, pathways: list[Pathway]) -> dict[int, access.Rec
     """Access level of each listed pathway in one query (partners without consent see less)."""
     if not pathways:
         return {}
-    shared_ids = set(db.session.scalars(
-        sa.select(Pathway.id).where(Pathway.id.in_([p.id for p in pathways]),
-                                    access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED))
-    ))
+    shared_ids = set(
+        db.session.scalars(
+            sa.select(Pathway.id).where(
+                Pathway.id.in_([p.id for p in pathways]),
+                access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED),
+            )
+        )
+    )
     levels = {}
     for p in pathways:
         if p.lead_agency_id == actor.agency_id:
@@ -190,6 +239,7 @@ def _access_levels(actor: User, pathways: list[Pathway]) -> dict[int, access.Rec
 
 
 # --- timeline (the merged journal of a record) -------------------------------------------------------
+
 
 @dataclass
 class TimelineItem:
@@ -224,42 +274,91 @@ def timeline(actor: User, pathway: Pathway, *, limit: int = 200) -> list[Timelin
         .join(author, author.id == Entry.author_id)
         .join(agency, agency.id == Entry.author_agency_id)
         .where(Entry.pathway_id == pathway.id, access.visible_entries_clause(actor))
-        .order_by(Entry.occurred_at.desc()).limit(limit)
+        .order_by(Entry.occurred_at.desc())
+        .limit(limit)
     ).all()
     for entry, who, where in entries:
-        items.append(TimelineItem("entry", entry.occurred_at, label(entry.kind), entry.body, who.full_name,
-                                  where.name, entry.visibility, entry.id))
+        items.append(
+            TimelineItem(
+                "entry",
+                entry.occurred_at,
+                label(entry.kind),
+                entry.body,
+                who.full_name,
+                where.name,
+                entry.visibility,
+                entry.id,
+            )
+        )
 
     notes = sa.case((access.visible_meeting_notes_clause(actor), Meeting.notes), else_=None)
     meetings = db.session.execute(
-        sa.select(Meeting.id, Meeting.scheduled_at, Meeting.status, Meeting.kind, Meeting.channel,
-                  Meeting.notes_visibility, notes.label("notes"), author, agency)
+        sa.select(
+            Meeting.id,
+            Meeting.scheduled_at,
+            Meeting.status,
+            Meeting.kind,
+            Meeting.channel,
+            Meeting.notes_visibility,
+            notes.label("notes"),
+            author,
+            agency,
+        )
         .join(Pathway, Pathway.id == Meeting.pathway_id)
         .join(author, author.id == sa.func.coalesce(Meeting.recorded_by_id, Meeting.organizer_id))
         .join(agency, agency.id == Meeting.agency_id)
         .where(Meeting.pathway_id == pathway.id, Meeting.status != MeetingStatus.PLANNED)
-        .order_by(Meeting.scheduled_at.desc()).limit(limit)
+        .order_by(Meeting.scheduled_at.desc())
+        .limit(limit)
     ).all()
     for mid, at, status, kind, channel, visibility, text, who, where in meetings:
-        items.append(TimelineItem("meeting", at, f"{label(kind)} — {label(status)}", text, who.full_name, where.name,
-                                  visibility if text else Visibility.TEAM, mid,
-                                  {"status": status.value, "channel": channel.value}))
+        items.append(
+            TimelineItem(
+                "meeting",
+                at,
+                f"{label(kind)} — {label(status)}",
+                text,
+                who.full_name,
+                where.name,
+                visibility if text else Visibility.TEAM,
+                mid,
+                {"status": status.value, "channel": channel.value},
+            )
+        )
 
     events = db.session.execute(
         sa.select(AuditEvent, author, agency)
         .outerjoin(author, author.id == AuditEvent.actor_id)
         .outerjoin(agency, agency.id == AuditEvent.actor_agency_id)
-        .where(AuditEvent.pathway_id == pathway.id,
-               sa.or_(AuditEvent.action.startswith("barrier."), AuditEvent.action.startswith("referral.")))
-        .order_by(AuditEvent.occurred_at.desc()).limit(limit)
+        .where(
+            AuditEvent.pathway_id == pathway.id,
+            sa.or_(AuditEvent.action.startswith("barrier."), AuditEvent.action.startswith("referral.")),
+        )
+        .order_by(AuditEvent.occurred_at.desc())
+        .limit(limit)
     ).all()
-    titles = {"barrier.added": "Frein ajouté", "barrier.updated": "Frein mis à jour",
-              "referral.sent": "Frein orienté vers un partenaire", "referral.accepted": "Orientation acceptée",
-              "referral.declined": "Orientation déclinée", "referral.done": "Orientation réalisée"}
+    titles = {
+        "barrier.added": "Frein ajouté",
+        "barrier.updated": "Frein mis à jour",
+        "referral.sent": "Frein orienté vers un partenaire",
+        "referral.accepted": "Orientation acceptée",
+        "referral.declined": "Orientation déclinée",
+        "referral.done": "Orientation réalisée",
+    }
     for event, who, where in events:
-        items.append(TimelineItem("barrier", event.occurred_at, titles.get(event.action, event.action), None,
-                                  who.full_name if who else "Parcours", where.name if where else None,
-                                  Visibility.TEAM, event.object_id, dict(event.details or {})))
+        items.append(
+            TimelineItem(
+                "barrier",
+                event.occurred_at,
+                titles.get(event.action, event.action),
+                None,
+                who.full_name if who else "Parcours",
+                where.name if where else None,
+                Visibility.TEAM,
+                event.object_id,
+                dict(event.details or {}),
+            )
+        )
 
     previous = aliased(User)
     assignments = db.session.execute(
@@ -268,16 +367,24 @@ def timeline(actor: User, pathway: Pathway, *, limit: int = 200) -> list[Timelin
         .join(agency, agency.id == ReferentAssignment.agency_id)
         .outerjoin(previous, previous.id == ReferentAssignment.assigned_by_id)
         .where(ReferentAssignment.pathway_id == pathway.id)
-        .order_by(ReferentAssignment.started_at.desc()).limit(limit)
+        .order_by(ReferentAssignment.started_at.desc())
+        .limit(limit)
     ).all()
     full = access.record_access(actor, pathway) == access.RecordAccess.FULL
     for assignment, who, where, by in assignments:
-        items.append(TimelineItem(
-            "referent", assignment.started_at, f"Référent : {who.full_name}",
-            assignment.note if full else None,  # handover notes stay within the referent's agency
-            by.full_name if by else None, where.name, Visibility.TEAM if not full else Visibility.AGENCY,
-            assignment.id, {"referent_id": who.id},
-        ))
+        items.append(
+            TimelineItem(
+                "referent",
+                assignment.started_at,
+                f"Référent : {who.full_name}",
+                assignment.note if full else None,  # handover notes stay within the referent's agency
+                by.full_name if by else None,
+                where.name,
+                Visibility.TEAM if not full else Visibility.AGENCY,
+                assignment.id,
+                {"referent_id": who.id},
+            )
+        )
 
     items.sort(key=lambda item: item.at, reverse=True)
     return items[:limit]

@@ -1,4 +1,5 @@
 """marshmallow schemas for people and pathways: one load schema per write (forms and API alike)."""
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,11 @@ def _trimmed(length: int, *, required: bool = False) -> fields.String:
     return fields.String(
         required=required,
         allow_none=not required,
-        validate=validate.Length(min=1 if required else 0, max=length,
-                                 error=f"Entre 1 et {length} caractères." if required else f"{length} caractères au plus."),
+        validate=validate.Length(
+            min=1 if required else 0,
+            max=length,
+            error=f"Entre 1 et {length} caractères." if required else f"{length} caractères au plus.",
+        ),
     )
 
 
@@ -55,7 +59,9 @@ class BeneficiarySchema(BaseSchema):
     )
     france_travail_id = fields.String(
         allow_none=True,
-        validate=validate.Regexp(_FT, error="L'identifiant France Travail compte 7 chiffres suivis d'un chiffre ou d'une lettre."),
+        validate=validate.Regexp(
+            _FT, error="L'identifiant France Travail compte 7 chiffres suivis d'un chiffre ou d'une lettre."
+        ),
     )
     rights = fields.List(fields.String(validate=validate.OneOf(RIGHTS, error="Droit inconnu.")), load_default=list)
 
@@ -83,7 +89,9 @@ class OrientSchema(BaseSchema):
 
 
 class AssignReferentSchema(BaseSchema):
-    user_id = fields.Integer(required=True, strict=False, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+    user_id = fields.Integer(
+        required=True, strict=False, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide.")
+    )
     note = fields.String(allow_none=True, validate=validate.Length(max=4000))
 
 
@@ -109,7 +117,9 @@ class ContractSchema(BaseSchema):
 
 
 class EntrySchema(BaseSchema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=10000, error="Entre 1 et 10 000 caractères."))
+    body = fields.String(
+        required=True, validate=validate.Length(min=1, max=10000, error="Entre 1 et 10 000 caractères.")
+    )
     visibility = fields.Enum(Visibility, by_value=True, required=True)
     occurred_at = fields.AwareDateTime(allow_none=True)
 
@@ -128,10 +138,13 @@ class CloseSchema(BaseSchema):
 
 # --- API: payloads of its own -------------------------------------------------------------------
 
+
 class BeneficiaryCreateSchema(BeneficiarySchema):
     """POST /api/v1/beneficiaries: the person, and optionally the referent of the new pathway."""
 
-    referent_id = fields.Integer(allow_none=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+    referent_id = fields.Integer(
+        allow_none=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide.")
+    )
 
 
 class PathwayPatchSchema(BaseSchema):
@@ -157,6 +170,7 @@ class PathwayPatchSchema(BaseSchema):
 # --- API: dump schemas, one per view of an object (DESIGN §4; templates may read them too) -------
 # Access-dependent parts (notes, closure note, team) read `Context` (marshmallow.experimental):
 # {"user": the reader}.
+
 
 def _reader() -> Any:
     return Context.get({}).get("user")
@@ -190,8 +204,8 @@ class BeneficiaryOutSchema(Schema):
     france_travail_id = fields.String(allow_none=True)
     rights = fields.List(fields.String())
     current_pathway_id = fields.Method(
-        "_current_pathway_id", metadata={"type": "integer", "nullable": True,
-                                         "description": "The open pathway, if any."}
+        "_current_pathway_id",
+        metadata={"type": "integer", "nullable": True, "description": "The open pathway, if any."},
     )
     version = fields.Integer()
     created_at = fields.DateTime()

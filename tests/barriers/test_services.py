@@ -26,7 +26,9 @@ def test_stale_barrier_edit_is_refused(world: World) -> None:
     seen = world.barrier.version
     services.update_barrier(world.referent, world.barrier, {"due_on": date(2026, 3, 1)}, expected_version=seen, now=NOW)
     with pytest.raises(StaleVersion):
-        services.update_barrier(world.colleague, world.barrier, {"due_on": date(2026, 4, 1)}, expected_version=seen, now=NOW)
+        services.update_barrier(
+            world.colleague, world.barrier, {"due_on": date(2026, 4, 1)}, expected_version=seen, now=NOW
+        )
     assert world.barrier.due_on == date(2026, 3, 1)
 
 
@@ -57,9 +59,16 @@ def test_declining_needs_a_reason(world: World) -> None:
 
 def test_referring_to_an_agency_outside_the_team_adds_it_to_the_team(world: World) -> None:
     services.refer_barrier(world.referent, world.barrier, agency_id=world.ccas.id, now=NOW)
-    assert db.session.scalar(sa.select(PathwayMember.id).where(
-        PathwayMember.pathway_id == world.pathway.id, PathwayMember.agency_id == world.ccas.id,
-        PathwayMember.removed_at.is_(None))) is not None
+    assert (
+        db.session.scalar(
+            sa.select(PathwayMember.id).where(
+                PathwayMember.pathway_id == world.pathway.id,
+                PathwayMember.agency_id == world.ccas.id,
+                PathwayMember.removed_at.is_(None),
+            )
+        )
+        is not None
+    )
 
 
 def test_referring_to_an_agency_of_another_territory_is_refused(world: World) -> None:

@@ -5,7 +5,7 @@ across the daylight-saving change of 29 March 2026.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -1,4 +1,5 @@
 """Two scheduler processes on PostgreSQL: only one scan at a time, never a duplicated alert."""
+
 from __future__ import annotations
 
 import os
@@ -55,8 +56,12 @@ def _seed(url: str, people: int) -> None:
         db.session.commit()
         for i in range(people):
             # Started long ago, never oriented: orientation-late and no-referent / follow-up alerts.
-            pathways.create_beneficiary(referent, {"first_name": f"Personne{i}", "last_name": "Test"},
-                                        referent=referent if i % 2 else None, now=paris(2026, 1, 5) + timedelta(minutes=i))
+            pathways.create_beneficiary(
+                referent,
+                {"first_name": f"Personne{i}", "last_name": "Test"},
+                referent=referent if i % 2 else None,
+                now=paris(2026, 1, 5) + timedelta(minutes=i),
+            )
         db.session.remove()
         db.engine.dispose()
 
@@ -65,7 +70,11 @@ def _scan_process(url: str, now: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "PARCOURS_ENV": "development", "SCHEDULER_IN_PROCESS": "0"}
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "scan", "--now", now],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -73,8 +82,16 @@ def _alerts(url: str) -> list[tuple]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return list(conn.execute(sa.select(Alert.__table__.c.pathway_id, Alert.__table__.c.kind,
-                                               Alert.__table__.c.subject_key, Alert.__table__.c.status)))
+            return list(
+                conn.execute(
+                    sa.select(
+                        Alert.__table__.c.pathway_id,
+                        Alert.__table__.c.kind,
+                        Alert.__table__.c.subject_key,
+                        Alert.__table__.c.status,
+                    )
+                )
+            )
     finally:
         engine.dispose()
 

@@ -1,4 +1,5 @@
 """« Mes alertes » and « Pilotage » over real HTTP."""
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,12 @@ NOW = datetime.now(timezone.utc)
 @pytest.fixture
 def alerted(world: World) -> World:
     """The world's pathway, plus a person waiting for orientation since long: alerts raised now."""
-    services.create_beneficiary(world.referent, {"first_name": "Thibault", "last_name": "Roux"},
-                                referent=world.referent, now=NOW - timedelta(days=100))
+    services.create_beneficiary(
+        world.referent,
+        {"first_name": "Thibault", "last_name": "Roux"},
+        referent=world.referent,
+        now=NOW - timedelta(days=100),
+    )
     scan_follow_ups(NOW)
     return world
 
@@ -61,7 +66,9 @@ def test_manager_of_the_agency_sees_its_overdue_follow_ups(client, login_as, ale
     page = client.get("/pilotage").get_data(as_text=True)
     assert alerted.referent.full_name in page
     assert "Orientation en retard".lower() in page.lower()
-    listing = client.get(f"/pilotage/listes/alertes?type=orientation_late&referent={alerted.referent.id}").get_data(as_text=True)
+    listing = client.get(f"/pilotage/listes/alertes?type=orientation_late&referent={alerted.referent.id}").get_data(
+        as_text=True
+    )
     assert "Thibault Roux" in listing
 
 
@@ -85,7 +92,10 @@ def test_a_manager_of_another_territory_sees_nothing(client, login_as, alerted: 
     rows = client.get("/pilotage/listes/portefeuilles.csv").get_data(as_text=True).splitlines()
     assert len(rows) == 1  # the header only
     pathway = db.session.scalar(sa.select(Pathway).limit(1))
-    assert client.post(f"/pilotage/parcours/{pathway.id}/referent", data={"referent_id": other_manager.id}).status_code == 404
+    assert (
+        client.post(f"/pilotage/parcours/{pathway.id}/referent", data={"referent_id": other_manager.id}).status_code
+        == 404
+    )
 
 
 def test_an_agency_filter_outside_the_scope_is_ignored(client, login_as, alerted: World) -> None:
@@ -96,8 +106,10 @@ def test_an_agency_filter_outside_the_scope_is_ignored(client, login_as, alerted
 
 def test_reassign_from_pilotage(client, login_as, alerted: World) -> None:
     login_as(alerted.manager_cd)
-    response = client.post(f"/pilotage/parcours/{alerted.pathway.id}/referent",
-                           data={"referent_id": alerted.colleague.id, "next": "/pilotage"})
+    response = client.post(
+        f"/pilotage/parcours/{alerted.pathway.id}/referent",
+        data={"referent_id": alerted.colleague.id, "next": "/pilotage"},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/pilotage"
     db.session.refresh(alerted.pathway)
     assert alerted.pathway.referent_id == alerted.colleague.id
@@ -106,8 +118,12 @@ def test_reassign_from_pilotage(client, login_as, alerted: World) -> None:
 def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, world: World, count_queries) -> None:
     def add(n: int) -> None:
         for i in range(n):
-            pathway = services.create_beneficiary(world.referent, {"first_name": f"P{i}", "last_name": "Nom"},
-                                                  referent=world.referent if i % 2 else None, now=T0)
+            pathway = services.create_beneficiary(
+                world.referent,
+                {"first_name": f"P{i}", "last_name": "Nom"},
+                referent=world.referent if i % 2 else None,
+                now=T0,
+            )
             if i % 3 == 0:
                 services.add_entry(world.referent, pathway, body="x", visibility="team", now=T0)
         scan_follow_ups(NOW)

@@ -19,8 +19,15 @@ def test_plan_then_hold_with_notes(world: World) -> None:
     meeting = services.plan_meeting(world.referent, world.pathway, scheduled_at=NOW + timedelta(days=3), now=NOW)
     assert meeting.status == MeetingStatus.PLANNED and meeting.recorded_at is None
     later = NOW + timedelta(days=3, hours=1)
-    services.record_meeting(world.referent, meeting, status=MeetingStatus.HELD, notes=" Bilan fait. ",
-                            notes_visibility=Visibility.TEAM, expected_version=meeting.version, now=later)
+    services.record_meeting(
+        world.referent,
+        meeting,
+        status=MeetingStatus.HELD,
+        notes=" Bilan fait. ",
+        notes_visibility=Visibility.TEAM,
+        expected_version=meeting.version,
+        now=later,
+    )
     assert meeting.status == MeetingStatus.HELD and meeting.notes == "Bilan fait."
     assert meeting.recorded_by_id == world.referent.id
 
@@ -42,8 +49,12 @@ def test_planning_in_the_past_is_refused(world: World) -> None:
 def test_log_meeting_records_the_planned_one_of_that_day_and_plans_the_next(world: World) -> None:
     planned = services.plan_meeting(world.referent, world.pathway, scheduled_at=NOW + timedelta(hours=2), now=NOW)
     held, following = services.log_meeting(
-        world.referent, world.pathway, status=MeetingStatus.MISSED, held_at=NOW + timedelta(hours=2),
-        next_at=NOW + timedelta(days=7), now=NOW + timedelta(hours=3),
+        world.referent,
+        world.pathway,
+        status=MeetingStatus.MISSED,
+        held_at=NOW + timedelta(hours=2),
+        next_at=NOW + timedelta(days=7),
+        now=NOW + timedelta(hours=3),
     )
     assert held.id == planned.id and held.status == MeetingStatus.MISSED
     assert following is not None and following.status == MeetingStatus.PLANNED
@@ -60,7 +71,9 @@ def test_cancel_only_a_planned_meeting(world: World) -> None:
 def test_stale_meeting_edit_is_refused(world: World) -> None:
     meeting = services.plan_meeting(world.referent, world.pathway, scheduled_at=NOW + timedelta(days=1), now=NOW)
     seen = meeting.version
-    services.reschedule_meeting(world.referent, meeting, scheduled_at=NOW + timedelta(days=2), expected_version=seen, now=NOW)
+    services.reschedule_meeting(
+        world.referent, meeting, scheduled_at=NOW + timedelta(days=2), expected_version=seen, now=NOW
+    )
     with pytest.raises(StaleVersion):
         services.cancel_meeting(world.colleague, meeting, expected_version=seen, now=NOW)
     assert meeting.status == MeetingStatus.PLANNED

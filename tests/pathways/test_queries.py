@@ -1,9 +1,8 @@
 """Caseload and timeline read models: right rows, right order, bounded query counts."""
+
 from __future__ import annotations
 
 from datetime import timedelta
-
-import pytest
 
 from app import access
 from app.extensions import db
@@ -19,18 +18,29 @@ from tests.world import T0, World
 
 def _people(referent, n: int, start=T0):
     for i in range(n):
-        pathway = services.create_beneficiary(referent, {"first_name": f"Élise{i}", "last_name": f"Durand{i:03d}"},
-                                              referent=referent, now=start)
+        pathway = services.create_beneficiary(
+            referent, {"first_name": f"Élise{i}", "last_name": f"Durand{i:03d}"}, referent=referent, now=start
+        )
         if i % 3 == 0:
             services.orient(referent, pathway, Orientation.SOCIAL, now=start)
         if i % 4 == 0:
-            meetings.log_meeting(referent, pathway, status=MeetingStatus.HELD, held_at=start + timedelta(days=1),
-                                 next_at=start + timedelta(days=40), now=start + timedelta(days=1))
+            meetings.log_meeting(
+                referent,
+                pathway,
+                status=MeetingStatus.HELD,
+                held_at=start + timedelta(days=1),
+                next_at=start + timedelta(days=40),
+                now=start + timedelta(days=1),
+            )
 
 
 def test_search_ignores_accents_and_case_and_finds_ids(world: World) -> None:
-    services.create_beneficiary(world.referent, {"first_name": "Hélène", "last_name": "Lefèvre-Ségur",
-                                                 "france_travail_id": "1234567A"}, referent=world.referent, now=T0)
+    services.create_beneficiary(
+        world.referent,
+        {"first_name": "Hélène", "last_name": "Lefèvre-Ségur", "france_travail_id": "1234567A"},
+        referent=world.referent,
+        now=T0,
+    )
     for q in ("helene lefevre", "LEFÈVRE", "segur", "1234567a"):
         names = [r.beneficiary.last_name for r in caseload(world.referent, CaseloadFilters(q=q)).items]
         assert names == ["Lefèvre-Ségur"], q
@@ -50,7 +60,9 @@ def test_most_urgent_first(world: World) -> None:
 
 def test_filters_and_scopes(world: World) -> None:
     _people(world.referent, 5)
-    assert all(r.pathway.stage == Stage.SUPPORT for r in caseload(world.referent, CaseloadFilters(stage=Stage.SUPPORT)).items)
+    assert all(
+        r.pathway.stage == Stage.SUPPORT for r in caseload(world.referent, CaseloadFilters(stage=Stage.SUPPORT)).items
+    )
     # The CAF partner: nothing as referent, the pathway through the team tab.
     assert caseload(world.partner, CaseloadFilters(scope="mine")).total == 0
     team = caseload(world.partner, CaseloadFilters(scope="team")).items
@@ -74,8 +86,9 @@ def test_partner_without_consent_sees_the_row_as_existence_only(world: World) ->
 
 
 def test_rights_are_kept_at_creation(world: World) -> None:
-    pathway = services.create_beneficiary(world.referent, {"first_name": "Ana", "last_name": "Diaz", "rights": ["rsa"]},
-                                          referent=world.referent, now=T0)
+    pathway = services.create_beneficiary(
+        world.referent, {"first_name": "Ana", "last_name": "Diaz", "rights": ["rsa"]}, referent=world.referent, now=T0
+    )
     assert pathway.beneficiary.rights == ["rsa"]
 
 
@@ -84,7 +97,10 @@ def test_caseload_query_count_does_not_grow(world: World, count_queries) -> None
         db.session.expire_all()
         with count_queries() as counter:
             page = caseload(world.referent, CaseloadFilters(), per_page=300)
-            [(r.referent.full_name if r.referent else "", r.lead_agency.name, r.beneficiary.full_name) for r in page.items]
+            [
+                (r.referent.full_name if r.referent else "", r.lead_agency.name, r.beneficiary.full_name)
+                for r in page.items
+            ]
         return counter.count
 
     _people(world.referent, 9)
@@ -95,7 +111,9 @@ def test_caseload_query_count_does_not_grow(world: World, count_queries) -> None
 
 
 def test_timeline_merges_and_hides_what_the_user_may_not_see(world: World) -> None:
-    services.assign_referent(world.referent, world.pathway, world.colleague, note="Passage de relais", now=T0 + timedelta(days=11))
+    services.assign_referent(
+        world.referent, world.pathway, world.colleague, note="Passage de relais", now=T0 + timedelta(days=11)
+    )
     referent_items = timeline(world.referent, world.pathway)
     partner_items = timeline(world.partner, world.pathway)
     kinds = {i.kind for i in referent_items}
@@ -113,8 +131,9 @@ def test_timeline_merges_and_hides_what_the_user_may_not_see(world: World) -> No
 def test_timeline_query_count_does_not_grow(world: World, count_queries) -> None:
     def add(n: int) -> None:
         for i in range(n):
-            services.add_entry(world.referent, world.pathway, body=f"Note {i}", visibility=Visibility.TEAM,
-                               now=T0 + timedelta(days=10))
+            services.add_entry(
+                world.referent, world.pathway, body=f"Note {i}", visibility=Visibility.TEAM, now=T0 + timedelta(days=10)
+            )
 
     def measure() -> int:
         db.session.expire_all()

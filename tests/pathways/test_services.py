@@ -1,4 +1,5 @@
 """The rules of DESIGN §3.1–3.3 and §3.8 through the pathway services."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -40,6 +41,7 @@ def _events(pathway: Pathway) -> list[str]:
 
 # --- §3.1 one open pathway per person, one referent per pathway -------------------------------
 
+
 def test_a_second_open_pathway_is_a_conflict_not_an_integrity_error(world: World) -> None:
     person_id = world.pathway.beneficiary_id
     with pytest.raises(Conflict, match="déjà un parcours ouvert"):
@@ -50,15 +52,25 @@ def test_a_second_open_pathway_is_a_conflict_not_an_integrity_error(world: World
 def test_the_database_itself_refuses_a_second_open_pathway(world: World) -> None:
     """Even code that bypasses the service cannot open two pathways (partial unique index)."""
     duplicate = Pathway(
-        territory_id=world.territory.id, beneficiary_id=world.pathway.beneficiary_id,
-        lead_agency_id=world.ft.id, stage=Stage.INTAKE, started_at=T0,
+        territory_id=world.territory.id,
+        beneficiary_id=world.pathway.beneficiary_id,
+        lead_agency_id=world.ft.id,
+        stage=Stage.INTAKE,
+        started_at=T0,
     )
     with pytest.raises(Conflict, match="déjà un parcours ouvert"):
         with unit_of_work() as session:
             session.add(duplicate)
     # The raw error, without the translation, is an IntegrityError from the database.
-    db.session.add(Pathway(territory_id=world.territory.id, beneficiary_id=world.pathway.beneficiary_id,
-                           lead_agency_id=world.ft.id, stage=Stage.INTAKE, started_at=T0))
+    db.session.add(
+        Pathway(
+            territory_id=world.territory.id,
+            beneficiary_id=world.pathway.beneficiary_id,
+            lead_agency_id=world.ft.id,
+            stage=Stage.INTAKE,
+            started_at=T0,
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -71,8 +83,15 @@ def test_a_new_pathway_can_open_once_the_previous_one_is_closed(world: World) ->
 
 
 def test_the_database_refuses_two_current_referent_assignments(world: World) -> None:
-    db.session.add(ReferentAssignment(territory_id=world.territory.id, pathway_id=world.pathway.id,
-                                      user_id=world.colleague.id, agency_id=world.ft.id, started_at=T0))
+    db.session.add(
+        ReferentAssignment(
+            territory_id=world.territory.id,
+            pathway_id=world.pathway.id,
+            user_id=world.colleague.id,
+            agency_id=world.ft.id,
+            started_at=T0,
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -89,10 +108,13 @@ def test_handover_keeps_the_history_and_moves_the_lead_agency(world: World) -> N
     later = T0 + timedelta(days=15)
     services.assign_referent(world.referent, world.pathway, world.colleague, note="Congé", now=later)
     cd_referent = UserFactory(agency=world.cd)
-    services.assign_referent(world.manager_cd, world.pathway, cd_referent, note="Orientation sociale", now=later + timedelta(days=1))
+    services.assign_referent(
+        world.manager_cd, world.pathway, cd_referent, note="Orientation sociale", now=later + timedelta(days=1)
+    )
 
     history = db.session.scalars(
-        sa.select(ReferentAssignment).where(ReferentAssignment.pathway_id == world.pathway.id)
+        sa.select(ReferentAssignment)
+        .where(ReferentAssignment.pathway_id == world.pathway.id)
         .order_by(ReferentAssignment.started_at)
     ).all()
     assert [a.user_id for a in history] == [world.referent.id, world.colleague.id, cd_referent.id]
@@ -101,8 +123,13 @@ def test_handover_keeps_the_history_and_moves_the_lead_agency(world: World) -> N
     assert world.pathway.referent_id == cd_referent.id
     assert world.pathway.lead_agency_id == world.cd.id
     # FT, the previous lead agency, stays in the team; the referent's new agency sees everything.
-    members = set(db.session.scalars(sa.select(PathwayMember.agency_id).where(
-        PathwayMember.pathway_id == world.pathway.id, PathwayMember.removed_at.is_(None))))
+    members = set(
+        db.session.scalars(
+            sa.select(PathwayMember.agency_id).where(
+                PathwayMember.pathway_id == world.pathway.id, PathwayMember.removed_at.is_(None)
+            )
+        )
+    )
     assert world.ft.id in members and world.cd.id not in members
     assert access.record_access(cd_referent, world.pathway) == access.RecordAccess.FULL
     assert "pathway.referent_assigned" in _events(world.pathway)
@@ -114,6 +141,7 @@ def test_referent_of_another_territory_is_refused(world: World) -> None:
 
 
 # --- §3.2 territory isolation: not found, never forbidden ----------------------------------------
+
 
 @pytest.mark.parametrize("who", ["stranger", "outsider", "admin"])
 def test_users_who_cannot_know_the_record_get_not_found(world: World, who: str) -> None:
@@ -142,11 +170,20 @@ def test_duplicates_are_searched_within_the_territory_only(world: World) -> None
 
 # --- §3.8 bad input never costs data; stale versions are refused ----------------------------------
 
+
 def test_invalid_identity_names_each_field_and_writes_nothing(world: World) -> None:
     before = db.session.scalar(sa.select(sa.func.count(Beneficiary.id)))
     with pytest.raises(ValidationError) as excinfo:
-        load(BeneficiarySchema(), {"first_name": "  ", "last_name": "Durand", "caf_number": "12AB",
-                                   "birth_date": "2999-01-01", "nir": "1850512345678"})
+        load(
+            BeneficiarySchema(),
+            {
+                "first_name": "  ",
+                "last_name": "Durand",
+                "caf_number": "12AB",
+                "birth_date": "2999-01-01",
+                "nir": "1850512345678",
+            },
+        )
     errors = excinfo.value.errors
     assert errors["first_name"] == ["Ce champ est obligatoire."]
     assert "7 chiffres" in errors["caf_number"][0]
@@ -162,19 +199,32 @@ def test_a_failed_write_rolls_back_everything(world: World) -> None:
     before = db.session.scalar(sa.select(sa.func.count(Meeting.id)))
     now = T0 + timedelta(days=12)
     with pytest.raises(ValidationError) as excinfo:
-        meetings.log_meeting(world.referent, world.pathway, status=MeetingStatus.HELD,
-                             held_at=now - timedelta(hours=1), notes="Entretien.", next_at=now - timedelta(days=1), now=now)
+        meetings.log_meeting(
+            world.referent,
+            world.pathway,
+            status=MeetingStatus.HELD,
+            held_at=now - timedelta(hours=1),
+            notes="Entretien.",
+            next_at=now - timedelta(days=1),
+            now=now,
+        )
     assert excinfo.value.field == "next_at"
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == before
 
 
 def test_a_stale_version_is_refused_and_changes_nothing(world: World) -> None:
     seen_version = world.pathway.version
-    services.orient(world.colleague, world.pathway, Orientation.SOCIAL, expected_version=seen_version,
-                    now=T0 + timedelta(days=3))
+    services.orient(
+        world.colleague, world.pathway, Orientation.SOCIAL, expected_version=seen_version, now=T0 + timedelta(days=3)
+    )
     with pytest.raises(StaleVersion):
-        services.orient(world.referent, world.pathway, Orientation.SOCIO_PROFESSIONAL,
-                        expected_version=seen_version, now=T0 + timedelta(days=3))
+        services.orient(
+            world.referent,
+            world.pathway,
+            Orientation.SOCIO_PROFESSIONAL,
+            expected_version=seen_version,
+            now=T0 + timedelta(days=3),
+        )
     db.session.refresh(world.pathway)
     assert world.pathway.orientation == Orientation.SOCIAL
 
@@ -202,6 +252,7 @@ def test_a_closed_pathway_must_have_a_date_and_a_reason_in_the_database(world: W
 
 # --- services: each writes what it says, and an audit event ---------------------------------------
 
+
 def test_orientation_moves_to_support_and_reorientation_is_journaled(world: World) -> None:
     from app.pathways.models import Entry, EntryKind
 
@@ -221,11 +272,20 @@ def test_orientation_cannot_be_dated_in_the_future(world: World) -> None:
 
 def test_return_to_work_plans_checkins_with_the_same_referent(world: World) -> None:
     now = T0 + timedelta(days=40)
-    services.record_employment(world.referent, world.pathway, started_on=date(2026, 2, 16),
-                               contract_type=EmploymentContractType.CDD, employer="Boulangerie Dupain", now=now)
+    services.record_employment(
+        world.referent,
+        world.pathway,
+        started_on=date(2026, 2, 16),
+        contract_type=EmploymentContractType.CDD,
+        employer="Boulangerie Dupain",
+        now=now,
+    )
     assert world.pathway.stage == Stage.EMPLOYED
-    checkins = db.session.scalars(sa.select(Meeting).where(
-        Meeting.pathway_id == world.pathway.id, Meeting.kind == MeetingKind.CHECKIN).order_by(Meeting.scheduled_at)).all()
+    checkins = db.session.scalars(
+        sa.select(Meeting)
+        .where(Meeting.pathway_id == world.pathway.id, Meeting.kind == MeetingKind.CHECKIN)
+        .order_by(Meeting.scheduled_at)
+    ).all()
     assert [m.scheduled_at.date() for m in checkins] == [date(2026, 3, 16), date(2026, 5, 16), date(2026, 8, 16)]
     assert {m.organizer_id for m in checkins} == {world.referent.id}
     assert world.pathway.referent_id == world.referent.id
@@ -235,10 +295,19 @@ def test_return_to_work_plans_checkins_with_the_same_referent(world: World) -> N
 
 def test_return_to_work_uses_the_territorys_checkin_months(world: World) -> None:
     world.territory.checkin_months = [2, 12]
-    services.record_employment(world.referent, world.pathway, started_on=date(2026, 2, 1),
-                               contract_type=EmploymentContractType.CDI, employer="Mairie", now=T0 + timedelta(days=40))
-    dates = db.session.scalars(sa.select(Meeting.scheduled_at).where(
-        Meeting.pathway_id == world.pathway.id, Meeting.kind == MeetingKind.CHECKIN).order_by(Meeting.scheduled_at)).all()
+    services.record_employment(
+        world.referent,
+        world.pathway,
+        started_on=date(2026, 2, 1),
+        contract_type=EmploymentContractType.CDI,
+        employer="Mairie",
+        now=T0 + timedelta(days=40),
+    )
+    dates = db.session.scalars(
+        sa.select(Meeting.scheduled_at)
+        .where(Meeting.pathway_id == world.pathway.id, Meeting.kind == MeetingKind.CHECKIN)
+        .order_by(Meeting.scheduled_at)
+    ).all()
     assert [d.date() for d in dates] == [date(2026, 4, 1), date(2027, 2, 1)]
 
 
@@ -250,17 +319,31 @@ def test_closing_cancels_future_meetings_and_ends_the_assignment(world: World) -
     services.close_pathway(world.referent, world.pathway, reason=ClosureReason.TRAINING, now=now)
     assert planned.status == MeetingStatus.CANCELLED
     assert world.pathway.stage == Stage.CLOSED and world.pathway.closure_reason == ClosureReason.TRAINING
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReferentAssignment).where(
-        ReferentAssignment.pathway_id == world.pathway.id, ReferentAssignment.ended_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ReferentAssignment)
+            .where(ReferentAssignment.pathway_id == world.pathway.id, ReferentAssignment.ended_at.is_(None))
+        )
+        == 0
+    )
     with pytest.raises(Conflict, match="clôturé"):
         services.orient(world.referent, world.pathway, Orientation.SOCIAL)
 
 
 def test_every_service_writes_an_audit_event(world: World) -> None:
     actions = set(_events(world.pathway))
-    assert {"beneficiary.created", "pathway.opened", "pathway.referent_assigned", "pathway.oriented",
-            "pathway.member_added", "consent.recorded", "meeting.held", "barrier.added",
-            "entry.added"} <= actions
+    assert {
+        "beneficiary.created",
+        "pathway.opened",
+        "pathway.referent_assigned",
+        "pathway.oriented",
+        "pathway.member_added",
+        "consent.recorded",
+        "meeting.held",
+        "barrier.added",
+        "entry.added",
+    } <= actions
 
 
 def test_audit_events_hold_no_note_content(world: World) -> None:
