@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 EMAIL, PASSWORD = "referente.cd@demo.parcours.fr", "parcours-demo"
+MANAGER_EMAIL = "responsable.cd@demo.parcours.fr"
 
 
 def _serve_demo() -> str:
@@ -28,6 +29,7 @@ def _serve_demo() -> str:
     flask = str(ROOT / ".venv" / "bin" / "flask")
     subprocess.run([flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run([flask, "seed-demo", "--no-progress", "--people", "300"], cwd=ROOT, env=env, check=True)
+    subprocess.run([flask, "scheduler", "scan"], cwd=ROOT, env=env, check=True)  # alerts, as the scheduler would
     os.environ["DATABASE_URL"] = env["DATABASE_URL"]
     from werkzeug.serving import make_server
 
@@ -47,7 +49,9 @@ def main() -> None:
     base = sys.argv[1] if len(sys.argv) > 1 else _serve_demo()
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
         page = browser.new_page(base_url=base, locale="fr-FR", viewport={"width": 1280, "height": 900})
         page.goto("/connexion")
         page.get_by_label("Adresse électronique").fill(EMAIL)
@@ -60,6 +64,16 @@ def main() -> None:
         page.screenshot(path=str(OUT / "dossier.png"), full_page=True)
         page.get_by_role("tab", name="Freins").click()
         page.screenshot(path=str(OUT / "dossier-freins.png"), full_page=True)
+        page.goto("/alertes")
+        page.screenshot(path=str(OUT / "alertes.png"), full_page=False)
+        page.get_by_role("button", name="Se déconnecter").first.click()
+        page.goto("/connexion")
+        page.get_by_label("Adresse électronique").fill(MANAGER_EMAIL)
+        page.locator("#champ-password").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.goto("/pilotage")
+        page.wait_for_function("() => !!window.Chart")
+        page.screenshot(path=str(OUT / "pilotage.png"), full_page=True)
         browser.close()
     print(f"Screenshots saved in {OUT}")
 
