@@ -26,9 +26,9 @@ def dsfr(filename: str) -> Response:
 
 
 # Other front-end packages from npm (package.json), each folder served under /static/vendor/<name>/.
+# (Swagger UI is served by the API's docs page, app/api/docs.py.)
 VENDOR_DIRS = {
     "chartjs": ("chart.js", "dist"),
-    "swagger-ui": ("swagger-ui-dist", ""),
 }
 
 
