@@ -133,55 +133,44 @@ def follow_up_overdue(ctx: RuleContext) -> sa.Select:
     )
 
 
-def meeting_unrecorded(ctx: RuleContext) -> sa.Select:
-    """A planned follow-up meeting whose day is past by more than the grace period."""
-    grace = ctx.days_setting(Meeting.territory_id, lambda t: t.grace_days)
+def _meeting_rule(
+    ctx: RuleContext, kind: AlertKind, days: Callable[[Territory], int], *conditions: sa.ColumnElement[bool]
+) -> sa.Select:
+    """Meetings whose day is more than `days(territory)` Paris days past, with `conditions`."""
+    due = add_days(Meeting.scheduled_at, ctx.days_setting(Meeting.territory_id, days))
     return (
-        sa.select(
-            *_row(
-                Pathway,
-                AlertKind.MEETING_UNRECORDED,
-                _subject("meeting", Meeting.id),
-                add_days(Meeting.scheduled_at, grace),
-            )
-        )
+        sa.select(*_row(Pathway, kind, _subject("meeting", Meeting.id), due))
         .select_from(Meeting)
         .join(Pathway, Pathway.id == Meeting.pathway_id)
-        .where(
-            _open(ctx),
-            Meeting.status == MeetingStatus.PLANNED,
-            Meeting.kind == MeetingKind.FOLLOW_UP,
-            ctx.before_threshold(Meeting.territory_id, Meeting.scheduled_at, lambda t: t.grace_days),
-        )
+        .where(_open(ctx), ctx.before_threshold(Meeting.territory_id, Meeting.scheduled_at, days), *conditions)
+    )
+
+
+def meeting_unrecorded(ctx: RuleContext) -> sa.Select:
+    """A planned follow-up meeting whose day is past by more than the grace period."""
+    return _meeting_rule(
+        ctx,
+        AlertKind.MEETING_UNRECORDED,
+        lambda t: t.grace_days,
+        Meeting.status == MeetingStatus.PLANNED,
+        Meeting.kind == MeetingKind.FOLLOW_UP,
     )
 
 
 def missed_not_rescheduled(ctx: RuleContext) -> sa.Select:
     """A missed meeting with nothing planned or held after it within the reschedule delay."""
     later = aliased(Meeting)
-    delay = ctx.days_setting(Meeting.territory_id, lambda t: t.reschedule_days)
-    return (
-        sa.select(
-            *_row(
-                Pathway,
-                AlertKind.MISSED_NOT_RESCHEDULED,
-                _subject("meeting", Meeting.id),
-                add_days(Meeting.scheduled_at, delay),
-            )
-        )
-        .select_from(Meeting)
-        .join(Pathway, Pathway.id == Meeting.pathway_id)
-        .where(
-            _open(ctx),
-            Pathway.stage != Stage.EMPLOYED,
-            Meeting.status == MeetingStatus.MISSED,
-            ctx.before_threshold(Meeting.territory_id, Meeting.scheduled_at, lambda t: t.reschedule_days),
-            ~sa.exists().where(
-                later.pathway_id == Meeting.pathway_id,
-                later.scheduled_at > Meeting.scheduled_at,
-                later.status.in_([MeetingStatus.PLANNED, MeetingStatus.HELD, MeetingStatus.MISSED]),
-            ),
-        )
+    return _meeting_rule(
+        ctx,
+        AlertKind.MISSED_NOT_RESCHEDULED,
+        lambda t: t.reschedule_days,
+        Pathway.stage != Stage.EMPLOYED,
+        Meeting.status == MeetingStatus.MISSED,
+        ~sa.exists().where(
+            later.pathway_id == Meeting.pathway_id,
+            later.scheduled_at > Meeting.scheduled_at,
+            later.status.in_([MeetingStatus.PLANNED, MeetingStatus.HELD, MeetingStatus.MISSED]),
+        ),
     )
 
 
@@ -290,30 +279,18 @@ def referral_unanswered(ctx: RuleContext) -> sa.Select:
 def checkin_overdue(ctx: RuleContext) -> sa.Select:
     """A post-employment check-in not held (still planned, or missed with nothing held since)."""
     later = aliased(Meeting)
-    grace = ctx.days_setting(Meeting.territory_id, lambda t: t.grace_days)
-    return (
-        sa.select(
-            *_row(
-                Pathway,
-                AlertKind.CHECKIN_OVERDUE,
-                _subject("meeting", Meeting.id),
-                add_days(Meeting.scheduled_at, grace),
-            )
-        )
-        .select_from(Meeting)
-        .join(Pathway, Pathway.id == Meeting.pathway_id)
-        .where(
-            _open(ctx),
-            Pathway.stage == Stage.EMPLOYED,
-            Meeting.kind == MeetingKind.CHECKIN,
-            Meeting.status.in_([MeetingStatus.PLANNED, MeetingStatus.MISSED]),
-            ctx.before_threshold(Meeting.territory_id, Meeting.scheduled_at, lambda t: t.grace_days),
-            ~sa.exists().where(
-                later.pathway_id == Meeting.pathway_id,
-                later.status == MeetingStatus.HELD,
-                later.scheduled_at >= Meeting.scheduled_at,
-            ),
-        )
+    return _meeting_rule(
+        ctx,
+        AlertKind.CHECKIN_OVERDUE,
+        lambda t: t.grace_days,
+        Pathway.stage == Stage.EMPLOYED,
+        Meeting.kind == MeetingKind.CHECKIN,
+        Meeting.status.in_([MeetingStatus.PLANNED, MeetingStatus.MISSED]),
+        ~sa.exists().where(
+            later.pathway_id == Meeting.pathway_id,
+            later.status == MeetingStatus.HELD,
+            later.scheduled_at >= Meeting.scheduled_at,
+        ),
     )
 
 
