@@ -19,14 +19,13 @@ import os
 import resource
 import sys
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scratch import DEFAULT_URL, scratch_app  # noqa: E402
 
 SEED_SQL = """
 SELECT setseed(0.2026);
@@ -122,69 +121,47 @@ def peak_rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pathways", type=int, default=100_000)
-    parser.add_argument(
-        "--url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    )
+    parser.add_argument("--url", default=DEFAULT_URL)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
-    name = f"parcours_bench_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(args.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(args.url).set(database=name).render_as_string(hide_password=False)
-    os.environ.update(DATABASE_URL=url, PARCOURS_ENV="development", SCHEDULER_IN_PROCESS="0")
-    try:
-        from flask_migrate import upgrade
-
-        from app import create_app
+    with scratch_app(args.url, prefix="parcours_bench", keep=args.keep):
         from app.extensions import db
         from app.followup.scan import scan_follow_ups
 
-        app = create_app()
-        with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"))
-            now = datetime.now(timezone.utc)
-            started = time.perf_counter()
-            with db.engine.begin() as conn:
-                for statement in [s for s in SEED_SQL.split(";\n") if s.strip()]:
-                    conn.execute(sa.text(statement), {"now": now, "n": args.pathways})
-                for table in SEQUENCE_TABLES:
-                    conn.exec_driver_sql(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
-                    )
-                conn.exec_driver_sql("ANALYZE")
-            seeded = time.perf_counter() - started
-            counts = {
-                t: db.session.scalar(sa.text(f"SELECT count(*) FROM {t}"))
-                for t in ("pathway", "meeting", "barrier", "referral", "contract")
-            }
-            print(f"seeded {counts} in {seeded:.1f} s")
-
-            timings = []
-            for label in ("first scan", "re-run (nothing to change)"):
-                started = time.perf_counter()
-                result = scan_follow_ups(now)
-                elapsed = time.perf_counter() - started
-                timings.append(elapsed)
-                print(
-                    f"{label}: {elapsed:.2f} s — {result.raised} raised, {result.resolved} resolved, "
-                    f"{sum(result.open_by_kind.values())} open; peak RSS {peak_rss_mb():.0f} MB"
+        now = datetime.now(timezone.utc)
+        started = time.perf_counter()
+        with db.engine.begin() as conn:
+            for statement in [s for s in SEED_SQL.split(";\n") if s.strip()]:
+                conn.execute(sa.text(statement), {"now": now, "n": args.pathways})
+            for table in SEQUENCE_TABLES:
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
                 )
-            assert result.raised == 0 and result.resolved == 0, "the re-run must write nothing"
+            conn.exec_driver_sql("ANALYZE")
+        seeded = time.perf_counter() - started
+        counts = {
+            t: db.session.scalar(sa.text(f"SELECT count(*) FROM {t}"))
+            for t in ("pathway", "meeting", "barrier", "referral", "contract")
+        }
+        print(f"seeded {counts} in {seeded:.1f} s")
+
+        timings = []
+        for label in ("first scan", "re-run (nothing to change)"):
+            started = time.perf_counter()
+            result = scan_follow_ups(now)
+            elapsed = time.perf_counter() - started
+            timings.append(elapsed)
             print(
-                f"RESULT pathways={args.pathways} first={timings[0]:.2f}s rerun={timings[1]:.2f}s "
-                f"peak_rss={peak_rss_mb():.0f}MB"
+                f"{label}: {elapsed:.2f} s — {result.raised} raised, {result.resolved} resolved, "
+                f"{sum(result.open_by_kind.values())} open; peak RSS {peak_rss_mb():.0f} MB"
             )
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        else:
-            print(f"kept database {name}")
-        admin.dispose()
+        assert result.raised == 0 and result.resolved == 0, "the re-run must write nothing"
+        print(
+            f"RESULT pathways={args.pathways} first={timings[0]:.2f}s rerun={timings[1]:.2f}s "
+            f"peak_rss={peak_rss_mb():.0f}MB load={os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

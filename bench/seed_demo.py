@@ -9,6 +9,7 @@ reports the wall time, this process's CPU time and the database backend's CPU ti
 /proc when the server is local), so a busy machine can be told from a slow seeder.
 Goal: 100 000 people with their history in under 3 minutes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,13 +17,12 @@ import os
 import resource
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scratch import DEFAULT_URL, scratch_app  # noqa: E402
 
 
 def backend_cpu_seconds(pid: int) -> float | None:
@@ -34,60 +34,35 @@ def backend_cpu_seconds(pid: int) -> float | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL",
-                                                       "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--url", default=DEFAULT_URL)
     parser.add_argument("--create-all", action="store_true", help="db.create_all() instead of migrations")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
-    name = f"parcours_bench_seed_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(args.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(args.url).set(database=name).render_as_string(hide_password=False)
-    os.environ.update(DATABASE_URL=url, PARCOURS_ENV="development", SCHEDULER_IN_PROCESS="0")
-    try:
-        from app import create_app
+    with scratch_app(args.url, prefix="parcours_bench_seed", keep=args.keep, create_all=args.create_all) as app:
         from app.extensions import db
 
-        app = create_app()
-        with app.app_context():
-            if args.create_all:
-                db.create_all()
-            else:
-                from flask_migrate import upgrade
-
-                upgrade(directory=str(ROOT / "migrations"))
-            backend_pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
-            db.session.commit()  # the pooled connection (and its backend) is reused by the command
-            runner = app.test_cli_runner()
-            cpu0, backend0 = time.process_time(), backend_cpu_seconds(backend_pid)
-            started = time.perf_counter()
-            result = runner.invoke(args=["seed-demo", "--people", str(args.people), "--seed", str(args.seed)])
-            elapsed = time.perf_counter() - started
-            cpu, backend1 = time.process_time() - cpu0, backend_cpu_seconds(backend_pid)
-            print(result.output)
-            if result.exit_code != 0:
-                raise SystemExit(f"seed-demo failed ({result.exit_code}): {result.exception!r}")
-            known = backend0 is not None and backend1 is not None
-            backend = f"{backend1 - backend0:.1f} s" if known else "n/a"
-            print(f"{args.people} people: {elapsed:.1f} s wall, {cpu:.1f} s CPU in Python, "
-                  f"{backend} CPU in the PostgreSQL backend, load average {os.getloadavg()[0]:.1f}, "
-                  f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        else:
-            print(f"kept database {name}")
-        admin.dispose()
+        backend_pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+        db.session.commit()  # the pooled connection (and its backend) is reused by the command
+        runner = app.test_cli_runner()
+        cpu0, backend0 = time.process_time(), backend_cpu_seconds(backend_pid)
+        started = time.perf_counter()
+        result = runner.invoke(args=["seed-demo", "--people", str(args.people), "--seed", str(args.seed)])
+        elapsed = time.perf_counter() - started
+        cpu, backend1 = time.process_time() - cpu0, backend_cpu_seconds(backend_pid)
+        print(result.output)
+        if result.exit_code != 0:
+            raise SystemExit(f"seed-demo failed ({result.exit_code}): {result.exception!r}")
+        known = backend0 is not None and backend1 is not None
+        backend = f"{backend1 - backend0:.1f} s" if known else "n/a"
+        print(
+            f"{args.people} people: {elapsed:.1f} s wall, {cpu:.1f} s CPU in Python, "
+            f"{backend} CPU in the PostgreSQL backend, load average {os.getloadavg()[0]:.1f}, "
+            f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
 
 
 if __name__ == "__main__":
