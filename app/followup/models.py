@@ -54,7 +54,11 @@ class Alert(TerritoryScoped, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id"), index=True)
+    # No single-column indexes: `ix_alert_territory_status_due` serves territory lists and
+    # `uq_alert_one_unresolved` serves a pathway's current alerts. Every index slows the scan's
+    # inserts (a first scan of a large territory writes millions of alerts).
+    territory_id: Mapped[int] = mapped_column(sa.ForeignKey("territory.id", ondelete="RESTRICT"))
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id"))
     kind: Mapped[AlertKind] = mapped_column(enum_column(AlertKind, "alert_kind"))
     # What the alert is about within the pathway: "" for the pathway itself, "meeting:12",
     # "barrier:7", "contract:3", "referral:5"…
