@@ -62,3 +62,13 @@ def digest_command(now_text: str | None) -> None:
     from app.followup.digest import send_daily_digest
 
     click.echo(f"{send_daily_digest(_parse_now(now_text))} digest(s) sent.")
+
+
+@scheduler_cli.command("retention")
+@click.option("--now", "now_text", help="As of this ISO 8601 date-time (default: now).")
+def retention_command(now_text: str | None) -> None:
+    """Anonymise expired records and purge expired audit events now (normally daily at 03:00)."""
+    from app.pathways.retention import apply_retention
+
+    result = apply_retention(_parse_now(now_text))
+    click.echo(f"{result.anonymised_people} record(s) anonymised, {result.purged_audit_events} audit event(s) purged.")

@@ -46,11 +46,23 @@ def digest_job(app: Flask) -> None:
             db.session.remove()
 
 
+def retention_job(app: Flask) -> None:
+    from app.pathways.retention import apply_retention
+
+    with app.app_context():
+        try:
+            log.info("retention: %s", apply_retention(datetime.now(timezone.utc)))
+        finally:
+            db.session.remove()
+
+
 def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
     minutes = int(app.config.get("SCHEDULER_INTERVAL_MINUTES", 15))
     scheduler.add_job(scan_job, "interval", minutes=minutes, args=[app], id="scan_follow_ups",
                       next_run_time=datetime.now(timezone.utc), replace_existing=True)
     scheduler.add_job(digest_job, "cron", hour=7, minute=30, args=[app], id="daily_digest",
+                      replace_existing=True)
+    scheduler.add_job(retention_job, "cron", hour=3, minute=0, args=[app], id="retention",
                       replace_existing=True)
     return scheduler
 

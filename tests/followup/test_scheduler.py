@@ -60,6 +60,8 @@ def test_schedulers_are_configured_as_designed(app) -> None:
             assert scan.coalesce is True and scan.max_instances == 1
             digest = sched.get_job("daily_digest")
             assert str(digest.trigger.fields[5]) == "7" and str(digest.trigger.fields[6]) == "30"  # 07:30 Paris
+            retention = sched.get_job("retention")
+            assert str(retention.trigger.fields[5]) == "3"  # 03:00 Paris, daily
         finally:
             sched.shutdown(wait=False)
     finally:
