@@ -6,8 +6,10 @@
 Creates a scratch database (dropped at the end unless --keep), applies the migrations, seeds N
 pathways with set-based SQL (generate_series: people, pathways at every stage, ~3 meetings,
 ~1 barrier, contracts, referrals per pathway), then times:
-  1. a first scan (raises every alert),
-  2. a re-run with nothing to change (must write nothing),
+  1. a first scan (full: raises every alert),
+  2. a re-run 15 minutes later with nothing written (incremental, as the scheduler runs it),
+  3. a re-run the next day (incremental: the deadlines crossed overnight are re-examined),
+  4. a forced full re-run (must write nothing),
 and reports the peak memory of this process (the scan runs in the database: memory stays flat).
 Goals (issue #4): 1 M pathways scanned in ≤ 10 s, re-run ≤ 5 s.
 """
@@ -19,7 +21,7 @@ import os
 import resource
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -139,6 +141,11 @@ def main() -> None:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
                 )
+            # The history was written before: only what the scheduler's next runs see as new is new.
+            for table in ("pathway", "meeting", "barrier", "referral", "contract"):
+                conn.execute(
+                    sa.text(f"UPDATE {table} SET updated_at = least(updated_at, :now) - interval '1 day'"), {"now": now}
+                )
             conn.exec_driver_sql("ANALYZE")
         seeded = time.perf_counter() - started
         counts = {
@@ -148,18 +155,25 @@ def main() -> None:
         print(f"seeded {counts} in {seeded:.1f} s")
 
         timings = []
-        for label in ("first scan", "re-run (nothing to change)"):
+        runs = [
+            ("first scan (full)", now, False),
+            ("re-run 15 min later (incremental, nothing to change)", now + timedelta(minutes=15), False),
+            ("re-run the next day (incremental: deadlines crossed overnight)", now + timedelta(days=1), False),
+            ("re-run forced full (nothing to change)", now + timedelta(days=1), True),
+        ]
+        for label, at, full in runs:
             started = time.perf_counter()
-            result = scan_follow_ups(now)
+            result = scan_follow_ups(at, full=full)
             elapsed = time.perf_counter() - started
             timings.append(elapsed)
             print(
-                f"{label}: {elapsed:.2f} s — {result.raised} raised, {result.resolved} resolved, "
-                f"{sum(result.open_by_kind.values())} open; peak RSS {peak_rss_mb():.0f} MB"
+                f"{label}: {elapsed:.2f} s — {result}, {sum(result.open_by_kind.values())} open; "
+                f"peak RSS {peak_rss_mb():.0f} MB"
             )
-        assert result.raised == 0 and result.resolved == 0, "the re-run must write nothing"
+        assert result.raised == 0 and result.resolved == 0, "the forced full re-run must write nothing"
         print(
             f"RESULT pathways={args.pathways} first={timings[0]:.2f}s rerun={timings[1]:.2f}s "
+            f"next_day={timings[2]:.2f}s full_rerun={timings[3]:.2f}s "
             f"peak_rss={peak_rss_mb():.0f}MB load={os.getloadavg()[0]:.1f}"
         )
 

@@ -73,3 +73,20 @@ class Alert(TerritoryScoped, db.Model):
     resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     pathway: Mapped[Pathway] = relationship(foreign_keys=[pathway_id])
+
+
+class ScanState(db.Model):
+    """Where the last scan of a territory stopped, so the next one can re-examine only what changed.
+
+    `last_now` is the instant the rules were evaluated for; `last_started_at` the wall-clock start
+    of that scan (rows written since then, minus a margin, are re-examined); `settings_version`
+    the territory's version then (a change of settings forces a full scan).
+    """
+
+    __tablename__ = "scan_state"
+
+    territory_id: Mapped[int] = mapped_column(sa.ForeignKey("territory.id", ondelete="CASCADE"), primary_key=True)
+    last_now: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_full_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    settings_version: Mapped[int] = mapped_column()

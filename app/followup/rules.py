@@ -35,6 +35,8 @@ ACTIVE_STAGES = (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT)
 class RuleContext:
     now: datetime
     territories: list[Territory]
+    # When set, the rules only look at these pathways (an incremental scan's `scan_scope` table).
+    scope: sa.FromClause | None = None
     today: date = field(init=False)
 
     def __post_init__(self) -> None:
@@ -80,7 +82,10 @@ def _row(
 
 
 def _open(ctx: RuleContext) -> sa.ColumnElement[bool]:
-    return sa.and_(Pathway.closed_at.is_(None), Pathway.territory_id.in_([t.id for t in ctx.territories]))
+    clause = sa.and_(Pathway.closed_at.is_(None), Pathway.territory_id.in_([t.id for t in ctx.territories]))
+    if ctx.scope is not None:
+        clause = sa.and_(clause, Pathway.id.in_(sa.select(ctx.scope.c.pathway_id)))
+    return clause
 
 
 def follow_up_overdue(ctx: RuleContext) -> sa.Select:
@@ -322,6 +327,102 @@ def closure_proposed(ctx: RuleContext) -> sa.Select:
             ),
         )
     )
+
+
+# --- what can change between two scans (incremental scans) --------------------------------------
+
+
+def crossed(
+    prev: RuleContext,
+    ctx: RuleContext,
+    territory_col: sa.ColumnElement,
+    column: sa.ColumnElement,
+    days: Callable[[Territory], list[int]],
+) -> sa.ColumnElement[bool]:
+    """Rows whose `column` crossed one of the rules' day thresholds between two scans: those are the
+    only ones that time alone can turn into an alert."""
+    windows = []
+    for t in ctx.territories:
+        for d in sorted(set(days(t))):
+            low, high = prev.day_threshold(d), ctx.day_threshold(d)
+            if low < high:
+                windows.append(sa.and_(territory_col == t.id, column >= utc_param(low), column < utc_param(high)))
+    return sa.or_(*windows) if windows else sa.false()
+
+
+def _cadences(t: Territory) -> list[int]:
+    return [t.cadence_days(o) for o in Orientation]
+
+
+def changed_pathways(prev: RuleContext, ctx: RuleContext, since: datetime) -> list[sa.Select]:
+    """SELECTs of the pathway ids whose alerts may differ from the previous scan's: something was
+    written since `since` (wall clock), or a deadline passed between `prev.now` and `ctx.now`.
+    A superset is harmless (those pathways are simply re-examined); a miss is not, so every column
+    a rule compares with a threshold appears here with that rule's delays."""
+    ids = [t.id for t in ctx.territories]
+    since_param = utc_param(since)
+    contract_windows = [
+        sa.and_(
+            Contract.territory_id == t.id,
+            Contract.ends_on > prev.today + timedelta(days=t.contract_ending_days),
+            Contract.ends_on <= ctx.today + timedelta(days=t.contract_ending_days),
+        )
+        for t in ctx.territories
+    ]
+    return [
+        sa.select(Pathway.id).where(
+            Pathway.territory_id.in_(ids),
+            sa.or_(
+                Pathway.updated_at >= since_param,
+                crossed(
+                    prev,
+                    ctx,
+                    Pathway.territory_id,
+                    Pathway.started_at,
+                    lambda t: [t.no_referent_days, t.orientation_delay_days, *_cadences(t)],
+                ),
+                crossed(
+                    prev,
+                    ctx,
+                    Pathway.territory_id,
+                    Pathway.oriented_at,
+                    lambda t: [t.contract_delay_days, *_cadences(t)],
+                ),
+            ),
+        ),
+        sa.select(Meeting.pathway_id).where(
+            Meeting.territory_id.in_(ids),
+            sa.or_(
+                Meeting.updated_at >= since_param,
+                crossed(
+                    prev,
+                    ctx,
+                    Meeting.territory_id,
+                    Meeting.scheduled_at,
+                    lambda t: [t.grace_days, t.reschedule_days, *_cadences(t)],
+                ),
+            ),
+        ),
+        sa.select(Barrier.pathway_id).where(
+            Barrier.territory_id.in_(ids),
+            sa.or_(
+                Barrier.updated_at >= since_param, sa.and_(Barrier.due_on >= prev.today, Barrier.due_on < ctx.today)
+            ),
+        ),
+        sa.select(Contract.pathway_id).where(
+            Contract.territory_id.in_(ids),
+            sa.or_(Contract.updated_at >= since_param, *contract_windows),
+        ),
+        sa.select(Barrier.pathway_id)
+        .join(Referral, Referral.barrier_id == Barrier.id)
+        .where(
+            Referral.territory_id.in_(ids),
+            sa.or_(
+                Referral.updated_at >= since_param,
+                crossed(prev, ctx, Referral.territory_id, Referral.sent_at, lambda t: [t.referral_answer_days]),
+            ),
+        ),
+    ]
 
 
 RULES: dict[AlertKind, Callable[[RuleContext], sa.Select]] = {

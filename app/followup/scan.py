@@ -12,15 +12,29 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts.models import Territory
-from app.followup.models import Alert, AlertKind, AlertStatus
-from app.followup.rules import RULES, RuleContext
+from app.db_types import utcnow
+from app.followup.models import Alert, AlertKind, AlertStatus, ScanState
+from app.followup.rules import RULES, RuleContext, changed_pathways
+from app.pathways.models import Pathway
 from app.transaction import unit_of_work
+
+# Rows written this long before the previous scan started are re-examined too: a transaction that
+# wrote before that scan but committed after its snapshot must not be missed.
+CHANGE_MARGIN = timedelta(minutes=10)
+# A full scan at least this often, whatever happened: the safety net of incremental scans.
+FULL_SCAN_EVERY = timedelta(hours=24)
+
+# Above this share of pathways to re-examine, a full scan is cheaper than a scoped one.
+INCREMENTAL_MAX_SHARE = 0.3
+
+_scope = sa.Table("scan_scope", sa.MetaData(), sa.Column("pathway_id", sa.Integer))
+_CREATE_SCOPE = "CREATE TEMPORARY TABLE IF NOT EXISTS scan_scope (pathway_id INTEGER NOT NULL)"
 
 _candidates = sa.Table(
     "alert_candidate",
@@ -65,12 +79,15 @@ class ScanResult:
     raised: int = 0
     resolved: int = 0
     skipped: bool = False  # another process was scanning: this one did nothing
+    full: bool = True  # every open pathway examined (False: only those that may have changed)
+    examined: int | None = None  # pathways examined by an incremental scan
     open_by_kind: Counter = field(default_factory=Counter)
 
     def __str__(self) -> str:
         if self.skipped:
             return f"scan at {self.now.isoformat()}: skipped, another scan is running"
-        return f"scan at {self.now.isoformat()}: {self.raised} raised, {self.resolved} resolved"
+        mode = "full" if self.full else f"incremental, {self.examined} pathways examined"
+        return f"scan at {self.now.isoformat()} ({mode}): {self.raised} raised, {self.resolved} resolved"
 
 
 def _take_scan_lock(session: sa.orm.Session) -> bool:
@@ -80,11 +97,58 @@ def _take_scan_lock(session: sa.orm.Session) -> bool:
     return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(SCAN_LOCK_KEY))))
 
 
-def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) -> ScanResult:
-    """Bring the alerts in line with the rules as of `now` (aware datetime), in one transaction."""
+def _plan(
+    session: sa.orm.Session, territories: list[Territory], now: datetime, started: datetime, force_full: bool
+) -> tuple[list[Territory], list[tuple[Territory, ScanState]]]:
+    """Which territories need a full scan, and which can be scanned incrementally (with their state)."""
+    states = {
+        s.territory_id: s
+        for s in session.scalars(sa.select(ScanState).where(ScanState.territory_id.in_([t.id for t in territories])))
+    }
+    full, incremental = [], []
+    for territory in territories:
+        state = states.get(territory.id)
+        if (
+            force_full
+            or state is None
+            or state.settings_version != territory.version
+            or now < state.last_now
+            or started - state.last_full_at >= FULL_SCAN_EVERY
+        ):
+            full.append(territory)
+        else:
+            incremental.append((territory, state))
+    return full, incremental
+
+
+def _save_states(
+    session: sa.orm.Session, territories: list[Territory], full: list[Territory], now: datetime, started: datetime
+) -> None:
+    full_ids = {t.id for t in full}
+    for territory in territories:
+        state = session.get(ScanState, territory.id)
+        if state is None:
+            state = ScanState(territory_id=territory.id, last_full_at=started)
+            session.add(state)
+        state.last_now = now
+        state.last_started_at = started
+        state.settings_version = territory.version
+        if territory.id in full_ids:
+            state.last_full_at = started
+
+
+def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None, full: bool = False) -> ScanResult:
+    """Bring the alerts in line with the rules as of `now` (aware datetime), in one transaction.
+
+    Incremental by default: after a first full scan, a territory's next scans only re-examine the
+    pathways with a row written since, or with a deadline passed since (`rules.changed_pathways`).
+    A full scan happens on the first run, when the territory's settings change, when `now` goes
+    back in time, at least daily, or with `full=True`.
+    """
     if now.tzinfo is None:
         raise ValueError("scan_follow_ups needs an aware datetime")
     result = ScanResult(now=now)
+    started = utcnow()
     with unit_of_work() as session:
         if not _take_scan_lock(session):
             result.skipped = True
@@ -95,12 +159,41 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
         territories = list(session.scalars(query))
         if not territories:
             return result
-        ctx = RuleContext(now=now, territories=territories)
+        full_territories, incremental = _plan(session, territories, now, started, full)
         conn = session.connection()
         dialect = conn.dialect.name
         if dialect == "postgresql":
             # Hash joins and aggregates over every open pathway stay in memory for this transaction.
             conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
+        scope = None
+        if incremental:
+            result.full = False
+            scope = _scope
+            conn.exec_driver_sql(_CREATE_SCOPE)
+            conn.execute(_scope.delete())
+            for territory, state in incremental:
+                prev = RuleContext(now=state.last_now, territories=[territory])
+                current = RuleContext(now=now, territories=[territory])
+                for select in changed_pathways(prev, current, state.last_started_at - CHANGE_MARGIN):
+                    conn.execute(_scope.insert().from_select(["pathway_id"], select))
+            if full_territories:
+                conn.execute(
+                    _scope.insert().from_select(
+                        ["pathway_id"],
+                        sa.select(Pathway.id).where(Pathway.territory_id.in_([t.id for t in full_territories])),
+                    )
+                )
+            result.examined = conn.execute(sa.select(sa.func.count(sa.distinct(_scope.c.pathway_id)))).scalar()
+            total = conn.execute(
+                sa.select(sa.func.count(Pathway.id)).where(Pathway.territory_id.in_([t.id for t in territories]))
+            ).scalar()
+            if result.examined > INCREMENTAL_MAX_SHARE * total:
+                # So much may have changed that a full scan is cheaper than a scoped one.
+                scope, result.full, result.examined = None, True, None
+                full_territories = territories
+            elif dialect == "postgresql":
+                conn.exec_driver_sql("ANALYZE scan_scope")
+        ctx = RuleContext(now=now, territories=territories, scope=scope)
         conn.exec_driver_sql(_CREATE)
         conn.execute(_candidates.delete())
         columns = ["territory_id", "pathway_id", "kind", "subject_key", "due_at"]
@@ -109,12 +202,14 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
         if dialect == "postgresql":
             conn.exec_driver_sql("ANALYZE alert_candidate")  # temporary tables get no autovacuum stats
 
-        scope = Alert.territory_id.in_([t.id for t in territories])
+        in_scope = Alert.territory_id.in_([t.id for t in territories])
+        if scope is not None:
+            in_scope = sa.and_(in_scope, Alert.pathway_id.in_(sa.select(scope.c.pathway_id)))
         # One pass (a FULL JOIN) finds both the candidates without an unresolved alert (to raise)
         # and the unresolved alerts without a candidate (to resolve).
         unresolved = (
             sa.select(Alert.id, Alert.pathway_id, Alert.kind, Alert.subject_key)
-            .where(scope, Alert.status != AlertStatus.RESOLVED)
+            .where(in_scope, Alert.status != AlertStatus.RESOLVED)
             .subquery("unresolved")
         )
         conn.exec_driver_sql(_CREATE_DIFF)
@@ -170,9 +265,13 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None) ->
         result.raised = conn.execute(insert).rowcount or 0
         conn.execute(_candidates.delete())
         conn.execute(_diff.delete())
+        if scope is not None:
+            conn.execute(_scope.delete())
+        _save_states(session, territories, full_territories, now, started)
+        territory_scope = Alert.territory_id.in_([t.id for t in territories])
         for kind, count in conn.execute(
             sa.select(Alert.kind, sa.func.count())
-            .where(scope, Alert.status != AlertStatus.RESOLVED)
+            .where(territory_scope, Alert.status != AlertStatus.RESOLVED)
             .group_by(Alert.kind)
         ):
             result.open_by_kind[AlertKind(kind)] = count
