@@ -248,7 +248,7 @@ def test_settings_change_and_going_back_in_time_force_a_full_scan() -> None:
     assert scan_follow_ups(datetime(2026, 2, 2, tzinfo=PARIS), territory_ids=[territory.id], full=True).full
 
 
-def test_a_scan_falls_back_to_full_when_most_pathways_changed(referent_factory=None) -> None:
+def test_a_scan_falls_back_to_full_when_most_pathways_changed() -> None:
     territory = TerritoryFactory()
     referent = UserFactory(agency=AgencyFactory(territory=territory))
     scan_follow_ups(datetime(2026, 3, 1, tzinfo=PARIS), territory_ids=[territory.id])
