@@ -42,6 +42,12 @@ class RuleContext:
     def __post_init__(self) -> None:
         self.today = self.now.astimezone(PARIS).date()
 
+    def in_scope(self, pathway_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+        """Restrict a table to the scoped pathways (by its own pathway_id, so its index serves)."""
+        if self.scope is None:
+            return sa.true()
+        return pathway_id.in_(sa.select(self.scope.c.pathway_id))
+
     def day_threshold(self, days: int) -> datetime:
         """The instant a date must be before to be more than `days` Paris days ago.
 
@@ -100,7 +106,7 @@ def follow_up_overdue(ctx: RuleContext) -> sa.Select:
                 "first_planned"
             ),
         )
-        .where(Meeting.status.in_([MeetingStatus.HELD, MeetingStatus.PLANNED]))
+        .where(Meeting.status.in_([MeetingStatus.HELD, MeetingStatus.PLANNED]), ctx.in_scope(Meeting.pathway_id))
         .group_by(Meeting.pathway_id)
         .subquery("meetings")
     )
@@ -147,7 +153,12 @@ def _meeting_rule(
         sa.select(*_row(Pathway, kind, _subject("meeting", Meeting.id), due))
         .select_from(Meeting)
         .join(Pathway, Pathway.id == Meeting.pathway_id)
-        .where(_open(ctx), ctx.before_threshold(Meeting.territory_id, Meeting.scheduled_at, days), *conditions)
+        .where(
+            _open(ctx),
+            ctx.in_scope(Meeting.pathway_id),
+            ctx.before_threshold(Meeting.territory_id, Meeting.scheduled_at, days),
+            *conditions,
+        )
     )
 
 
@@ -189,6 +200,7 @@ def barrier_overdue(ctx: RuleContext) -> sa.Select:
         .join(Pathway, Pathway.id == Barrier.pathway_id)
         .where(
             _open(ctx),
+            ctx.in_scope(Barrier.pathway_id),
             Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]),
             Barrier.due_on < ctx.today,
         )
@@ -247,6 +259,7 @@ def contract_ending(ctx: RuleContext) -> sa.Select:
         .join(Pathway, Pathway.id == Contract.pathway_id)
         .where(
             _open(ctx),
+            ctx.in_scope(Contract.pathway_id),
             Pathway.stage.in_(ACTIVE_STAGES),
             Contract.ends_on.is_not(None),
             Contract.ends_on <= horizon,
@@ -275,6 +288,7 @@ def referral_unanswered(ctx: RuleContext) -> sa.Select:
         .join(Pathway, Pathway.id == Barrier.pathway_id)
         .where(
             _open(ctx),
+            ctx.in_scope(Barrier.pathway_id),
             Referral.status == ReferralStatus.SENT,
             ctx.before_threshold(Referral.territory_id, Referral.sent_at, lambda t: t.referral_answer_days),
         )
@@ -303,7 +317,11 @@ def closure_proposed(ctx: RuleContext) -> sa.Select:
     """The last check-in is held and none is left to hold: propose closing (never close silently)."""
     last_checkin = (
         sa.select(Meeting.pathway_id, sa.func.max(Meeting.scheduled_at).label("at"))
-        .where(Meeting.kind == MeetingKind.CHECKIN, Meeting.status != MeetingStatus.CANCELLED)
+        .where(
+            Meeting.kind == MeetingKind.CHECKIN,
+            Meeting.status != MeetingStatus.CANCELLED,
+            ctx.in_scope(Meeting.pathway_id),
+        )
         .group_by(Meeting.pathway_id)
         .subquery("last_checkin")
     )
