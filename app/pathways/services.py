@@ -131,18 +131,8 @@ def create_beneficiary(
         person.search_name = search_key(person.last_name, person.first_name, person.birth_name)
         session.add(person)
         session.flush()
-        pathway = Pathway(
-            territory_id=actor.territory_id,
-            beneficiary_id=person.id,
-            lead_agency_id=actor.agency_id,
-            stage=Stage.INTAKE,
-            started_at=now,
-        )
-        session.add(pathway)
-        session.flush()
+        pathway = _start_pathway(actor, person, now)
         record_event(actor, "beneficiary.created", object_type="beneficiary", object_id=person.id,
-                     pathway=pathway, at=now)
-        record_event(actor, "pathway.opened", object_type="pathway", object_id=pathway.id,
                      pathway=pathway, at=now)
         if referent is not None:
             _assign(actor, pathway, referent, note=None, now=now)
@@ -192,18 +182,18 @@ def open_pathway(actor: User, beneficiary_id: int, *, now: datetime | None = Non
         raise NotFound()
     if _open_pathway_of(person.id) is not None:
         raise Conflict("Cette personne a déjà un parcours ouvert : clôturez-le avant d'en ouvrir un autre.")
-    with unit_of_work() as session:
-        pathway = Pathway(
-            territory_id=actor.territory_id,
-            beneficiary_id=person.id,
-            lead_agency_id=actor.agency_id,
-            stage=Stage.INTAKE,
-            started_at=now,
-        )
-        session.add(pathway)
-        session.flush()
-        record_event(actor, "pathway.opened", object_type="pathway", object_id=pathway.id,
-                     pathway=pathway, at=now)
+    with unit_of_work():
+        pathway = _start_pathway(actor, person, now)
+    return pathway
+
+
+def _start_pathway(actor: User, person: Beneficiary, now: datetime) -> Pathway:
+    """A new open pathway (intake) led by the actor's agency; inside the caller's transaction."""
+    pathway = Pathway(territory_id=actor.territory_id, beneficiary_id=person.id, lead_agency_id=actor.agency_id,
+                      stage=Stage.INTAKE, started_at=now)
+    db.session.add(pathway)
+    db.session.flush()
+    record_event(actor, "pathway.opened", object_type="pathway", object_id=pathway.id, pathway=pathway, at=now)
     return pathway
 
 
