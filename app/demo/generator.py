@@ -577,12 +577,14 @@ class _PathwayBuilder:
         if p.referent is None:
             return
         first_at = max(s.at(p.assign_day), self.started_at)
+        # As close_pathway does: closing a pathway ends its referent's assignment.
+        ends = (lambda start: max(start, self.end_at)) if self.closed else (lambda start: None)
         if self.previous is not None and self.handover_day is not None:
             prev_user, prev_agency = self.previous
             handover_at = s.at(self.handover_day, 10 * 60)
             self._assignment_row(prev_user, prev_agency, first_at, handover_at, None,
                                  self.ctx.manager_by_agency.get(prev_agency, prev_user))
-            self._assignment_row(p.referent, self.lead_agency, handover_at, None,
+            self._assignment_row(p.referent, self.lead_agency, handover_at, ends(handover_at),
                                  self.rng.choice(data.HANDOVER_NOTES),
                                  self.ctx.manager_by_agency.get(self.lead_agency, prev_user))
             if prev_agency != self.lead_agency:
@@ -590,7 +592,7 @@ class _PathwayBuilder:
                             "Réorientation vers " + _agency_label(self.plan.lead_kind)
                             + " ; passage de relais au nouveau référent.", handover_at)
         else:
-            self._assignment_row(p.referent, self.lead_agency, first_at, None, None,
+            self._assignment_row(p.referent, self.lead_agency, first_at, ends(first_at), None,
                                  self.ctx.manager_by_agency.get(self.lead_agency, p.referent))
 
     # ---- team and consent ---------------------------------------------------------------------

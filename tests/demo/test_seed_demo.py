@@ -302,12 +302,16 @@ def test_pathway_invariants(seeded):
         assert p.started_at <= NOW and (p.oriented_at is None or p.started_at <= p.oriented_at <= NOW)
         assert p.closed_at is None or p.started_at < p.closed_at <= NOW
         assert p.started_at.tzinfo is not None
-        # one current assignment, matching the referent
+        # one current assignment, matching the referent; a closed pathway's last one ended at closure
         current = [a for a in p.assignments if a.ended_at is None]
         if p.referent_id is None:
             assert p.assignments == []
-        else:
+        elif p.closed_at is None:
             assert [(a.user_id, a.agency_id) for a in current] == [(p.referent_id, p.lead_agency_id)]
+        else:
+            last = max(p.assignments, key=lambda a: a.started_at)
+            assert current == [] and (last.user_id, last.agency_id) == (p.referent_id, p.lead_agency_id)
+            assert last.ended_at == max(p.closed_at, last.started_at)
         for a in p.assignments:
             assert a.ended_at is None or a.ended_at >= a.started_at
             assert a.user.agency_id == a.agency_id and a.territory_id == p.territory_id
@@ -471,3 +475,16 @@ def test_reset_keeps_other_territories(runner, make_user):
     _seed(runner, "--reset")
     assert db.session.get(User, other.id) is not None
     assert _count(Territory, Territory.code == "99") == 1
+
+
+def test_closed_pathways_have_no_current_referent_assignment(seeded) -> None:
+    """As close_pathway does: the referent's assignment ends when the pathway closes."""
+    from app.pathways.models import Pathway, ReferentAssignment
+
+    current_on_closed = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ReferentAssignment)
+        .join(Pathway, Pathway.id == ReferentAssignment.pathway_id)
+        .where(Pathway.closed_at.is_not(None), ReferentAssignment.ended_at.is_(None))
+    )
+    assert current_on_closed == 0
