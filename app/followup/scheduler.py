@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -25,35 +26,31 @@ TIMEZONE = "Europe/Paris"
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
 
 
+def _run_job(app: Flask, name: str, job: Callable[[datetime], object]) -> None:
+    """A job's whole life: an app context, the plain function at the current time, a clean session."""
+    with app.app_context():
+        try:
+            log.info("%s: %s", name, job(datetime.now(timezone.utc)))
+        finally:
+            db.session.remove()
+
+
 def scan_job(app: Flask) -> None:
     from app.followup.scan import scan_follow_ups
 
-    with app.app_context():
-        try:
-            result = scan_follow_ups(datetime.now(timezone.utc))
-            log.info("%s", result)
-        finally:
-            db.session.remove()
+    _run_job(app, "follow-up scan", scan_follow_ups)
 
 
 def digest_job(app: Flask) -> None:
     from app.followup.digest import send_daily_digest
 
-    with app.app_context():
-        try:
-            log.info("daily digest: %s mails", send_daily_digest(datetime.now(timezone.utc)))
-        finally:
-            db.session.remove()
+    _run_job(app, "daily digest (mails sent)", send_daily_digest)
 
 
 def retention_job(app: Flask) -> None:
     from app.pathways.retention import apply_retention
 
-    with app.app_context():
-        try:
-            log.info("retention: %s", apply_retention(datetime.now(timezone.utc)))
-        finally:
-            db.session.remove()
+    _run_job(app, "retention", apply_retention)
 
 
 def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:

@@ -95,16 +95,25 @@ def record_meeting(
     with unit_of_work():
         check_version(meeting, expected_version)
         previous = meeting.status
-        meeting.status = status
-        meeting.scheduled_at = held_at
-        meeting.notes = (notes or "").strip() or None
-        meeting.notes_visibility = Visibility(notes_visibility)
-        meeting.recorded_at = now
-        meeting.recorded_by_id = actor.id
-        record_event(actor, f"meeting.{status.value}", object_type="meeting", object_id=meeting.id,
-                     pathway=pathway, at=now,
-                     details={"previous": previous.value, "notes_visibility": meeting.notes_visibility.value})
+        _mark_recorded(actor, meeting, pathway, status=status, held_at=held_at, notes=notes,
+                       notes_visibility=notes_visibility, now=now, details={"previous": previous.value})
     return meeting
+
+
+def _mark_recorded(
+    actor: User, meeting: Meeting, pathway: Pathway, *, status: MeetingStatus, held_at: datetime,
+    notes: str | None, notes_visibility: Visibility, now: datetime, details: dict | None = None,
+) -> None:
+    """Held or missed, with its notes, and the audit event; inside the caller's transaction."""
+    meeting.status = status
+    meeting.scheduled_at = held_at
+    meeting.notes = (notes or "").strip() or None
+    meeting.notes_visibility = Visibility(notes_visibility)
+    meeting.recorded_at = now
+    meeting.recorded_by_id = actor.id
+    db.session.flush()
+    record_event(actor, f"meeting.{status.value}", object_type="meeting", object_id=meeting.id, pathway=pathway,
+                 at=now, details={**(details or {}), "notes_visibility": meeting.notes_visibility.value})
 
 
 def log_meeting(
@@ -149,15 +158,8 @@ def log_meeting(
                               organizer_id=actor.id, agency_id=actor.agency_id,
                               kind=MeetingKind.FOLLOW_UP, channel=MeetingChannel(channel))
             session.add(meeting)
-        meeting.status = status
-        meeting.scheduled_at = held_at
-        meeting.notes = (notes or "").strip() or None
-        meeting.notes_visibility = Visibility(notes_visibility)
-        meeting.recorded_at = now
-        meeting.recorded_by_id = actor.id
-        session.flush()
-        record_event(actor, f"meeting.{status.value}", object_type="meeting", object_id=meeting.id,
-                     pathway=pathway, at=now, details={"notes_visibility": meeting.notes_visibility.value})
+        _mark_recorded(actor, meeting, pathway, status=status, held_at=held_at, notes=notes,
+                       notes_visibility=notes_visibility, now=now)
         next_meeting = None
         if next_at is not None:
             next_meeting = Meeting(
