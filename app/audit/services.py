@@ -51,3 +51,24 @@ def record_read(actor: User, pathway: Pathway, *, what: str = "record") -> None:
     """Log that `actor` opened the record of `pathway`, and commit it at once."""
     record_event(actor, f"pathway.read.{what}", object_type="pathway", object_id=pathway.id, pathway=pathway)
     db.session.commit()
+
+
+def record_shown(
+    actor: User,
+    action: str,
+    *,
+    pathway_ids: list[int] | tuple[int, ...] = (),
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Log that `actor` was shown the people of `pathway_ids` (a search, a list, an export, a feed).
+
+    One event per page shown, in the caller's transaction (the caller commits): the ids of the
+    pathways displayed, and facts such as filter *names* or a page number — never a note, and never
+    the text typed in a search box (a name is personal data; the ids say whom it found).
+    """
+    ids = sorted({int(i) for i in pathway_ids})
+    return record_event(
+        actor, action, object_type="pathway_list", territory_id=actor.territory_id, at=at,
+        details={**(details or {}), "count": len(ids), "pathway_ids": ids},
+    )
