@@ -5,11 +5,9 @@ Holds names and kinds of alerts only, never note content.
 """
 from __future__ import annotations
 
-import smtplib
 from datetime import datetime
 from email.message import EmailMessage
 from itertools import groupby
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -17,6 +15,7 @@ from babel.dates import format_date
 from flask import current_app
 
 from app.accounts.models import User
+from app.core.mail import deliver
 from app.extensions import db
 from app.followup.models import Alert, AlertStatus
 from app.labels import label
@@ -57,23 +56,6 @@ def build_digest(user: User, items: list[tuple[Alert, Beneficiary]], now: dateti
     message["To"] = user.email
     message.set_content("\n".join(lines))
     return message
-
-
-def deliver(message: EmailMessage) -> None:
-    config = current_app.config
-    if config.get("MAIL_SERVER"):
-        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-            smtp.send_message(message)
-        return
-    outbox = Path(config["MAIL_OUTBOX_DIR"])
-    outbox.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(PARIS).strftime("%Y%m%d-%H%M%S-%f")
-    safe_to = str(message["To"]).replace("@", "_at_").replace("/", "_")
-    (outbox / f"{stamp}-{safe_to}.eml").write_bytes(bytes(message))
 
 
 def send_daily_digest(now: datetime) -> int:
