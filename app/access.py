@@ -14,11 +14,18 @@ Levels of access to a pathway's record:
 - NONE: anyone else, other territories and admins included — answered as "not found".
 
 Within a readable record, entries and meeting notes have their own visibility:
-`team` (everyone with SHARED or FULL), `agency` (the author's agency), `referent` (the referent
-and the author).
+`team` (everyone with SHARED or FULL), `agency` (the author's agency), `referent` (the author, and
+the referent while the lead agency stays the author's agency: a handover to another agency never
+opens the previous agency's `agency` or `referent` notes).
+
+Writes follow reads (DESIGN §3.3): each write has its own named question below (`can_plan_meeting`,
+`can_edit_meeting_notes`…), asked by the service that performs it — whichever door the request
+came through (web form, API, CLI) — and by the views, to offer the action or not. No other module
+decides "may this user…"; `tests/test_access_guard.py` fails if one does.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -99,21 +106,9 @@ def can_read_record(user: Any, pathway: Pathway) -> bool:
 
 def can_manage_pathway(user: Any, pathway: Pathway) -> bool:
     """Orient, plan and record meetings, add barriers, consent, contracts, close: the lead agency."""
-    return record_access(user, pathway) == RecordAccess.FULL and user.role in (
-        Role.PROFESSIONAL,
-        Role.MANAGER,
-    )
+    return record_access(user, pathway) == RecordAccess.FULL and _works_on_records(user)
 
 
-def can_assign_referent(user: Any, pathway: Pathway) -> bool:
-    """The lead agency hands over; managers steering the pathway may reassign it too."""
-    if can_manage_pathway(user, pathway):
-        return True
-    return (
-        _is_user(user)
-        and user.territory_id == pathway.territory_id
-        and is_territory_steering_manager(user)
-    )
 
 
 def can_contribute(user: Any, pathway: Pathway) -> bool:
@@ -129,7 +124,8 @@ def _visible(user: User, pathway: Pathway, visibility: Visibility, author_id: in
         return True
     if visibility == Visibility.AGENCY:
         return author_agency_id == user.agency_id
-    return user.id in (author_id, pathway.referent_id)  # Visibility.REFERENT
+    # Visibility.REFERENT: the author, and the referent while the lead agency is the author's.
+    return user.id == author_id or (user.id == pathway.referent_id and pathway.lead_agency_id == author_agency_id)
 
 
 def can_see_entry(user: Any, entry: Entry, pathway: Pathway) -> bool:
@@ -137,8 +133,8 @@ def can_see_entry(user: Any, entry: Entry, pathway: Pathway) -> bool:
 
 
 def can_see_meeting_notes(user: Any, meeting: Meeting, pathway: Pathway) -> bool:
-    author_id = meeting.recorded_by_id or meeting.organizer_id
-    return _visible(user, pathway, meeting.notes_visibility, author_id, meeting.agency_id)
+    author_id, author_agency_id = meeting_notes_author(meeting)
+    return _visible(user, pathway, meeting.notes_visibility, author_id, author_agency_id)
 
 
 def can_read_audit(user: Any, pathway: Pathway) -> bool:
@@ -150,6 +146,206 @@ def can_read_audit(user: Any, pathway: Pathway) -> bool:
     )
 
 
+# --- writes: one named question per operation (DESIGN §3.3 "writes follow reads") ------------
+#
+# Services ask these before writing, whichever door the request came through; views ask the same
+# to offer the action. State rules (a closed pathway, a cancelled meeting) are the services' own.
+
+NOTES_WIDTH = {Visibility.REFERENT: 0, Visibility.AGENCY: 1, Visibility.TEAM: 2}  # narrow → wide
+
+
+def _works_on_records(user: Any) -> bool:
+    return _is_user(user) and user.is_active_account and user.role in (Role.PROFESSIONAL, Role.MANAGER)
+
+
+def can_create_person(user: Any) -> bool:
+    """Create a person and their pathway (led by the user's agency); check for duplicates first."""
+    return _works_on_records(user)
+
+
+def can_open_pathway(user: Any, last: Pathway | None) -> bool:
+    """Open a new pathway for a person whose previous one is closed: the agency that led it (any
+    other agency finds the person through the duplicate check and asks to join the team)."""
+    return can_create_person(user) and (last is None or can_manage_pathway(user, last))
+
+
+def can_edit_identity(user: Any, pathway: Pathway) -> bool:
+    return can_manage_pathway(user, pathway)
+
+
+def can_orient(user: Any, pathway: Pathway) -> bool:
+    return can_manage_pathway(user, pathway)
+
+
+def can_change_stage(user: Any, pathway: Pathway) -> bool:
+    return can_manage_pathway(user, pathway)
+
+
+def can_manage_team(user: Any, pathway: Pathway) -> bool:
+    """Add or remove a partner agency of the team; accept or refuse a request to join it."""
+    return can_manage_pathway(user, pathway)
+
+
+def can_record_consent(user: Any, pathway: Pathway) -> bool:
+    """Record or withdraw the person's consent to share with the team."""
+    return can_manage_pathway(user, pathway)
+
+
+def can_record_contract(user: Any, pathway: Pathway) -> bool:
+    return can_manage_pathway(user, pathway)
+
+
+def can_record_employment(user: Any, pathway: Pathway) -> bool:
+    return can_manage_pathway(user, pathway)
+
+
+def can_close_pathway(user: Any, pathway: Pathway) -> bool:
+    return can_manage_pathway(user, pathway)
+
+
+def can_plan_meeting(user: Any, pathway: Pathway) -> bool:
+    """Plan a meeting, or log one that took place (« Saisir un entretien »)."""
+    return can_manage_pathway(user, pathway)
+
+
+def can_record_meeting(user: Any, pathway: Pathway) -> bool:
+    """Mark a meeting held or missed, move it or cancel it: its status and time, never its notes."""
+    return can_manage_pathway(user, pathway)
+
+
+def meeting_notes_author(meeting: Meeting) -> tuple[int | None, int | None]:
+    """(author, author's agency) of a meeting's notes: whoever recorded it, in the agency that did."""
+    return meeting.recorded_by_id or meeting.organizer_id, meeting.agency_id
+
+
+def can_edit_meeting_notes(user: Any, meeting: Meeting, pathway: Pathway) -> bool:
+    """Change the notes of a recorded meeting, or narrow their visibility: only whoever may read
+    them and may record the meeting."""
+    return can_record_meeting(user, pathway) and can_see_meeting_notes(user, meeting, pathway)
+
+
+def can_set_meeting_notes_visibility(user: Any, meeting: Meeting, pathway: Pathway, visibility: Visibility) -> bool:
+    """Narrowing is open to whoever may edit the notes; widening only to their author."""
+    if not can_edit_meeting_notes(user, meeting, pathway):
+        return False
+    if NOTES_WIDTH[Visibility(visibility)] <= NOTES_WIDTH[meeting.notes_visibility]:
+        return True
+    return user.id == meeting_notes_author(meeting)[0]
+
+
+def can_write_with_visibility(user: Any, pathway: Pathway, visibility: Visibility) -> bool:
+    """`referent` notes are the lead agency's: written by one of its members, for the referent."""
+    return Visibility(visibility) != Visibility.REFERENT or (
+        record_access(user, pathway) == RecordAccess.FULL
+    )
+
+
+def can_add_entry(user: Any, pathway: Pathway) -> bool:
+    """Add a journal entry to the shared record: anyone who may read it, while it is open."""
+    return can_contribute(user, pathway)
+
+
+def can_add_barrier(user: Any, pathway: Pathway) -> bool:
+    return can_manage_pathway(user, pathway)
+
+
+def can_refer_barrier(user: Any, pathway: Pathway) -> bool:
+    """Refer a barrier to a partner agency (closed loop)."""
+    return can_manage_pathway(user, pathway)
+
+
+def can_update_barrier(user: Any, barrier: Any, pathway: Pathway) -> bool:
+    """The lead agency edits every barrier; a partner edits the barriers its agency owns."""
+    return can_manage_pathway(user, pathway) or (
+        can_read_record(user, pathway) and _works_on_records(user) and barrier.owner_agency_id == user.agency_id
+    )
+
+
+def can_answer_referral(user: Any, referral: Any, pathway: Pathway) -> bool:
+    """Accept or decline a referral: the agency it was sent to (consent or not: it was asked)."""
+    return (
+        _works_on_records(user)
+        and record_access(user, pathway) >= RecordAccess.EXISTENCE
+        and referral.agency_id == user.agency_id
+    )
+
+
+def can_complete_referral(user: Any, referral: Any, pathway: Pathway) -> bool:
+    """Mark an accepted referral done: the agency that took it, or the lead agency."""
+    return can_answer_referral(user, referral, pathway) or can_manage_pathway(user, pathway)
+
+
+def can_be_referent(user: Any) -> bool:
+    """Who may be named referent: an active professional or manager (never an admin)."""
+    return _works_on_records(user)
+
+
+def possible_referents_clause(user: Any) -> sa.ColumnElement[bool]:
+    """`can_be_referent` as a WHERE clause over `User`, within the user's territory."""
+    if not _is_user(user):
+        return sa.false()
+    return sa.and_(
+        User.territory_id == user.territory_id,
+        User.is_active_account.is_(True),
+        User.role.in_([Role.PROFESSIONAL, Role.MANAGER]),
+    )
+
+
+def can_assign_referent(user: Any, pathway: Pathway, referent: Any = None) -> bool:
+    """Name or change the referent: the lead agency, or a manager steering the territory. Nobody
+    hands a pathway to themself (that would open the `referent` notes to whoever wished it), except
+    to take charge of a pathway of their own agency that has no referent yet."""
+    if referent is not None and _is_user(user) and referent.id == user.id:
+        return pathway.referent_id is None and can_manage_pathway(user, pathway)
+    if can_manage_pathway(user, pathway):
+        return True
+    return (
+        _is_user(user)
+        and user.is_active_account
+        and user.territory_id == pathway.territory_id
+        and is_territory_steering_manager(user)
+    )
+
+
+def can_acknowledge_alert(user: Any, pathway: Pathway) -> bool:
+    return can_manage_pathway(user, pathway)
+
+
+def can_request_to_join(user: Any, pathway: Pathway) -> bool:
+    """Ask to join the team of a pathway found by the duplicate check: a professional of another
+    agency of the territory, neither leading it nor already in its team, while it is open."""
+    return (
+        _works_on_records(user)
+        and user.territory_id == pathway.territory_id
+        and pathway.closed_at is None
+        and pathway.lead_agency_id != user.agency_id
+        and user.agency_id not in _active_member_agency_ids(pathway)
+    )
+
+
+def can_answer_join_request(user: Any, pathway: Pathway) -> bool:
+    return can_manage_team(user, pathway)
+
+
+def record_access_levels(user: Any, pathways: list[Pathway]) -> dict[int, RecordAccess]:
+    """`record_access` of each listed pathway in one query (for lists: partners see less)."""
+    if not pathways:
+        return {}
+    shared_ids = set(
+        db.session.scalars(
+            sa.select(Pathway.id).where(
+                Pathway.id.in_([p.id for p in pathways]),
+                readable_pathways_clause(user, minimum=RecordAccess.SHARED),
+            )
+        )
+    )
+    return {
+        p.id: RecordAccess.FULL if p.lead_agency_id == user.agency_id
+        else RecordAccess.SHARED if p.id in shared_ids else RecordAccess.EXISTENCE
+        for p in pathways
+    }
+
+
 # --- guards used by services (404 when the record is hidden, 403 when visible but not allowed)
 
 def get_pathway_or_404(user: Any, pathway_id: int, *, minimum: RecordAccess = RecordAccess.SHARED) -> Pathway:
@@ -159,7 +355,10 @@ def get_pathway_or_404(user: Any, pathway_id: int, *, minimum: RecordAccess = Re
     return pathway
 
 
-def require(allowed: bool, user: Any, pathway: Pathway, message: str) -> None:
+LEAD_AGENCY_ONLY = "Seule la structure du référent peut faire cette action sur ce parcours."
+
+
+def require(allowed: bool, user: Any, pathway: Pathway, message: str = LEAD_AGENCY_ONLY) -> None:
     """Refuse an action: 404 if the user may not even know the record exists, else 403."""
     if allowed:
         return
@@ -169,12 +368,16 @@ def require(allowed: bool, user: Any, pathway: Pathway, message: str) -> None:
 
 
 def require_manage(user: Any, pathway: Pathway) -> None:
-    require(
-        can_manage_pathway(user, pathway),
-        user,
-        pathway,
-        "Seule la structure du référent peut faire cette action sur ce parcours.",
-    )
+    require(can_manage_pathway(user, pathway), user, pathway)
+
+
+def pathway_for(
+    user: Any, pathway_id: int, question: Callable[[Any, Pathway], bool], message: str = LEAD_AGENCY_ONLY
+) -> Pathway:
+    """The pathway for an action page: 404 if hidden from `user`, 403 unless `question` allows it."""
+    pathway = get_pathway_or_404(user, pathway_id, minimum=RecordAccess.EXISTENCE)
+    require(question(user, pathway), user, pathway, message)
+    return pathway
 
 
 # --- SQL clauses: lists filter with these, so they never load what they hide -----------------
@@ -212,7 +415,10 @@ def _visibility_clause(user: User, visibility: Any, author_id: Any, author_agenc
         sa.and_(visibility == Visibility.AGENCY, author_agency_id == user.agency_id),
         sa.and_(
             visibility == Visibility.REFERENT,
-            sa.or_(author_id == user.id, Pathway.referent_id == user.id),
+            sa.or_(
+                author_id == user.id,
+                sa.and_(Pathway.referent_id == user.id, Pathway.lead_agency_id == author_agency_id),
+            ),
         ),
     )
 

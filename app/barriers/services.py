@@ -53,7 +53,7 @@ def add_barrier(
     due_on: date | None = None,
     now: datetime | None = None,
 ) -> Barrier:
-    access.require_manage(actor, pathway)
+    access.require(access.can_add_barrier(actor, pathway), actor, pathway)
     if pathway.closed_at is not None:
         raise Conflict("Ce parcours est clôturé.")
     now = now or utcnow()
@@ -98,13 +98,8 @@ def update_barrier(
     """Change status, due date, owner… Lifting dates the barrier; re-opening clears that date."""
     pathway = db.session.get(Pathway, barrier.pathway_id)
     # The lead agency edits every barrier; a partner edits the barriers its agency owns.
-    if not (
-        access.can_manage_pathway(actor, pathway)
-        or (access.can_read_record(actor, pathway) and barrier.owner_agency_id == actor.agency_id)
-    ):
-        access.require(
-            False, actor, pathway, "Seule la structure du référent ou celle qui porte ce frein peut le modifier."
-        )
+    access.require(access.can_update_barrier(actor, barrier, pathway), actor, pathway,
+                   "Seule la structure du référent ou celle qui porte ce frein peut le modifier.")
     now = now or utcnow()
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -143,7 +138,7 @@ def refer_barrier(
 ) -> Referral:
     """Send the barrier to a partner agency, which joins the team if it was not in it yet."""
     pathway = db.session.get(Pathway, barrier.pathway_id)
-    access.require_manage(actor, pathway)
+    access.require(access.can_refer_barrier(actor, pathway), actor, pathway)
     now = now or utcnow()
     if barrier.is_settled:
         raise Conflict("Ce frein est levé ou abandonné : il n'y a plus rien à orienter.")
@@ -225,7 +220,7 @@ def answer_referral(
     pathway = db.session.get(Pathway, barrier.pathway_id)
     if not access.can_see_pathway_exists(actor, pathway):
         raise NotFound("Cette orientation est introuvable.")
-    if actor.agency_id != referral.agency_id:
+    if not access.can_answer_referral(actor, referral, pathway):
         raise Forbidden("Seule la structure sollicitée peut répondre à cette orientation.")
     now = now or utcnow()
     if referral.status != ReferralStatus.SENT:
@@ -259,7 +254,7 @@ def complete_referral(actor: User, referral: Referral, *, now: datetime | None =
     pathway = db.session.get(Pathway, barrier.pathway_id)
     if not access.can_see_pathway_exists(actor, pathway):
         raise NotFound("Cette orientation est introuvable.")
-    if actor.agency_id not in (referral.agency_id, pathway.lead_agency_id):
+    if not access.can_complete_referral(actor, referral, pathway):
         raise Forbidden("Seule la structure sollicitée ou celle du référent peut clore cette orientation.")
     if referral.status != ReferralStatus.ACCEPTED:
         raise Conflict("Seule une orientation acceptée peut être marquée comme réalisée.")

@@ -27,7 +27,7 @@ def get_alert_or_404(actor: User, alert_id: int) -> tuple[Alert, Pathway]:
 def acknowledge_alert(actor: User, alert: Alert, *, now: datetime | None = None) -> Alert:
     """The referent has seen it. It stays listed until its cause is gone (the scan resolves it)."""
     pathway = db.session.get(Pathway, alert.pathway_id)
-    access.require_manage(actor, pathway)
+    access.require(access.can_acknowledge_alert(actor, pathway), actor, pathway)
     now = now or utcnow()
     if alert.status == AlertStatus.RESOLVED:
         raise Conflict("Cette alerte est déjà résolue.")

@@ -20,10 +20,9 @@ from app.api.core import (
     respond_page,
 )
 from app.audit.services import record_read
-from app.errors import ValidationError
 from app.extensions import db
 from app.meetings import services as meetings
-from app.meetings.models import Meeting, MeetingStatus
+from app.meetings.models import Meeting
 from app.meetings.schemas import LogMeetingSchema, MeetingOutSchema, PlanMeetingSchema, UpdateMeetingSchema
 from app.pathways.models import Pathway
 
@@ -116,39 +115,12 @@ def update_meeting(meeting_id: int) -> Response:
     actual time); `cancelled` cancels it (`cancellation_reason`); `scheduled_at` alone moves a
     planned meeting; `notes` alone corrects the notes of a recorded meeting."""
     user = current_user()
-    meeting, _pathway = meetings.get_meeting_or_404(user, meeting_id)
+    meeting, pathway = meetings.get_meeting_or_404(user, meeting_id)
     data = json_body(UpdateMeetingSchema())
     version = if_match()
-    status = data.get("status")
-    if status in (MeetingStatus.HELD.value, MeetingStatus.MISSED.value) or (
-        status is None and ("notes" in data or "notes_visibility" in data)
-    ):
-        if status is None and meeting.status not in (MeetingStatus.HELD, MeetingStatus.MISSED):
-            raise ValidationError("Indiquez d'abord si le rendez-vous a eu lieu.", field="status")
-        if "cancellation_reason" in data:
-            raise ValidationError("Sans objet pour un rendez-vous renseigné.", field="cancellation_reason")
-        meeting = meetings.record_meeting(
-            user,
-            meeting,
-            status=MeetingStatus(status or meeting.status),
-            notes=data["notes"] if "notes" in data else meeting.notes,
-            notes_visibility=data.get("notes_visibility", meeting.notes_visibility),
-            held_at=data.get("scheduled_at"),
-            expected_version=version,
-        )
-    elif status == MeetingStatus.CANCELLED.value:
-        for name in ("scheduled_at", "notes", "notes_visibility"):
-            if name in data:
-                raise ValidationError("Sans objet pour une annulation.", field=name)
-        meeting = meetings.cancel_meeting(
-            user, meeting, reason=data.get("cancellation_reason"), expected_version=version
-        )
-    else:
-        if "scheduled_at" not in data:
-            raise ValidationError("Indiquez la nouvelle date du rendez-vous.", field="scheduled_at")
-        if "cancellation_reason" in data:
-            raise ValidationError("Sans objet sans annulation.", field="cancellation_reason")
-        meeting = meetings.reschedule_meeting(
-            user, meeting, scheduled_at=data["scheduled_at"], expected_version=version
-        )
-    return _dump(meeting)
+    # No answer carries a note its caller could not read before the write.
+    could_read = access.can_see_meeting_notes(user, meeting, pathway)
+    meeting = meetings.update_meeting(user, meeting, data, expected_version=version)
+    visible = {meeting.id} if could_read and access.can_see_meeting_notes(user, meeting, pathway) else set()
+    with Context({"user": user, "visible_notes": visible}):
+        return respond(MeetingOutSchema(), meeting, version=meeting.version)

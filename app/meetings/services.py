@@ -42,7 +42,7 @@ def plan_meeting(
     kind: MeetingKind = MeetingKind.FOLLOW_UP,
     now: datetime | None = None,
 ) -> Meeting:
-    access.require_manage(actor, pathway)
+    access.require(access.can_plan_meeting(actor, pathway), actor, pathway)
     if pathway.closed_at is not None:
         raise Conflict("Ce parcours est clôturé : on ne peut plus y planifier de rendez-vous.")
     now = now or utcnow()
@@ -78,26 +78,141 @@ def record_meeting(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Meeting:
-    """Mark a meeting held (with factual notes) or missed (the person did not come)."""
+    """Mark a planned meeting held (with factual notes) or missed (the person did not come).
+
+    A meeting already recorded only has its status corrected here: its notes and their author are
+    left as they are (`edit_meeting_notes` changes notes, under the notes' own rule).
+    """
+    return update_meeting(
+        actor, meeting,
+        {"status": status, "held_at": held_at,
+         **({"notes": notes, "notes_visibility": notes_visibility} if meeting.status == MeetingStatus.PLANNED
+            else {})},
+        expected_version=expected_version, now=now,
+    )
+
+
+def edit_meeting_notes(
+    actor: User,
+    meeting: Meeting,
+    *,
+    notes: str | None | object = ...,
+    notes_visibility: Visibility | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Meeting:
+    """Correct the notes of a recorded meeting, or change who may read them (DESIGN §3.3)."""
+    changes: dict = {}
+    if notes is not ...:
+        changes["notes"] = notes
+    if notes_visibility is not None:
+        changes["notes_visibility"] = notes_visibility
+    return update_meeting(actor, meeting, changes, expected_version=expected_version, now=now)
+
+
+_UPDATE_FIELDS = {"status", "held_at", "scheduled_at", "notes", "notes_visibility", "cancellation_reason"}
+
+
+def update_meeting(
+    actor: User,
+    meeting: Meeting,
+    changes: dict,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Meeting:
+    """Every change to an existing meeting, in one transaction, each under its own rule:
+
+    - `status` held / missed records a planned meeting (`held_at`, or `scheduled_at`, the actual
+      time; `notes` and `notes_visibility` written then, by the recorder) or corrects the status
+      of a recorded one — never touching its notes or their author;
+    - `status` cancelled cancels a planned meeting (`cancellation_reason`);
+    - `scheduled_at` alone moves a planned meeting;
+    - `notes` / `notes_visibility` on a recorded meeting: only whoever may read the notes may
+      change them; only their author may widen who reads them (`access.can_set_meeting_notes_visibility`).
+    """
     pathway = db.session.get(Pathway, meeting.pathway_id)
-    access.require_manage(actor, pathway)
+    access.require(access.can_record_meeting(actor, pathway), actor, pathway)
+    unknown = set(changes) - _UPDATE_FIELDS
+    if unknown:
+        raise ValidationError("Champ inconnu.", field=sorted(unknown)[0])
+    if not changes:
+        raise ValidationError("Aucune modification demandée.")
     now = now or utcnow()
-    status = MeetingStatus(status)
-    if status not in (MeetingStatus.HELD, MeetingStatus.MISSED):
-        raise ValidationError("Indiquez si le rendez-vous a eu lieu ou si la personne était absente.",
-                              field="status")
+    status = MeetingStatus(changes["status"]) if changes.get("status") is not None else None
+    touches_notes = "notes" in changes or changes.get("notes_visibility") is not None
     if meeting.status == MeetingStatus.CANCELLED:
         raise Conflict("Ce rendez-vous a été annulé.")
-    held_at = held_at or meeting.scheduled_at
-    if held_at > now + timedelta(minutes=5):
-        raise ValidationError("On ne peut pas renseigner un rendez-vous qui n'a pas encore eu lieu.",
-                              field="held_at")
     with unit_of_work():
         check_version(meeting, expected_version)
-        previous = meeting.status
-        _mark_recorded(actor, meeting, pathway, status=status, held_at=held_at, notes=notes,
-                       notes_visibility=notes_visibility, now=now, details={"previous": previous.value})
+        if status in (MeetingStatus.HELD, MeetingStatus.MISSED):
+            if "cancellation_reason" in changes:
+                raise ValidationError("Sans objet pour un rendez-vous renseigné.", field="cancellation_reason")
+            held_at = changes.get("held_at") or changes.get("scheduled_at") or meeting.scheduled_at
+            if held_at > now + timedelta(minutes=5):
+                raise ValidationError("On ne peut pas renseigner un rendez-vous qui n'a pas encore eu lieu.",
+                                      field="scheduled_at" if changes.get("scheduled_at") else "held_at")
+            if meeting.status == MeetingStatus.PLANNED:
+                visibility = Visibility(changes.get("notes_visibility") or Visibility.AGENCY)
+                _require_visibility_allowed(actor, pathway, visibility)
+                _mark_recorded(actor, meeting, pathway, status=status, held_at=held_at,
+                               notes=changes.get("notes"), notes_visibility=visibility, now=now,
+                               details={"previous": MeetingStatus.PLANNED.value})
+                return meeting
+            previous = meeting.status
+            meeting.status = status
+            meeting.scheduled_at = held_at
+            record_event(actor, "meeting.status_corrected", object_type="meeting", object_id=meeting.id,
+                         pathway=pathway, at=now, details={"previous": previous.value, "status": status.value})
+        elif status == MeetingStatus.CANCELLED:
+            for name in ("scheduled_at", "held_at", "notes", "notes_visibility"):
+                if name in changes:
+                    raise ValidationError("Sans objet pour une annulation.", field=name)
+            _cancel(actor, meeting, pathway, reason=changes.get("cancellation_reason"), now=now)
+            return meeting
+        elif "scheduled_at" in changes and not touches_notes:
+            if "cancellation_reason" in changes:
+                raise ValidationError("Sans objet sans annulation.", field="cancellation_reason")
+            _reschedule(actor, meeting, pathway, scheduled_at=changes["scheduled_at"], now=now)
+            return meeting
+        elif not touches_notes:
+            raise ValidationError("Indiquez la nouvelle date du rendez-vous.", field="scheduled_at")
+        if touches_notes:
+            _edit_notes(actor, meeting, pathway, changes, now=now)
     return meeting
+
+
+def _require_visibility_allowed(actor: User, pathway: Pathway, visibility: Visibility) -> None:
+    if not access.can_write_with_visibility(actor, pathway, visibility):
+        raise ValidationError("Seule la structure du référent peut réserver un écrit au référent.",
+                              field="notes_visibility")
+
+
+def _edit_notes(actor: User, meeting: Meeting, pathway: Pathway, changes: dict, *, now: datetime) -> None:
+    """Inside the caller's transaction. Authorship never changes: the notes stay their author's."""
+    if meeting.status not in (MeetingStatus.HELD, MeetingStatus.MISSED):
+        raise ValidationError("Indiquez d'abord si le rendez-vous a eu lieu.", field="status")
+    if "cancellation_reason" in changes:
+        raise ValidationError("Sans objet pour un rendez-vous renseigné.", field="cancellation_reason")
+    access.require(access.can_edit_meeting_notes(actor, meeting, pathway), actor, pathway,
+                   "Seules les personnes qui peuvent lire ce compte rendu peuvent le modifier.")
+    details: dict = {}
+    visibility = changes.get("notes_visibility")
+    if visibility is not None and Visibility(visibility) != meeting.notes_visibility:
+        visibility = Visibility(visibility)
+        _require_visibility_allowed(actor, pathway, visibility)
+        access.require(access.can_set_meeting_notes_visibility(actor, meeting, pathway, visibility), actor,
+                       pathway, "Seul l'auteur du compte rendu peut l'ouvrir à plus de lecteurs.")
+        details["notes_visibility"] = {"from": meeting.notes_visibility.value, "to": visibility.value}
+        meeting.notes_visibility = visibility
+    if "notes" in changes:
+        notes = (changes["notes"] or "").strip() or None
+        if notes != meeting.notes:
+            details["notes"] = "changed"
+            meeting.notes = notes
+    if details:
+        record_event(actor, "meeting.notes_edited", object_type="meeting", object_id=meeting.id,
+                     pathway=pathway, at=now, details=details)
 
 
 def _mark_recorded(
@@ -111,6 +226,7 @@ def _mark_recorded(
     meeting.notes_visibility = Visibility(notes_visibility)
     meeting.recorded_at = now
     meeting.recorded_by_id = actor.id
+    meeting.agency_id = actor.agency_id  # the notes are the recording agency's (`agency` visibility)
     db.session.flush()
     record_event(actor, f"meeting.{status.value}", object_type="meeting", object_id=meeting.id, pathway=pathway,
                  at=now, details={**(details or {}), "notes_visibility": meeting.notes_visibility.value})
@@ -133,7 +249,8 @@ def log_meeting(
 
     If a planned meeting of the pathway is due that day, it is the one recorded.
     """
-    access.require_manage(actor, pathway)
+    access.require(access.can_plan_meeting(actor, pathway), actor, pathway)
+    _require_visibility_allowed(actor, pathway, Visibility(notes_visibility))
     if pathway.closed_at is not None:
         raise Conflict("Ce parcours est clôturé.")
     now = now or utcnow()
@@ -178,38 +295,35 @@ def cancel_meeting(
     actor: User, meeting: Meeting, *, reason: str | None = None, expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Meeting:
-    pathway = db.session.get(Pathway, meeting.pathway_id)
-    access.require_manage(actor, pathway)
-    now = now or utcnow()
-    if meeting.status != MeetingStatus.PLANNED:
-        raise Conflict("Seul un rendez-vous prévu peut être annulé.")
-    with unit_of_work():
-        check_version(meeting, expected_version)
-        meeting.status = MeetingStatus.CANCELLED
-        meeting.cancelled_at = now
-        meeting.cancellation_reason = (reason or "").strip() or None
-        record_event(actor, "meeting.cancelled", object_type="meeting", object_id=meeting.id,
-                     pathway=pathway, at=now)
-    return meeting
+    return update_meeting(actor, meeting, {"status": MeetingStatus.CANCELLED, "cancellation_reason": reason},
+                          expected_version=expected_version, now=now)
 
 
 def reschedule_meeting(
     actor: User, meeting: Meeting, *, scheduled_at: datetime, expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Meeting:
-    pathway = db.session.get(Pathway, meeting.pathway_id)
-    access.require_manage(actor, pathway)
-    now = now or utcnow()
+    return update_meeting(actor, meeting, {"scheduled_at": scheduled_at}, expected_version=expected_version,
+                          now=now)
+
+
+def _cancel(actor: User, meeting: Meeting, pathway: Pathway, *, reason: str | None, now: datetime) -> None:
+    if meeting.status != MeetingStatus.PLANNED:
+        raise Conflict("Seul un rendez-vous prévu peut être annulé.")
+    meeting.status = MeetingStatus.CANCELLED
+    meeting.cancelled_at = now
+    meeting.cancellation_reason = (reason or "").strip() or None
+    record_event(actor, "meeting.cancelled", object_type="meeting", object_id=meeting.id, pathway=pathway, at=now)
+
+
+def _reschedule(actor: User, meeting: Meeting, pathway: Pathway, *, scheduled_at: datetime, now: datetime) -> None:
     if meeting.status != MeetingStatus.PLANNED:
         raise Conflict("Seul un rendez-vous prévu peut être déplacé.")
     if scheduled_at <= now:
         raise ValidationError("La nouvelle date doit être dans le futur.", field="scheduled_at")
-    with unit_of_work():
-        check_version(meeting, expected_version)
-        meeting.scheduled_at = scheduled_at
-        record_event(actor, "meeting.rescheduled", object_type="meeting", object_id=meeting.id,
-                     pathway=pathway, at=now, details={"scheduled_at": scheduled_at.isoformat()})
-    return meeting
+    meeting.scheduled_at = scheduled_at
+    record_event(actor, "meeting.rescheduled", object_type="meeting", object_id=meeting.id,
+                 pathway=pathway, at=now, details={"scheduled_at": scheduled_at.isoformat()})
 
 
 def checkin_datetimes(started_on: date, months: list[int]) -> list[datetime]:

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import access
-from app.accounts.models import Agency, Role, User
+from app.accounts.models import Agency, User
 from app.audit.services import record_event
 from app.db_types import utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -35,6 +35,7 @@ from app.pathways.models import (
     Stage,
     Visibility,
 )
+from app.pathways.notifications import notify_handover
 from app.pathways.search import search_key
 from app.transaction import check_version, unit_of_work
 
@@ -44,8 +45,13 @@ IDENTITY_FIELDS = (
 )
 
 
+SELF_HANDOVER = (
+    "Vous ne pouvez pas vous désigner vous-même : un collègue ou un responsable vous confie le parcours."
+)
+
+
 def _require_professional(actor: User) -> None:
-    if actor.role == Role.ADMIN:
+    if not access.can_create_person(actor):
         raise Forbidden("Un compte administrateur ne gère pas de parcours.")
 
 
@@ -58,7 +64,7 @@ def _open_pathway_of(beneficiary_id: int) -> Pathway | None:
 def _check_referent(actor: User, referent: User) -> None:
     if referent.territory_id != actor.territory_id:
         raise NotFound("Ce professionnel est introuvable.", field="referent_id")
-    if not referent.is_active_account or referent.role == Role.ADMIN:
+    if not access.can_be_referent(referent):
         raise ValidationError(
             "Le référent doit être un professionnel ou un responsable actif.", field="referent_id"
         )
@@ -146,7 +152,7 @@ def update_beneficiary(
     pathway = _current_or_last_pathway(person) if person else None
     if person is None or pathway is None or not access.can_read_record(actor, pathway):
         raise NotFound()
-    access.require_manage(actor, pathway)
+    access.require(access.can_edit_identity(actor, pathway), actor, pathway)
     unknown = set(changes) - set(IDENTITY_FIELDS)
     if unknown:
         raise ValidationError("Champ inconnu.", field=sorted(unknown)[0])
@@ -180,6 +186,9 @@ def open_pathway(actor: User, beneficiary_id: int, *, now: datetime | None = Non
     last = _current_or_last_pathway(person)
     if last is not None and not access.can_see_pathway_exists(actor, last):
         raise NotFound()
+    if not access.can_open_pathway(actor, last):
+        raise Forbidden("Seule la structure qui portait le dernier parcours peut en ouvrir un nouveau ; "
+                        "sinon, demandez à rejoindre l'équipe de suivi.")
     if _open_pathway_of(person.id) is not None:
         raise Conflict("Cette personne a déjà un parcours ouvert : clôturez-le avant d'en ouvrir un autre.")
     with unit_of_work():
@@ -213,7 +222,7 @@ def orient(
     now: datetime | None = None,
 ) -> Pathway:
     """Record the orientation decision. A re-orientation is kept in the journal."""
-    access.require_manage(actor, pathway)
+    access.require(access.can_orient(actor, pathway), actor, pathway)
     _require_open(pathway)
     now = now or utcnow()
     oriented_at = oriented_at or now
@@ -248,7 +257,7 @@ def orient(
 
 def set_stage(actor: User, pathway: Pathway, stage: Stage, *, expected_version: int | None = None) -> Pathway:
     """Move between intake, diagnosis and support (employment and closure have their own services)."""
-    access.require_manage(actor, pathway)
+    access.require(access.can_change_stage(actor, pathway), actor, pathway)
     _require_open(pathway)
     stage = Stage(stage)
     if stage not in (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT):
@@ -301,13 +310,16 @@ def assign_referent(
     The pathway follows the referent's agency (it becomes the lead agency). The previous agency
     stays in the team so the person's history is not lost to it.
     """
-    if not access.can_assign_referent(actor, pathway):
-        access.require(False, actor, pathway, "Vous ne pouvez pas changer le référent de ce parcours.")
+    access.require(access.can_assign_referent(actor, pathway), actor, pathway,
+                   "Vous ne pouvez pas changer le référent de ce parcours.")
+    if not access.can_assign_referent(actor, pathway, referent):
+        raise ValidationError(SELF_HANDOVER, field="referent_id")
     _require_open(pathway)
     _check_referent(actor, referent)
     if referent.id == pathway.referent_id:
         raise ValidationError("Cette personne est déjà le référent du parcours.", field="referent_id")
     now = now or utcnow()
+    previous_referent = db.session.get(User, pathway.referent_id) if pathway.referent_id else None
     with unit_of_work() as session:
         check_version(pathway, expected_version)
         previous_agency_id = pathway.lead_agency_id
@@ -325,13 +337,15 @@ def assign_referent(
                 territory_id=pathway.territory_id, pathway_id=pathway.id,
                 agency_id=previous_agency_id, added_at=now, added_by_id=actor.id,
             ))
+    if previous_referent is not None and previous_referent.id != actor.id:
+        notify_handover(previous_referent, pathway, new_referent=referent, by=actor, now=now)
     return pathway
 
 
 # --- team, consent, contracts ----------------------------------------------------------------
 
 def add_team_agency(actor: User, pathway: Pathway, agency_id: int, *, now: datetime | None = None) -> PathwayMember:
-    access.require_manage(actor, pathway)
+    access.require(access.can_manage_team(actor, pathway), actor, pathway)
     _require_open(pathway)
     now = now or utcnow()
     agency = db.session.get(Agency, agency_id)
@@ -350,7 +364,7 @@ def add_team_agency(actor: User, pathway: Pathway, agency_id: int, *, now: datet
 
 
 def remove_team_agency(actor: User, pathway: Pathway, agency_id: int, *, now: datetime | None = None) -> None:
-    access.require_manage(actor, pathway)
+    access.require(access.can_manage_team(actor, pathway), actor, pathway)
     now = now or utcnow()
     member = db.session.scalar(sa.select(PathwayMember).where(
         PathwayMember.pathway_id == pathway.id, PathwayMember.agency_id == agency_id,
@@ -370,7 +384,7 @@ def record_consent(
     now: datetime | None = None,
 ) -> Consent:
     """Record the person's agreement to share their record with the team (DESIGN §3.9)."""
-    access.require_manage(actor, pathway)
+    access.require(access.can_record_consent(actor, pathway), actor, pathway)
     _require_open(pathway)
     now = now or utcnow()
     given_at = given_at or now
@@ -390,7 +404,7 @@ def record_consent(
 
 def withdraw_consent(actor: User, pathway: Pathway, *, now: datetime | None = None) -> Consent:
     """From now on, partners only see that the pathway exists and who the referent is."""
-    access.require_manage(actor, pathway)
+    access.require(access.can_record_consent(actor, pathway), actor, pathway)
     now = now or utcnow()
     consent = db.session.scalar(sa.select(Consent).where(
         Consent.pathway_id == pathway.id, Consent.withdrawn_at.is_(None)
@@ -409,7 +423,7 @@ def record_contract(
     actor: User, pathway: Pathway, *, kind: ContractKind, signed_on: date, starts_on: date,
     ends_on: date | None = None, now: datetime | None = None,
 ) -> Contract:
-    access.require_manage(actor, pathway)
+    access.require(access.can_record_contract(actor, pathway), actor, pathway)
     _require_open(pathway)
     now = now or utcnow()
     if signed_on > now.date():
@@ -434,8 +448,9 @@ def add_entry(
     occurred_at: datetime | None = None, now: datetime | None = None,
 ) -> Entry:
     """A note on the shared record. Partners may write too (their own agency's entries)."""
-    if not access.can_contribute(actor, pathway):
-        access.require(False, actor, pathway, "Vous ne pouvez pas écrire dans ce dossier.")
+    access.require(access.can_add_entry(actor, pathway), actor, pathway, "Vous ne pouvez pas écrire dans ce dossier.")
+    if not access.can_write_with_visibility(actor, pathway, visibility):
+        raise ValidationError("Seule la structure du référent peut réserver une note au référent.", field="visibility")
     now = now or utcnow()
     body = (body or "").strip()
     if not body:
@@ -465,7 +480,7 @@ def record_employment(
     referent (DESIGN §3.5), so the person keeps their referent after getting a job."""
     from app.meetings.services import plan_checkins
 
-    access.require_manage(actor, pathway)
+    access.require(access.can_record_employment(actor, pathway), actor, pathway)
     _require_open(pathway)
     now = now or utcnow()
     if pathway.referent_id is None:
@@ -499,7 +514,7 @@ def close_pathway(
     from app.followup.models import Alert, AlertStatus
     from app.meetings.models import Meeting, MeetingStatus
 
-    access.require_manage(actor, pathway)
+    access.require(access.can_close_pathway(actor, pathway), actor, pathway)
     _require_open(pathway)
     now = now or utcnow()
     try:
