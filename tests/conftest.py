@@ -142,7 +142,7 @@ def count_queries(app: Flask) -> Any:
     return _count
 
 
-pytest_plugins = ["tests.factories", "tests.world"]
+pytest_plugins = ["tests.factories", "tests.world", "tests.api_client"]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from app import access
 from app.barriers.models import BarrierCategory
+from app.core.urls import safe_next
 from app.errors import DomainError
 from app.extensions import db
 from app.followup import pilotage
@@ -79,8 +80,7 @@ def acknowledge(alert_id: int) -> ResponseReturnValue:
         flash(error.message, "error")
     else:
         flash("Alerte marquée comme vue : elle reste affichée jusqu'à ce que sa cause soit levée.", "success")
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".my_alerts"))
+    return redirect(safe_next(request.form.get("next")) or url_for(".my_alerts"))
 
 
 # --- « Pilotage » --------------------------------------------------------------------------------
@@ -203,5 +203,4 @@ def reassign(pathway_id: int) -> ResponseReturnValue:
         flash(error.message, "error")
     else:
         flash(f"Le parcours est confié à {referent.full_name}.", "success")
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".dashboard"))
+    return redirect(safe_next(request.form.get("next")) or url_for(".dashboard"))

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from marshmallow import fields
 
 from app import access
-from app.accounts.models import Agency, Role, User
+from app.accounts.models import Agency, User
 from app.audit.services import record_read
 from app.barriers.queries import pending_referrals
 from app.core.formatting import date_fr
@@ -254,9 +254,8 @@ def set_stage(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/parcours/<int:pathway_id>/referent", methods=["GET", "POST"])
 @login_required
 def hand_over(pathway_id: int) -> ResponseReturnValue:
-    pathway = access.get_pathway_or_404(current_user, pathway_id)
-    if not access.can_assign_referent(current_user, pathway):
-        access.require(False, current_user, pathway, "Vous ne pouvez pas changer le référent de ce parcours.")
+    pathway = access.pathway_for(current_user, pathway_id, access.can_assign_referent,
+                                 "Vous ne pouvez pas changer le référent de ce parcours.")
     form = FormPage()
     if form.submitted and form.submit(
         AssignReferentSchema(),
@@ -273,15 +272,14 @@ def hand_over(pathway_id: int) -> ResponseReturnValue:
     candidates = db.session.execute(
         sa.select(User.id, User.first_name, User.last_name, Agency.name)
         .join(Agency, Agency.id == User.agency_id)
-        .where(
-            User.territory_id == current_user.territory_id,
-            User.is_active_account,
-            User.role != Role.ADMIN,
-            User.id != sa.func.coalesce(pathway.referent_id, 0),
-        )
+        .where(access.possible_referents_clause(current_user), User.id != sa.func.coalesce(pathway.referent_id, 0))
         .order_by(Agency.name, User.last_name, User.first_name)
     ).all()
-    options = [(str(uid), f"{first} {last} — {agency}") for uid, first, last, agency in candidates]
+    # Nobody hands a pathway to themself (access.can_assign_referent): the form does not offer it.
+    options = [
+        (str(uid), f"{first} {last} — {agency}") for uid, first, last, agency in candidates
+        if uid != current_user.id or access.can_assign_referent(current_user, pathway, current_user)
+    ]
     return _action_page("pathways/hand_over.html", pathway, form, choices=options)
 
 

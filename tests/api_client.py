@@ -1,4 +1,4 @@
-"""Fixtures of the API tests: Bearer headers for any user, and a JSON client helper."""
+"""API test fixtures (Bearer headers for any user, a JSON client helper), shared by every test folder."""
 
 from __future__ import annotations
 
