@@ -114,8 +114,12 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
     referent = aliased(User)
 
     conditions: list[sa.ColumnElement[bool]] = [access.readable_pathways_clause(actor)]
+    # Pathways the actor may only know exist (a partner without consent) must not be told apart
+    # by their state: filters on stage, alerts or closure never select them, and they are listed
+    # last, by number, whatever their deadlines or names.
+    shared = access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED)
     if not filters.include_closed:
-        conditions.append(Pathway.closed_at.is_(None))
+        conditions.append(sa.or_(Pathway.closed_at.is_(None), sa.not_(shared)))
     if filters.scope == "mine":
         conditions.append(Pathway.referent_id == actor.id)
     elif filters.scope == "team":
@@ -131,22 +135,19 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
     if filters.q:
         # Searching by name or number is reading identity: only records whose identity the user
         # may see (never a partner without consent, who would learn who has a pathway).
-        conditions.append(access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED))
-        conditions.append(_search_clause(filters.q))
+        conditions.append(sa.and_(shared, _search_clause(filters.q)))
     if filters.stage:
-        conditions.append(Pathway.stage == filters.stage)
+        conditions.append(sa.and_(shared, Pathway.stage == filters.stage))
     if filters.referent_id:
         conditions.append(Pathway.referent_id == filters.referent_id)
     if filters.agency_id:
         conditions.append(Pathway.lead_agency_id == filters.agency_id)
     if filters.alert:
-        conditions.append(
-            sa.exists().where(
-                Alert.pathway_id == Pathway.id, Alert.kind == filters.alert, Alert.status != AlertStatus.RESOLVED
-            )
-        )
+        conditions.append(sa.and_(shared, sa.exists().where(
+            Alert.pathway_id == Pathway.id, Alert.kind == filters.alert, Alert.status != AlertStatus.RESOLVED
+        )))
     if filters.only_alerts:
-        conditions.append(alerts.c.n.is_not(None))
+        conditions.append(sa.and_(shared, alerts.c.n.is_not(None)))
 
     base = (
         sa.select(
@@ -170,14 +171,18 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
         .where(*conditions)
     )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.with_only_columns(Pathway.id).subquery()))
+    def if_shared(column: Any) -> Any:
+        return sa.case((shared, column), else_=sa.null())
+
     ordered = (
         base.order_by(
-            alerts.c.due.is_(None),
-            alerts.c.due,
-            next_meeting.c.at.is_(None),
-            next_meeting.c.at,
-            Beneficiary.last_name,
-            Beneficiary.first_name,
+            sa.case((shared, 0), else_=1),
+            if_shared(alerts.c.due).is_(None),
+            if_shared(alerts.c.due),
+            if_shared(next_meeting.c.at).is_(None),
+            if_shared(next_meeting.c.at),
+            if_shared(Beneficiary.last_name),
+            if_shared(Beneficiary.first_name),
             Pathway.id,
         )
         .limit(per_page)
@@ -195,7 +200,7 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
         ):
             if kind not in kinds[pathway_id]:
                 kinds[pathway_id].append(kind)
-    levels = _access_levels(actor, [row[0] for row in rows])
+    levels = access.record_access_levels(actor, [row[0] for row in rows])
     items = [
         CaseloadRow(
             pathway=p,
@@ -213,29 +218,6 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
         for p, b, r, a, lh, nm, nb, na, due in rows
     ]
     return Page(items=items, total=total or 0, page=page, per_page=per_page)
-
-
-def _access_levels(actor: User, pathways: list[Pathway]) -> dict[int, access.RecordAccess]:
-    """Access level of each listed pathway in one query (partners without consent see less)."""
-    if not pathways:
-        return {}
-    shared_ids = set(
-        db.session.scalars(
-            sa.select(Pathway.id).where(
-                Pathway.id.in_([p.id for p in pathways]),
-                access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED),
-            )
-        )
-    )
-    levels = {}
-    for p in pathways:
-        if p.lead_agency_id == actor.agency_id:
-            levels[p.id] = access.RecordAccess.FULL
-        elif p.id in shared_ids:
-            levels[p.id] = access.RecordAccess.SHARED
-        else:
-            levels[p.id] = access.RecordAccess.EXISTENCE
-    return levels
 
 
 # --- timeline (the merged journal of a record) -------------------------------------------------------
