@@ -311,11 +311,13 @@ def can_acknowledge_alert(user: Any, pathway: Pathway) -> bool:
     return can_manage_pathway(user, pathway)
 
 
-def can_request_to_join(user: Any, pathway: Pathway) -> bool:
-    """Ask to join the team of a pathway found by the duplicate check: a professional of another
-    agency of the territory, neither leading it nor already in its team, while it is open."""
+def can_request_to_join(user: Any, pathway: Pathway, *, revealed: bool) -> bool:
+    """Ask to join the team of a pathway the user's own duplicate check revealed (`revealed`: so
+    that nobody probes pathway numbers): a professional of another agency of the territory,
+    neither leading it nor already in its team, while it is open."""
     return (
-        _works_on_records(user)
+        revealed
+        and _works_on_records(user)
         and user.territory_id == pathway.territory_id
         and pathway.closed_at is None
         and pathway.lead_agency_id != user.agency_id

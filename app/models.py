@@ -21,10 +21,12 @@ from app.pathways.models import (  # noqa: F401
     EmploymentContractType,
     Entry,
     EntryKind,
+    JoinRequestStatus,
     Orientation,
     Pathway,
     PathwayMember,
     ReferentAssignment,
     Stage,
+    TeamJoinRequest,
     Visibility,
 )

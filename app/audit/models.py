@@ -16,6 +16,7 @@ class AuditEvent(TerritoryScoped, db.Model):
     __table_args__ = (
         sa.Index("ix_audit_event_pathway_time", "pathway_id", "occurred_at"),
         sa.Index("ix_audit_event_territory_time", "territory_id", "occurred_at"),
+        sa.Index("ix_audit_event_actor_time", "actor_id", "occurred_at"),  # what did this user see / do
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)

@@ -68,6 +68,12 @@ class Visibility(StrEnum):
     REFERENT = "referent"  # the referent and the author only
 
 
+class JoinRequestStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+
+
 class EntryKind(StrEnum):
     NOTE = "note"
     REORIENTATION = "reorientation"
@@ -255,6 +261,49 @@ class PathwayMember(TerritoryScoped, db.Model):
 
     pathway: Mapped[Pathway] = relationship(back_populates="members")
     agency: Mapped[Agency] = relationship(foreign_keys=[agency_id], primaryjoin="PathwayMember.agency_id == Agency.id")
+
+
+class TeamJoinRequest(TerritoryScoped, db.Model):
+    """An agency asks to join a pathway's team (« Demander à rejoindre l'équipe de suivi »), after
+    the duplicate check told it the person is already followed; the lead agency answers."""
+
+    __tablename__ = "team_join_request"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["agency_id", "territory_id"],
+            ["agency.id", "agency.territory_id"],
+            name="fk_team_join_request_agency_territory",
+        ),
+        sa.Index(
+            "uq_team_join_request_one_pending",
+            "pathway_id",
+            "agency_id",
+            unique=True,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
+        sa.CheckConstraint(
+            "(status = 'pending') = (answered_at IS NULL)", name="answered_unless_pending"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id"), index=True)
+    agency_id: Mapped[int] = mapped_column()  # the agency asking to join
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    message: Mapped[Optional[str]] = mapped_column(sa.String(500))
+    status: Mapped[JoinRequestStatus] = mapped_column(
+        enum_column(JoinRequestStatus, "join_request_status"), default=JoinRequestStatus.PENDING
+    )
+    answered_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    answered_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    answer_comment: Mapped[Optional[str]] = mapped_column(sa.String(500))
+
+    agency: Mapped[Agency] = relationship(
+        foreign_keys=[agency_id], primaryjoin="TeamJoinRequest.agency_id == Agency.id"
+    )
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
 
 
 class Consent(TerritoryScoped, db.Model):

@@ -14,7 +14,7 @@ from flask import current_app, has_request_context, url_for
 
 from app.accounts.models import User
 from app.core.mail import deliver
-from app.pathways.models import Pathway
+from app.pathways.models import Pathway, TeamJoinRequest
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +52,16 @@ def notify_handover(previous: User, pathway: Pathway, *, new_referent: User, by:
         _record_link(pathway),
     ]
     return _send(previous, f"Parcours — le parcours n° {pathway.id} a changé de référent", lines)
+
+
+def notify_join_request(referent: User, pathway: Pathway, request: TeamJoinRequest) -> bool:
+    """The referent learns that an agency asks to join the team; the answer is given in the record."""
+    agency = request.agency
+    person = pathway.beneficiary
+    lines = [
+        f"{agency.name} demande à rejoindre l'équipe de suivi du parcours n° {pathway.id} "
+        f"({person.first_name} {person.last_name[:1]}.).",
+        "Acceptez ou refusez la demande dans l'onglet « Équipe » du dossier :",
+        _record_link(pathway),
+    ]
+    return _send(referent, f"Parcours — demande pour rejoindre l'équipe du parcours n° {pathway.id}", lines)

@@ -22,7 +22,17 @@ from app.barriers.models import Barrier, BarrierStatus
 from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.meetings.models import Meeting, MeetingStatus
-from app.pathways.models import Beneficiary, Entry, Pathway, PathwayMember, ReferentAssignment, Stage, Visibility
+from app.pathways.models import (
+    Beneficiary,
+    Entry,
+    JoinRequestStatus,
+    Pathway,
+    PathwayMember,
+    ReferentAssignment,
+    Stage,
+    TeamJoinRequest,
+    Visibility,
+)
 from app.pathways.search import normalise
 
 # --- caseload ("Mon portefeuille") ---------------------------------------------------------------
@@ -218,6 +228,15 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
         for p, b, r, a, lh, nm, nb, na, due in rows
     ]
     return Page(items=items, total=total or 0, page=page, per_page=per_page)
+
+
+def pending_join_requests(actor: User, pathway: Pathway) -> list[TeamJoinRequest]:
+    """The requests the lead agency has to answer on this pathway (none for anyone else)."""
+    if not access.can_answer_join_request(actor, pathway):
+        return []
+    return list(db.session.scalars(sa.select(TeamJoinRequest).where(
+        TeamJoinRequest.pathway_id == pathway.id, TeamJoinRequest.status == JoinRequestStatus.PENDING,
+    ).order_by(TeamJoinRequest.requested_at)))
 
 
 # --- timeline (the merged journal of a record) -------------------------------------------------------

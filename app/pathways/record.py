@@ -21,8 +21,8 @@ from app.barriers.models import Barrier, BarrierStatus, Referral
 from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.meetings.models import Meeting, MeetingStatus
-from app.pathways.models import Consent, Contract, Pathway, PathwayMember, ReferentAssignment
-from app.pathways.queries import TimelineItem, timeline
+from app.pathways.models import Consent, Contract, Pathway, PathwayMember, ReferentAssignment, TeamJoinRequest
+from app.pathways.queries import TimelineItem, pending_join_requests, timeline
 
 
 @dataclass
@@ -59,6 +59,7 @@ class RecordView:
     past: list[MeetingRow] = field(default_factory=list)
     journal: list[TimelineItem] = field(default_factory=list)
     team_candidates: list[Agency] = field(default_factory=list)
+    join_requests: list[TeamJoinRequest] = field(default_factory=list)
 
     @property
     def next_meeting(self) -> MeetingRow | None:
@@ -172,6 +173,7 @@ def load_record(actor: User, pathway: Pathway, *, limit: int = 200) -> RecordVie
     view.upcoming.sort(key=lambda m: m.scheduled_at)
 
     view.journal = timeline(actor, pathway, limit=limit)
+    view.join_requests = pending_join_requests(actor, pathway)
     if view.can_manage:
         member_ids = {m.agency_id for m in view.members} | {pathway.lead_agency_id}
         view.team_candidates = [

@@ -7,13 +7,14 @@ travel in time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from app import access
 from app.accounts.models import Agency, User
+from app.audit.models import AuditEvent
 from app.audit.services import record_event
 from app.db_types import utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -28,14 +29,16 @@ from app.pathways.models import (
     EmploymentContractType,
     Entry,
     EntryKind,
+    JoinRequestStatus,
     Orientation,
     Pathway,
     PathwayMember,
     ReferentAssignment,
     Stage,
+    TeamJoinRequest,
     Visibility,
 )
-from app.pathways.notifications import notify_handover
+from app.pathways.notifications import notify_handover, notify_join_request
 from app.pathways.search import search_key
 from app.transaction import check_version, unit_of_work
 
@@ -73,41 +76,68 @@ def _check_referent(actor: User, referent: User) -> None:
 # --- people and pathways ---------------------------------------------------------------------
 
 @dataclass
-class PossibleDuplicate:
-    beneficiary: Beneficiary
+class DuplicateMatch:
+    """What the duplicate check may tell about a person already on file (DESIGN §3.3): that a
+    pathway exists and which agency leads it; the name only if the record is shared with the actor."""
+
+    pathway: Pathway
+    lead_agency: Agency
     reason: str
+    readable: bool  # the actor may read the record: it is named and linked
+    can_join: bool  # the actor's agency may ask to join its team
+    pending_request: bool  # the actor's agency has already asked
 
 
-def find_possible_duplicates(actor: User, data: dict[str, Any]) -> list[PossibleDuplicate]:
-    """People of the actor's territory who may be the same person (same name + birth date, or same
-    CAF number, or same France Travail id). Shown as a warning before creating a record."""
-    conditions = []
+def check_duplicates(actor: User, data: dict[str, Any], *, now: datetime | None = None) -> list[DuplicateMatch]:
+    """People of the actor's territory with the same CAF number, the same France Travail id, or the
+    same name, first name and birth date (exact, accent- and case-insensitive) — exact identifiers
+    only, so the check cannot be used to browse the territory. Every check is audited: who asked,
+    on which criteria (never the values), and which pathways it revealed."""
+    _require_professional(actor)
+    now = now or utcnow()
+    conditions, criteria = [], []
     key = search_key(data.get("last_name"), data.get("first_name"))
     if key and data.get("birth_date"):
-        conditions.append(
-            sa.and_(Beneficiary.search_name.startswith(key), Beneficiary.birth_date == data["birth_date"])
-        )
+        criteria.append("name_and_birth_date")
+        conditions.append(sa.and_(Beneficiary.search_name.startswith(key, autoescape=True),
+                                  Beneficiary.birth_date == data["birth_date"]))
     if data.get("caf_number"):
+        criteria.append("caf_number")
         conditions.append(Beneficiary.caf_number == data["caf_number"])
     if data.get("france_travail_id"):
+        criteria.append("france_travail_id")
         conditions.append(Beneficiary.france_travail_id == data["france_travail_id"])
     if not conditions:
         return []
-    found = db.session.scalars(
+    people = db.session.scalars(
         sa.select(Beneficiary)
         .where(Beneficiary.territory_id == actor.territory_id, Beneficiary.anonymised_at.is_(None), sa.or_(*conditions))
         .limit(10)
     ).all()
-    result = []
-    for person in found:
+    matches = []
+    for person in people:
         if data.get("caf_number") and person.caf_number == data["caf_number"]:
             reason = "même numéro allocataire CAF"
         elif data.get("france_travail_id") and person.france_travail_id == data["france_travail_id"]:
             reason = "même identifiant France Travail"
-        else:
+        elif search_key(person.last_name, person.first_name) == key:
             reason = "mêmes nom, prénom et date de naissance"
-        result.append(PossibleDuplicate(person, reason))
-    return result
+        else:
+            continue  # a longer name that only starts like this one: not an exact match
+        pathway = _current_or_last_pathway(person)
+        if pathway is None:
+            continue
+        matches.append(DuplicateMatch(
+            pathway=pathway, lead_agency=pathway.lead_agency, reason=reason,
+            readable=access.can_read_record(actor, pathway),
+            can_join=access.can_request_to_join(actor, pathway, revealed=True),
+            pending_request=_pending_join_request(pathway, actor.agency_id) is not None,
+        ))
+    with unit_of_work():
+        record_event(actor, "beneficiary.duplicate_check", object_type="beneficiary", at=now,
+                     territory_id=actor.territory_id,
+                     details={"criteria": criteria, "pathway_ids": sorted(m.pathway.id for m in matches)})
+    return matches
 
 
 def create_beneficiary(
@@ -353,13 +383,19 @@ def add_team_agency(actor: User, pathway: Pathway, agency_id: int, *, now: datet
         raise ValidationError("Structure introuvable dans ce territoire.", field="agency_id")
     if agency.id == pathway.lead_agency_id:
         raise ValidationError("C'est déjà la structure du référent.", field="agency_id")
-    with unit_of_work() as session:
-        member = PathwayMember(territory_id=pathway.territory_id, pathway_id=pathway.id,
-                               agency_id=agency.id, added_at=now, added_by_id=actor.id)
-        session.add(member)
-        session.flush()
-        record_event(actor, "pathway.member_added", object_type="pathway", object_id=pathway.id,
-                     pathway=pathway, at=now, details={"agency_id": agency.id})
+    with unit_of_work():
+        member = _add_member(actor, pathway, agency.id, now=now)
+    return member
+
+
+def _add_member(actor: User, pathway: Pathway, agency_id: int, *, now: datetime) -> PathwayMember:
+    """Inside the caller's transaction."""
+    member = PathwayMember(territory_id=pathway.territory_id, pathway_id=pathway.id,
+                           agency_id=agency_id, added_at=now, added_by_id=actor.id)
+    db.session.add(member)
+    db.session.flush()
+    record_event(actor, "pathway.member_added", object_type="pathway", object_id=pathway.id,
+                 pathway=pathway, at=now, details={"agency_id": agency_id})
     return member
 
 
@@ -377,6 +413,86 @@ def remove_team_agency(actor: User, pathway: Pathway, agency_id: int, *, now: da
         member.removed_by_id = actor.id
         record_event(actor, "pathway.member_removed", object_type="pathway", object_id=pathway.id,
                      pathway=pathway, at=now, details={"agency_id": agency_id})
+
+
+def _pending_join_request(pathway: Pathway, agency_id: int) -> TeamJoinRequest | None:
+    return db.session.scalar(sa.select(TeamJoinRequest).where(
+        TeamJoinRequest.pathway_id == pathway.id, TeamJoinRequest.agency_id == agency_id,
+        TeamJoinRequest.status == JoinRequestStatus.PENDING,
+    ))
+
+
+DUPLICATE_CHECK_VALIDITY = timedelta(hours=24)
+
+
+def _revealed_to(actor: User, pathway: Pathway, *, now: datetime) -> bool:
+    """Did a duplicate check of `actor` show this pathway lately (its audit event says so)?"""
+    events = db.session.scalars(
+        sa.select(AuditEvent.details).where(
+            AuditEvent.actor_id == actor.id, AuditEvent.action == "beneficiary.duplicate_check",
+            AuditEvent.occurred_at >= now - DUPLICATE_CHECK_VALIDITY,
+        ).order_by(AuditEvent.occurred_at.desc()).limit(50)
+    )
+    return any(pathway.id in (details or {}).get("pathway_ids", []) for details in events)
+
+
+def request_to_join(
+    actor: User, pathway: Pathway, *, message: str | None = None, now: datetime | None = None
+) -> TeamJoinRequest:
+    """« Demander à rejoindre l'équipe de suivi »: the lead agency accepts or refuses; its referent
+    is told by e-mail. The asking agency sees nothing more of the record until it is accepted."""
+    now = now or utcnow()
+    if not access.can_request_to_join(actor, pathway, revealed=_revealed_to(actor, pathway, now=now)):
+        raise NotFound()  # nothing to ask of a pathway one was not shown, or already follows
+    if _pending_join_request(pathway, actor.agency_id) is not None:
+        raise Conflict("Votre structure a déjà demandé à rejoindre cette équipe : la réponse est attendue.")
+    message = (message or "").strip() or None
+    if message is not None and len(message) > 500:
+        raise ValidationError("500 caractères au plus.", field="message")
+    with unit_of_work() as session:
+        request = TeamJoinRequest(territory_id=pathway.territory_id, pathway_id=pathway.id,
+                                  agency_id=actor.agency_id, requested_by_id=actor.id, requested_at=now,
+                                  message=message, status=JoinRequestStatus.PENDING)
+        session.add(request)
+        session.flush()
+        record_event(actor, "team.join_requested", object_type="team_join_request", object_id=request.id,
+                     pathway=pathway, at=now, details={"agency_id": actor.agency_id})
+    if pathway.referent_id is not None:
+        notify_join_request(db.session.get(User, pathway.referent_id), pathway, request)
+    return request
+
+
+def get_join_request_or_404(actor: User, request_id: int) -> tuple[TeamJoinRequest, Pathway]:
+    request = db.session.get(TeamJoinRequest, request_id)
+    pathway = db.session.get(Pathway, request.pathway_id) if request else None
+    if pathway is None or not access.can_answer_join_request(actor, pathway):
+        raise NotFound("Cette demande est introuvable.")
+    return request, pathway
+
+
+def answer_join_request(
+    actor: User, request: TeamJoinRequest, *, accept: bool, comment: str | None = None,
+    now: datetime | None = None,
+) -> TeamJoinRequest:
+    """Accept (the agency joins the team: it reads the record once the person's consent is on
+    file) or refuse, with an optional comment; both audited."""
+    pathway = db.session.get(Pathway, request.pathway_id)
+    access.require(access.can_answer_join_request(actor, pathway), actor, pathway)
+    if request.status != JoinRequestStatus.PENDING:
+        raise Conflict("Cette demande a déjà reçu une réponse.")
+    now = now or utcnow()
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > 500:
+        raise ValidationError("500 caractères au plus.", field="comment")
+    with unit_of_work():
+        request.status = JoinRequestStatus.ACCEPTED if accept else JoinRequestStatus.REFUSED
+        request.answered_by_id, request.answered_at, request.answer_comment = actor.id, now, comment
+        if accept:
+            _require_open(pathway)
+            _add_member(actor, pathway, request.agency_id, now=now)
+        record_event(actor, f"team.join_{request.status.value}", object_type="team_join_request",
+                     object_id=request.id, pathway=pathway, at=now, details={"agency_id": request.agency_id})
+    return request
 
 
 def record_consent(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from marshmallow import fields
@@ -165,7 +165,7 @@ def record(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def create_person() -> ResponseReturnValue:
     form = FormPage({"become_referent": "1"})
-    duplicates: list[services.PossibleDuplicate] = []
+    matches: list[services.DuplicateMatch] = []
     if form.submitted:
         data = form.parse(BeneficiarySchema(), extra=("become_referent",))
         if data is not None:
@@ -173,29 +173,46 @@ def create_person() -> ResponseReturnValue:
                 "rights", None
             )  # not asked here; create_beneficiary sets it (and refuses a second value)
             if request.form.get("confirm") != "1":
-                duplicates = services.find_possible_duplicates(current_user, data)
-            if not duplicates:
+                # A deliberate, audited answer: exact identifiers only; a record not shared with
+                # the user is told as « a pathway exists, led by … », never by name (DESIGN §3.3).
+                matches = services.check_duplicates(current_user, data)
+            if not matches:
                 referent = current_user if request.form.get("become_referent") == "1" else None
                 if form.run(lambda: services.create_beneficiary(current_user, data, referent=referent)):
                     flash(f"Le dossier de {data['first_name']} {data['last_name']} est créé.", "success")
                     return redirect(record_url(form.result.id))
-    # Possible duplicates are named only when their record is shared with the user; otherwise the
-    # warning says that someone of the territory matches, without who (need to know, DESIGN §3.3).
-    readable = (
-        set(
-            db.session.scalars(
-                sa.select(Pathway.beneficiary_id).where(
-                    Pathway.beneficiary_id.in_([d.beneficiary.id for d in duplicates]),
-                    access.readable_pathways_clause(current_user, minimum=access.RecordAccess.SHARED),
-                )
-            )
-        )
-        if duplicates
-        else set()
-    )
-    return render_template(
-        "pathways/create_person.html", form=form, duplicates=duplicates, readable=readable
-    ), form.status
+    return render_template("pathways/create_person.html", form=form, matches=matches), form.status
+
+
+@bp.post("/parcours/<int:pathway_id>/equipe/demande")
+@login_required
+def request_to_join(pathway_id: int) -> ResponseReturnValue:
+    """« Demander à rejoindre l'équipe de suivi », from the duplicate warning."""
+    pathway = db.session.get(Pathway, pathway_id)
+    if pathway is None:
+        abort(404)
+    form = FormPage()
+    if form.run(lambda: services.request_to_join(current_user, pathway, message=request.form.get("message"))):
+        flash(f"Votre demande est transmise à {pathway.lead_agency.name}, qui l'acceptera ou la refusera.",
+              "success")
+    else:
+        flash(form.message or "La demande n'a pas pu être envoyée.", "error")
+    return redirect(url_for(".portfolio"))
+
+
+@bp.post("/equipe/demandes/<int:request_id>/reponse")
+@login_required
+def answer_join_request(request_id: int) -> ResponseReturnValue:
+    join_request, pathway = services.get_join_request_or_404(current_user, request_id)
+    accept = request.form.get("accept") == "1"
+    form = FormPage()
+    if form.run(lambda: services.answer_join_request(current_user, join_request, accept=accept,
+                                                     comment=request.form.get("comment"))):
+        flash(f"{join_request.agency.name} " + ("rejoint l'équipe de suivi." if accept else "est informée du refus."),
+              "success")
+    else:
+        flash(form.message or "La réponse n'a pas pu être enregistrée.", "error")
+    return redirect(record_url(pathway.id, "equipe"))
 
 
 # --- actions on a pathway (one form each) --------------------------------------------------------

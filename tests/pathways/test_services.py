@@ -163,9 +163,9 @@ def test_a_partner_who_may_read_gets_forbidden_for_lead_agency_actions(world: Wo
 
 
 def test_duplicates_are_searched_within_the_territory_only(world: World) -> None:
-    found = services.find_possible_duplicates(world.referent, {"caf_number": "1234567"})
-    assert [d.beneficiary.id for d in found] == [world.pathway.beneficiary_id]
-    assert services.find_possible_duplicates(world.stranger, {"caf_number": "1234567"}) == []
+    found = services.check_duplicates(world.referent, {"caf_number": "1234567"})
+    assert [d.pathway.id for d in found] == [world.pathway.id]
+    assert services.check_duplicates(world.stranger, {"caf_number": "1234567"}) == []
 
 
 # --- §3.8 bad input never costs data; stale versions are refused ----------------------------------
