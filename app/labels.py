@@ -20,6 +20,7 @@ from app.models import (
     DeclineReason,
     EmploymentContractType,
     EntryKind,
+    JoinRequestStatus,
     MeetingChannel,
     MeetingKind,
     MeetingStatus,
@@ -152,6 +153,12 @@ REFERRAL_STATUS = {
     ReferralStatus.DONE: "Réalisée",
 }
 
+JOIN_REQUEST_STATUS = {
+    JoinRequestStatus.PENDING: "En attente",
+    JoinRequestStatus.ACCEPTED: "Acceptée",
+    JoinRequestStatus.REFUSED: "Refusée",
+}
+
 DECLINE_REASON = {
     DeclineReason.NOT_IN_SCOPE: "Hors de notre champ d'intervention",
     DeclineReason.NO_CAPACITY: "Pas de place ou délai trop long",
@@ -198,6 +205,7 @@ LABELS: dict[type[enum.Enum], dict[Any, str]] = {
     BarrierCategory: BARRIER_CATEGORY,
     BarrierStatus: BARRIER_STATUS,
     ReferralStatus: REFERRAL_STATUS,
+    JoinRequestStatus: JOIN_REQUEST_STATUS,
     DeclineReason: DECLINE_REASON,
     AlertKind: ALERT_KIND,
     AlertStatus: ALERT_STATUS,

@@ -4,16 +4,17 @@ agency; the partner accepts or declines with a reason from its list, then marks 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from app import access
 from app.accounts.models import Agency
+from app.audit.services import record_read
 from app.barriers import services
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, DeclineReason, Referral
 from app.barriers.schemas import BarrierSchema, BarrierUpdateSchema, ReferralAnswerSchema, ReferralSchema
-from app.core.webforms import FormPage, pathway_or_404
+from app.core.webforms import FormPage
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.labels import choices
@@ -33,6 +34,8 @@ def _agencies(territory_id: int, *, exclude: int | None = None) -> list[tuple[st
 
 
 def _render(template: str, form: FormPage, pathway: Pathway, **context: object) -> ResponseReturnValue:
+    # The form shows who the person is: reading identity, audited like the record.
+    record_read(current_user, pathway, what=f"form.{request.endpoint}")
     return render_template(
         template,
         form=form,
@@ -46,7 +49,7 @@ def _render(template: str, form: FormPage, pathway: Pathway, **context: object) 
 @bp.route("/parcours/<int:pathway_id>/freins/nouveau", methods=["GET", "POST"])
 @login_required
 def add_barrier(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_add_barrier)
     form = FormPage({"owner_agency_id": str(current_user.agency_id)})
     if form.submitted and form.submit(
         BarrierSchema(), lambda d: services.add_barrier(current_user, pathway, **d)
@@ -60,10 +63,8 @@ def add_barrier(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def update_barrier(barrier_id: int) -> ResponseReturnValue:
     barrier, pathway = services.get_barrier_or_404(current_user, barrier_id)
-    if not (
-        access.can_manage_pathway(current_user, pathway) or barrier.owner_agency_id == current_user.agency_id
-    ):
-        raise Forbidden("Seule la structure du référent ou celle qui porte ce frein peut le modifier.")
+    access.require(access.can_update_barrier(current_user, barrier, pathway), current_user, pathway,
+                   "Seule la structure du référent ou celle qui porte ce frein peut le modifier.")
     form = FormPage(
         {
             "category": barrier.category.value,
@@ -95,7 +96,7 @@ def update_barrier(barrier_id: int) -> ResponseReturnValue:
 @login_required
 def refer_barrier(barrier_id: int) -> ResponseReturnValue:
     barrier, pathway = services.get_barrier_or_404(current_user, barrier_id)
-    access.require_manage(current_user, pathway)
+    access.require(access.can_refer_barrier(current_user, pathway), current_user, pathway)
     form = FormPage()
     if form.submitted and form.submit(
         ReferralSchema(),
@@ -130,7 +131,7 @@ def _referral_or_404(referral_id: int) -> tuple[Referral, Barrier, Pathway]:
 @login_required
 def answer_referral(referral_id: int) -> ResponseReturnValue:
     referral, barrier, pathway = _referral_or_404(referral_id)
-    if current_user.agency_id != referral.agency_id:
+    if not access.can_answer_referral(current_user, referral, pathway):
         raise Forbidden("Seule la structure sollicitée peut répondre à cette orientation.")
     form = FormPage({"accept": "true", "version": referral.version})
     if form.submitted and form.submit(
@@ -154,6 +155,8 @@ def answer_referral(referral_id: int) -> ResponseReturnValue:
             return redirect(record_url(pathway.id, "freins"))
         return redirect(url_for("pathways.portfolio", onglet="structure"))
     shared = access.can_read_record(current_user, pathway)
+    if shared:
+        record_read(current_user, pathway, what="form.referral_answer")
     return render_template(
         "barriers/answer.html",
         form=form,

@@ -18,11 +18,13 @@ from app.api.core import (
     respond,
     respond_page,
 )
+from app.audit.services import record_shown
 from app.errors import Forbidden
 from app.followup import services as alerts
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.followup.schemas import AlertOutSchema
 from app.pathways.models import Pathway
+from app.transaction import unit_of_work
 
 STATUS_FILTERS = ["unresolved", *[s.value for s in AlertStatus]]
 # What « suivi en retard » means for a manager: a person not seen when they should have been.
@@ -77,9 +79,11 @@ def list_alerts() -> Response:
     if args.get("referent_id"):
         stmt = stmt.where(Pathway.referent_id == args["referent_id"])
     items, total = paginate(stmt, args["page"], args["per_page"])
-    return respond_page(
-        AlertOutSchema(many=True).dump(items), total=total, page=args["page"], per_page=args["per_page"]
-    )
+    dumped = AlertOutSchema(many=True).dump(items)
+    with unit_of_work():  # after the dump: the commit expires the rows
+        record_shown(user, "alert.list", pathway_ids=[a.pathway_id for a in items],
+                     details={"list": "api.alerts", "page": args["page"]})
+    return respond_page(dumped, total=total, page=args["page"], per_page=args["per_page"])
 
 
 @operation(
@@ -129,6 +133,8 @@ def list_overdue_followups() -> Response:
     if args.get("referent_id"):
         stmt = stmt.where(Pathway.referent_id == args["referent_id"])
     items, total = paginate(stmt, args["page"], args["per_page"])
-    return respond_page(
-        AlertOutSchema(many=True).dump(items), total=total, page=args["page"], per_page=args["per_page"]
-    )
+    dumped = AlertOutSchema(many=True).dump(items)
+    with unit_of_work():  # after the dump: the commit expires the rows
+        record_shown(user, "alert.list", pathway_ids=[a.pathway_id for a in items],
+                     details={"list": "api.followups_overdue", "page": args["page"]})
+    return respond_page(dumped, total=total, page=args["page"], per_page=args["per_page"])

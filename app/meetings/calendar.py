@@ -103,6 +103,9 @@ def upcoming_meetings(user: User, *, since: datetime | None = None, limit: int =
     return [AgendaItem(*row) for row in rows]
 
 
+FEED_PAST = timedelta(days=30)  # the feed carries the last month too, so recorded meetings stay visible
+
+
 def calendar_feed(user: User, *, now: datetime | None = None) -> bytes:
     """The ICS document of the user's planned meetings (times in UTC; no notes, no location)."""
     now = now or utcnow()
@@ -112,7 +115,7 @@ def calendar_feed(user: User, *, now: datetime | None = None) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", "Parcours — mes rendez-vous")
     cal.add("x-wr-timezone", "Europe/Paris")
-    for item in upcoming_meetings(user, since=now - timedelta(days=30), limit=1000):
+    for item in upcoming_meetings(user, since=now - FEED_PAST, limit=1000):
         event = Event()
         event.add("uid", f"rendez-vous-{item.meeting_id}@parcours")
         event.add("dtstamp", now)

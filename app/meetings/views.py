@@ -7,7 +7,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from app.core.webforms import FormPage, local_input, pathway_or_404
+from app import access
+from app.audit.services import record_read, record_shown
+from app.core.webforms import FormPage, local_input
 from app.db_types import utcnow
 from app.labels import choices
 from app.meetings import calendar, services
@@ -15,6 +17,7 @@ from app.meetings.models import MeetingChannel, MeetingStatus
 from app.meetings.schemas import CancelMeetingSchema, LogMeetingSchema, PlanMeetingSchema
 from app.pathways.models import Visibility
 from app.pathways.views import record_url
+from app.transaction import unit_of_work
 
 bp = Blueprint("meetings", __name__)
 
@@ -25,7 +28,7 @@ RECORDABLE = [("held", "L'entretien a eu lieu"), ("missed", "La personne était 
 @login_required
 def log_meeting(pathway_id: int) -> ResponseReturnValue:
     """« Saisir un entretien »: held or missed, factual notes with their visibility, and the next one."""
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_plan_meeting)
     form = FormPage(
         {
             "status": "held",
@@ -51,6 +54,7 @@ def log_meeting(pathway_id: int) -> ResponseReturnValue:
             message += " Le prochain rendez-vous est planifié."
         flash(message, "success")
         return redirect(record_url(pathway.id, "rendez-vous"))
+    record_read(current_user, pathway, what="form.meetings.log_meeting")
     return render_template(
         "meetings/log.html",
         form=form,
@@ -65,7 +69,7 @@ def log_meeting(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/parcours/<int:pathway_id>/rendez-vous/nouveau", methods=["GET", "POST"])
 @login_required
 def plan_meeting(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_plan_meeting)
     form = FormPage({"channel": MeetingChannel.IN_PERSON.value, "duration_minutes": "45"})
     if form.submitted and form.submit(
         PlanMeetingSchema(),
@@ -74,6 +78,7 @@ def plan_meeting(pathway_id: int) -> ResponseReturnValue:
     ):
         flash("Le rendez-vous est planifié.", "success")
         return redirect(record_url(pathway.id, "rendez-vous"))
+    record_read(current_user, pathway, what="form.meetings.plan_meeting")
     return render_template(
         "meetings/plan.html",
         form=form,
@@ -87,7 +92,7 @@ def plan_meeting(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def cancel_meeting(meeting_id: int) -> ResponseReturnValue:
     meeting, pathway = services.get_meeting_or_404(current_user, meeting_id)
-    pathway_or_404(current_user, pathway.id, manage=True)
+    access.require(access.can_record_meeting(current_user, pathway), current_user, pathway)
     form = FormPage()
     if form.submitted and form.submit(
         CancelMeetingSchema(),
@@ -97,6 +102,7 @@ def cancel_meeting(meeting_id: int) -> ResponseReturnValue:
     ):
         flash("Le rendez-vous est annulé.", "success")
         return redirect(record_url(pathway.id, "rendez-vous"))
+    record_read(current_user, pathway, what="form.meetings.cancel_meeting")
     return render_template(
         "meetings/cancel.html", form=form, pathway=pathway, person=pathway.beneficiary, meeting=meeting
     ), form.status
@@ -108,9 +114,14 @@ def cancel_meeting(meeting_id: int) -> ResponseReturnValue:
 @bp.get("/agenda")
 @login_required
 def agenda() -> ResponseReturnValue:
-    return render_template(
-        "meetings/agenda.html", items=calendar.upcoming_meetings(current_user), new_token=None
-    )
+    items = calendar.upcoming_meetings(current_user)
+    _audit_agenda(current_user, items, "agenda")
+    return render_template("meetings/agenda.html", items=items, new_token=None)
+
+
+def _audit_agenda(user: object, items: list[calendar.AgendaItem], where: str) -> None:
+    with unit_of_work():
+        record_shown(user, "meeting.list", pathway_ids=[item.pathway_id for item in items], details={"list": where})
 
 
 @bp.post("/agenda/abonnement")
@@ -143,6 +154,8 @@ def feed(token: str) -> ResponseReturnValue:
     if user is None:
         abort(404)
     body = calendar.calendar_feed(user)
+    # A calendar application fetched the feed: who, when, which people it carried.
+    _audit_agenda(user, calendar.upcoming_meetings(user, since=utcnow() - calendar.FEED_PAST, limit=1000), "ics")
     return Response(
         body,
         mimetype="text/calendar",

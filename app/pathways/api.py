@@ -23,7 +23,7 @@ from app.api.core import (
     respond,
     respond_page,
 )
-from app.audit.services import record_read
+from app.audit.services import record_read, record_shown
 from app.errors import NotFound
 from app.extensions import db
 from app.followup.models import AlertKind
@@ -50,6 +50,7 @@ from app.pathways.schemas import (
     TeamMemberSchema,
     TimelineItemSchema,
 )
+from app.transaction import unit_of_work
 
 
 class CaseloadQuerySchema(PageQuerySchema):
@@ -140,6 +141,10 @@ def list_beneficiaries() -> Response:
     items = [
         (existence if row.access == access.RecordAccess.EXISTENCE else full).dump(row) for row in page.items
     ]
+    with unit_of_work():  # after the dump: the commit expires the rows
+        record_shown(user, "pathway.search" if filters.q else "pathway.list", pathway_ids=page.pathway_ids,
+                     details={"list": "api.beneficiaries", "page": page.page,
+                              "filters": sorted(k for k in ("q", "stage", "alert", "referent_id") if args.get(k))})
     return respond_page(items, total=page.total, page=page.page, per_page=page.per_page)
 
 

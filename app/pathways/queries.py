@@ -78,6 +78,11 @@ class Page:
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
+    @property
+    def pathway_ids(self) -> list[int]:
+        """The pathways this page shows (for the audit trail)."""
+        return [item.pathway.id for item in self.items]
+
 
 _DIGITS = re.compile(r"^\s*[0-9]{5,}[A-Za-z0-9]?\s*$")
 

@@ -14,10 +14,10 @@ from marshmallow import fields
 
 from app import access
 from app.accounts.models import Agency, User
-from app.audit.services import record_read
+from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
 from app.core.formatting import date_fr
-from app.core.webforms import FormPage, local_input, pathway_or_404
+from app.core.webforms import FormPage, local_input
 from app.db_types import utcnow
 from app.extensions import db
 from app.followup.models import AlertKind
@@ -47,6 +47,7 @@ from app.pathways.schemas import (
     OrientSchema,
     TeamMemberSchema,
 )
+from app.transaction import unit_of_work
 from app.validation import BaseSchema
 
 bp = Blueprint("pathways", __name__)
@@ -113,13 +114,14 @@ def portfolio() -> ResponseReturnValue:
     filters = CaseloadFilters(scope="team" if tab == "structure" else "mine", q=q, stage=stage, alert=alert)
     page = caseload(current_user, filters, page=page_number, per_page=PER_PAGE)
     pending = pending_referrals(current_user)
+
     args = {
         "onglet": tab,
         "q": q,
         "etape": stage.value if stage else None,
         "alerte": alert.value if alert else None,
     }
-    return render_template(
+    html = render_template(
         "pathways/portfolio.html",
         page=page,
         nav=PageNav(page),
@@ -130,6 +132,12 @@ def portfolio() -> ResponseReturnValue:
         stage_choices=choices(Stage),
         alert_choices=choices(AlertKind),
     )
+    # Audited once the page is built (the commit expires what the template reads).
+    with unit_of_work():
+        record_shown(current_user, "pathway.search" if q else "pathway.list", pathway_ids=page.pathway_ids,
+                     details={"list": f"portfolio.{tab}", "page": page.page,
+                              "filters": [k for k, v in (("q", q), ("stage", stage), ("alert", alert)) if v]})
+    return html
 
 
 # --- the record ----------------------------------------------------------------------------------
@@ -219,6 +227,8 @@ def answer_join_request(request_id: int) -> ResponseReturnValue:
 
 
 def _action_page(template: str, pathway: Any, form: FormPage, **context: Any) -> ResponseReturnValue:
+    # An action page shows who the person is: reading identity, audited like the record.
+    record_read(current_user, pathway, what=f"form.{request.endpoint}")
     return render_template(
         template, form=form, pathway=pathway, person=pathway.beneficiary, **context
     ), form.status
@@ -227,7 +237,7 @@ def _action_page(template: str, pathway: Any, form: FormPage, **context: Any) ->
 @bp.route("/parcours/<int:pathway_id>/orientation", methods=["GET", "POST"])
 @login_required
 def orient(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_orient)
     form = FormPage(
         {
             "orientation": pathway.orientation.value if pathway.orientation else None,
@@ -254,7 +264,7 @@ def orient(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/parcours/<int:pathway_id>/etape", methods=["GET", "POST"])
 @login_required
 def set_stage(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_change_stage)
     form = FormPage({"stage": pathway.stage.value})
     if form.submitted and form.submit(
         StageSchema(),
@@ -303,7 +313,7 @@ def hand_over(pathway_id: int) -> ResponseReturnValue:
 @bp.post("/parcours/<int:pathway_id>/equipe")
 @login_required
 def add_team_agency(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_manage_team)
     form = FormPage()
     if form.submit(
         TeamMemberSchema(), lambda d: services.add_team_agency(current_user, pathway, d["agency_id"])
@@ -317,7 +327,7 @@ def add_team_agency(pathway_id: int) -> ResponseReturnValue:
 @bp.post("/parcours/<int:pathway_id>/equipe/<int:agency_id>/retirer")
 @login_required
 def remove_team_agency(pathway_id: int, agency_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_manage_team)
     services.remove_team_agency(current_user, pathway, agency_id)
     flash("La structure ne fait plus partie de l'équipe de suivi.", "success")
     return redirect(record_url(pathway.id, "equipe"))
@@ -326,7 +336,7 @@ def remove_team_agency(pathway_id: int, agency_id: int) -> ResponseReturnValue:
 @bp.route("/parcours/<int:pathway_id>/consentement", methods=["GET", "POST"])
 @login_required
 def record_consent(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_record_consent)
     form = FormPage({"given_at": local_input(utcnow())})
     if form.submitted and form.submit(
         ConsentSchema(),
@@ -343,7 +353,7 @@ def record_consent(pathway_id: int) -> ResponseReturnValue:
 @bp.post("/parcours/<int:pathway_id>/consentement/retrait")
 @login_required
 def withdraw_consent(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_record_consent)
     services.withdraw_consent(current_user, pathway)
     flash(
         "Le retrait du consentement est enregistré : les partenaires ne voient plus que l'existence "
@@ -356,7 +366,7 @@ def withdraw_consent(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/parcours/<int:pathway_id>/contrat", methods=["GET", "POST"])
 @login_required
 def record_contract(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_record_contract)
     form = FormPage()
     if form.submitted and form.submit(
         ContractSchema(),
@@ -370,9 +380,8 @@ def record_contract(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/parcours/<int:pathway_id>/journal", methods=["GET", "POST"])
 @login_required
 def add_entry(pathway_id: int) -> ResponseReturnValue:
-    pathway = access.get_pathway_or_404(current_user, pathway_id)
-    if not access.can_contribute(current_user, pathway):
-        access.require(False, current_user, pathway, "Vous ne pouvez pas écrire dans ce dossier.")
+    pathway = access.pathway_for(current_user, pathway_id, access.can_add_entry,
+                                 "Vous ne pouvez pas écrire dans ce dossier.")
     form = FormPage({"visibility": Visibility.AGENCY.value})
     if form.submitted and form.submit(
         EntrySchema(),
@@ -393,7 +402,7 @@ def add_entry(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/parcours/<int:pathway_id>/emploi", methods=["GET", "POST"])
 @login_required
 def record_employment(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_record_employment)
     form = FormPage()
     if form.submitted and form.submit(
         EmploymentSchema(),
@@ -423,7 +432,7 @@ def record_employment(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/parcours/<int:pathway_id>/cloture", methods=["GET", "POST"])
 @login_required
 def close(pathway_id: int) -> ResponseReturnValue:
-    pathway = pathway_or_404(current_user, pathway_id, manage=True)
+    pathway = access.pathway_for(current_user, pathway_id, access.can_close_pathway)
     form = FormPage()
     if form.submitted and form.submit(
         CloseSchema(),

@@ -5,19 +5,28 @@ the personal pages. A route added without a line here fails `test_every_route_is
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
 from app.barriers import services as barrier_services
+from app.pathways import services as pathway_services
 from tests.web_helpers import login_as, text
 from tests.world import World
+
+
+@dataclass
+class Ids:
+    referral: int
+    join: int
+
 
 P = "pathways."
 M = "meetings."
 B = "barriers."
 
 # (endpoint, method) → URL builder, for the routes about one record.
-RECORD_ROUTES: dict[tuple[str, str], Callable[[World, int], str]] = {
+RECORD_ROUTES: dict[tuple[str, str], Callable[[World, Ids], str]] = {
     (P + "record", "GET"): lambda w, r: f"/parcours/{w.pathway.id}",
     (P + "orient", "GET"): lambda w, r: f"/parcours/{w.pathway.id}/orientation",
     (P + "orient", "POST"): lambda w, r: f"/parcours/{w.pathway.id}/orientation",
@@ -50,9 +59,11 @@ RECORD_ROUTES: dict[tuple[str, str], Callable[[World, int], str]] = {
     (B + "update_barrier", "POST"): lambda w, r: f"/freins/{w.barrier.id}/modifier",
     (B + "refer_barrier", "GET"): lambda w, r: f"/freins/{w.barrier.id}/orienter",
     (B + "refer_barrier", "POST"): lambda w, r: f"/freins/{w.barrier.id}/orienter",
-    (B + "answer_referral", "GET"): lambda w, r: f"/orientations/{r}/reponse",
-    (B + "answer_referral", "POST"): lambda w, r: f"/orientations/{r}/reponse",
-    (B + "complete_referral", "POST"): lambda w, r: f"/orientations/{r}/realisee",
+    (B + "answer_referral", "GET"): lambda w, r: f"/orientations/{r.referral}/reponse",
+    (B + "answer_referral", "POST"): lambda w, r: f"/orientations/{r.referral}/reponse",
+    (B + "complete_referral", "POST"): lambda w, r: f"/orientations/{r.referral}/realisee",
+    (P + "request_to_join", "POST"): lambda w, r: f"/parcours/{w.pathway.id}/equipe/demande",
+    (P + "answer_join_request", "POST"): lambda w, r: f"/equipe/demandes/{r.join}/reponse",
 }
 
 # Personal pages (my caseload, my agenda, creating a person): never about someone else's record.
@@ -80,13 +91,17 @@ def test_every_route_is_listed(app) -> None:
 
 
 @pytest.fixture
-def referral_id(world: World) -> int:
-    return barrier_services.refer_barrier(world.referent, world.barrier, agency_id=world.caf.id).id
+def referral_id(world: World) -> Ids:
+    """A referral to the CAF, and a request of the conseil départemental to join the team."""
+    referral = barrier_services.refer_barrier(world.referent, world.barrier, agency_id=world.caf.id)
+    pathway_services.check_duplicates(world.manager_cd, {"caf_number": "1234567"})
+    join = pathway_services.request_to_join(world.manager_cd, world.pathway)
+    return Ids(referral=referral.id, join=join.id)
 
 
 @pytest.mark.parametrize("who", ["stranger", "outsider"])
 @pytest.mark.parametrize("route", sorted(RECORD_ROUTES), ids=lambda r: f"{r[1]} {r[0]}")
-def test_record_routes_answer_404(client, world: World, referral_id: int, who: str, route) -> None:
+def test_record_routes_answer_404(client, world: World, referral_id: Ids, who: str, route) -> None:
     login_as(client, getattr(world, who))
     url = RECORD_ROUTES[route](world, referral_id)
     response = client.open(url, method=route[1], data={"status": "held"} if route[1] == "POST" else None)
@@ -97,7 +112,7 @@ def test_record_routes_answer_404(client, world: World, referral_id: int, who: s
 @pytest.mark.parametrize("who", ["stranger", "outsider"])
 @pytest.mark.parametrize("route", sorted(PERSONAL_ROUTES), ids=lambda r: f"{r[1]} {r[0]}")
 def test_personal_routes_show_nothing_of_the_record(
-    client, world: World, referral_id: int, who: str, route
+    client, world: World, referral_id: Ids, who: str, route
 ) -> None:
     login_as(client, getattr(world, who))
     url = PERSONAL_ROUTES[route]
