@@ -20,8 +20,8 @@ from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.validation import PARIS, form_data, load
 
-# Form keys that are not schema fields: the CSRF token, the version the user saw, confirmations.
-CONTROL_FIELDS = ("csrf_token", "version", "confirm")
+# Form keys that are not schema fields: the CSRF and single-use form tokens, the version seen, confirmations.
+CONTROL_FIELDS = ("csrf_token", "form_token", "version", "confirm")
 
 
 def _messages(value: Any) -> list[str]:
