@@ -58,10 +58,14 @@ def scan_command(now_text: str | None) -> None:
 @scheduler_cli.command("digest")
 @click.option("--now", "now_text", help="As of this ISO 8601 date-time (default: now).")
 def digest_command(now_text: str | None) -> None:
-    """Send the daily digest now."""
+    """Send today's digest to whoever has not had it yet (a second run the same day sends nothing new)."""
     from app.followup.digest import send_daily_digest
 
-    click.echo(f"{send_daily_digest(_parse_now(now_text))} digest(s) sent.")
+    result = send_daily_digest(_parse_now(now_text))
+    if result.skipped:
+        click.echo(str(result))
+        return
+    click.echo(f"{result.sent} digest(s) sent, {result.failed} failed (tried again at the next run).")
 
 
 @scheduler_cli.command("retention")
