@@ -71,8 +71,14 @@ def digest_command(now_text: str | None) -> None:
 @scheduler_cli.command("retention")
 @click.option("--now", "now_text", help="As of this ISO 8601 date-time (default: now).")
 def retention_command(now_text: str | None) -> None:
-    """Anonymise expired records and purge expired audit events now (normally daily at 03:00)."""
+    """Anonymise expired records, purge expired audit events and mail copies now (normally daily at 03:00)."""
     from app.pathways.retention import apply_retention
 
     result = apply_retention(_parse_now(now_text))
-    click.echo(f"{result.anonymised_people} record(s) anonymised, {result.purged_audit_events} audit event(s) purged.")
+    if result.skipped:
+        click.echo("Retention skipped: another process is applying it.")
+        return
+    click.echo(
+        f"{result.anonymised_people} record(s) anonymised, {result.purged_audit_events} audit event(s) purged, "
+        f"{result.purged_mail_copies} mail copie(s) purged."
+    )
