@@ -35,7 +35,7 @@ def run_command() -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(
         f"Scheduler started: scan every {app.config['SCHEDULER_INTERVAL_MINUTES']} min, "
-        "digest at 07:30 Europe/Paris. Ctrl-C to stop."
+        "digest at 07:30 Europe/Paris (failed mails retried every half hour until 19:30). Ctrl-C to stop."
     )
     try:
         blocking_scheduler(app).start()
