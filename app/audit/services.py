@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from app.audit.models import AuditEvent
 from app.db_types import utcnow
 from app.extensions import db
+from app.transaction import unit_of_work
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -48,9 +49,10 @@ def record_event(
 
 
 def record_read(actor: User, pathway: Pathway, *, what: str = "record") -> None:
-    """Log that `actor` opened the record of `pathway`, and commit it at once."""
-    record_event(actor, f"pathway.read.{what}", object_type="pathway", object_id=pathway.id, pathway=pathway)
-    db.session.commit()
+    """Log that `actor` opened the record of `pathway`, and commit it at once (or with the caller's
+    unit of work, when called inside one)."""
+    with unit_of_work():
+        record_event(actor, f"pathway.read.{what}", object_type="pathway", object_id=pathway.id, pathway=pathway)
 
 
 def record_shown(

@@ -35,7 +35,7 @@ def run_command() -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(
         f"Scheduler started: scan every {app.config['SCHEDULER_INTERVAL_MINUTES']} min, "
-        "digest at 07:30 Europe/Paris. Ctrl-C to stop."
+        "digest at 07:30 Europe/Paris (failed mails retried every half hour until 19:30). Ctrl-C to stop."
     )
     try:
         blocking_scheduler(app).start()
@@ -58,17 +58,27 @@ def scan_command(now_text: str | None) -> None:
 @scheduler_cli.command("digest")
 @click.option("--now", "now_text", help="As of this ISO 8601 date-time (default: now).")
 def digest_command(now_text: str | None) -> None:
-    """Send the daily digest now."""
+    """Send today's digest to whoever has not had it yet (a second run the same day sends nothing new)."""
     from app.followup.digest import send_daily_digest
 
-    click.echo(f"{send_daily_digest(_parse_now(now_text))} digest(s) sent.")
+    result = send_daily_digest(_parse_now(now_text))
+    if result.skipped:
+        click.echo(str(result))
+        return
+    click.echo(f"{result.sent} digest(s) sent, {result.failed} failed (tried again at the next run).")
 
 
 @scheduler_cli.command("retention")
 @click.option("--now", "now_text", help="As of this ISO 8601 date-time (default: now).")
 def retention_command(now_text: str | None) -> None:
-    """Anonymise expired records and purge expired audit events now (normally daily at 03:00)."""
+    """Anonymise expired records, purge expired audit events and mail copies now (normally daily at 03:00)."""
     from app.pathways.retention import apply_retention
 
     result = apply_retention(_parse_now(now_text))
-    click.echo(f"{result.anonymised_people} record(s) anonymised, {result.purged_audit_events} audit event(s) purged.")
+    if result.skipped:
+        click.echo("Retention skipped: another process is applying it.")
+        return
+    click.echo(
+        f"{result.anonymised_people} record(s) anonymised, {result.purged_audit_events} audit event(s) purged, "
+        f"{result.purged_mail_copies} mail copie(s) purged."
+    )

@@ -1,7 +1,7 @@
 """Alerts raised by the follow-up scan (DESIGN §3.4–3.6)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Optional
 
 import sqlalchemy as sa
@@ -90,3 +90,39 @@ class ScanState(db.Model):
     last_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_full_at: Mapped[datetime] = mapped_column(UTCDateTime())
     settings_version: Mapped[int] = mapped_column()
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # owed, not tried yet
+    SENDING = "sending"  # claimed by a run, mail being handed to the server
+    SENT = "sent"
+    FAILED = "failed"  # refused or server down: the next run of the day tries again
+    CANCELLED = "cancelled"  # no open alert left by the time it could be sent
+
+
+class DigestDelivery(db.Model):
+    """The daily digest owed to one referent for one Paris day, and what became of it.
+
+    One row per (user, day) — the unique constraint is what makes the digest once-only, however many
+    runs or processes. No personal data of the people followed: the mail is rebuilt from the open
+    alerts when it is sent; `last_error` holds an exception class, never its message.
+    """
+
+    __tablename__ = "digest_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "digest_date"),
+        sa.Index("ix_digest_delivery_date_status", "digest_date", "status"),
+        sa.CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_is_dated"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    digest_date: Mapped[date] = mapped_column(sa.Date())  # the Paris calendar day it is for
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus, "digest_delivery_status"), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())  # last attempt's start
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    last_error: Mapped[Optional[str]] = mapped_column(sa.String(80))

@@ -22,7 +22,7 @@ from app.db_types import utcnow
 from app.followup.models import Alert, AlertKind, AlertStatus, ScanState
 from app.followup.rules import RULES, RuleContext, changed_pathways
 from app.pathways.models import Pathway
-from app.transaction import unit_of_work
+from app.transaction import SCAN_LOCK_KEY, try_advisory_xact_lock, unit_of_work
 
 # Rows written this long before the previous scan started are re-examined too: a transaction that
 # wrote before that scan but committed after its snapshot must not be missed.
@@ -69,10 +69,6 @@ _CREATE = (
 )
 
 
-# Key of the PostgreSQL advisory lock held by a scan: "PARC" in ASCII.
-SCAN_LOCK_KEY = 0x50415243
-
-
 @dataclass
 class ScanResult:
     now: datetime
@@ -88,13 +84,6 @@ class ScanResult:
             return f"scan at {self.now.isoformat()}: skipped, another scan is running"
         mode = "full" if self.full else f"incremental, {self.examined} pathways examined"
         return f"scan at {self.now.isoformat()} ({mode}): {self.raised} raised, {self.resolved} resolved"
-
-
-def _take_scan_lock(session: sa.orm.Session) -> bool:
-    """On PostgreSQL, only one scan at a time across every process (released at commit)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True  # SQLite: a single-process development database
-    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(SCAN_LOCK_KEY))))
 
 
 def _plan(
@@ -150,7 +139,8 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None, fu
     result = ScanResult(now=now)
     started = utcnow()
     with unit_of_work() as session:
-        if not _take_scan_lock(session):
+        # On PostgreSQL, only one scan at a time across every process (released at commit).
+        if not try_advisory_xact_lock(session, SCAN_LOCK_KEY):
             result.skipped = True
             return result
         query = sa.select(Territory).order_by(Territory.id)

@@ -1,7 +1,9 @@
 """APScheduler 3 wiring. The jobs are thin: an app context, then a plain function with its own tests.
 
-Production: `flask scheduler run` is its own process (a BlockingScheduler); several may run, the
-PostgreSQL advisory lock taken by each scan lets only one scan at a time. Development: `make run`
+Production: `flask scheduler run` is its own process (a BlockingScheduler); several may run: each
+job takes a PostgreSQL advisory lock (app.transaction), so only one process scans, sends the digest
+or applies retention at a time, and the digest records what it sent (one per referent and day;
+failed mails retried every half hour until the evening). Development: `make run`
 sets SCHEDULER_IN_PROCESS=1 and the Flask development server starts a BackgroundScheduler.
 Gunicorn workers never start one.
 """
@@ -47,6 +49,12 @@ def digest_job(app: Flask) -> None:
     _run_job(app, "daily digest (mails sent)", send_daily_digest)
 
 
+def digest_retry_job(app: Flask) -> None:
+    from app.followup.digest import retry_digests
+
+    _run_job(app, "daily digest, retries", retry_digests)
+
+
 def retention_job(app: Flask) -> None:
     from app.pathways.retention import apply_retention
 
@@ -58,6 +66,9 @@ def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
     scheduler.add_job(scan_job, "interval", minutes=minutes, args=[app], id="scan_follow_ups",
                       next_run_time=datetime.now(timezone.utc), replace_existing=True)
     scheduler.add_job(digest_job, "cron", hour=7, minute=30, args=[app], id="daily_digest",
+                      replace_existing=True)
+    # Today's digests that failed (mail server down, address refused…), tried again every half hour.
+    scheduler.add_job(digest_retry_job, "cron", hour="8-19", minute="0,30", args=[app], id="daily_digest_retry",
                       replace_existing=True)
     scheduler.add_job(retention_job, "cron", hour=3, minute=0, args=[app], id="retention",
                       replace_existing=True)

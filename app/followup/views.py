@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timezone
+from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from app import access
+from app.audit.services import record_shown
 from app.barriers.models import BarrierCategory
+from app.core import csvexport
 from app.core.urls import safe_next
 from app.errors import DomainError
 from app.extensions import db
@@ -21,6 +22,7 @@ from app.followup.models import AlertKind
 from app.labels import label
 from app.pathways import services as pathways
 from app.pathways.models import Pathway
+from app.transaction import unit_of_work
 
 bp = Blueprint("followup", __name__)
 
@@ -65,7 +67,12 @@ def my_alerts() -> ResponseReturnValue:
             pathways.Beneficiary, pathways.Beneficiary.id == Pathway.beneficiary_id
         )
     ).all()
-    return render_template("followup/alerts.html", rows=rows, kind=kind, kinds=list(AlertKind))
+    # Who was shown whom (DESIGN §3.3): the ids, never the names. Committed after rendering, so the
+    # commit does not expire the rows the template reads (they would reload one by one).
+    with unit_of_work():
+        record_shown(current_user, "alerts.list.read", pathway_ids=[row[0].pathway_id for row in rows],
+                     details={"filters": {"type": kind.value if kind else None}})
+        return render_template("followup/alerts.html", rows=rows, kind=kind, kinds=list(AlertKind))
 
 
 @bp.post("/alertes/<int:alert_id>/vue")
@@ -124,9 +131,20 @@ def dashboard() -> ResponseReturnValue:
     )
 
 
-def _list_rows(name: str, scope: pilotage.Scope) -> list[pilotage.ListRow]:
+def _list_filters(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filters of list `name`: as arguments of its query, and as facts for the audit trail."""
     if name == "alertes":
-        return pilotage.alert_list(scope, kind=_enum_arg("type", AlertKind))
+        kind = _enum_arg("type", AlertKind)
+        return {"kind": kind}, {"type": kind.value if kind else None}
+    if name == "freins":
+        category = _enum_arg("categorie", BarrierCategory)
+        return {"category": category}, {"categorie": category.value if category else None}
+    return {}, {}
+
+
+def _list_rows(name: str, scope: pilotage.Scope, filters: dict[str, Any]) -> list[pilotage.ListRow]:
+    if name == "alertes":
+        return pilotage.alert_list(scope, kind=filters["kind"])
     if name == "suivis-en-retard":
         return pilotage.alert_list(scope, follow_ups_only=True)
     if name == "portefeuilles":
@@ -136,55 +154,69 @@ def _list_rows(name: str, scope: pilotage.Scope) -> list[pilotage.ListRow]:
     if name == "points-emploi":
         return pilotage.checkin_list(scope, _now())
     if name == "freins":
-        return pilotage.barrier_list(scope, category=_enum_arg("categorie", BarrierCategory))
+        return pilotage.barrier_list(scope, category=filters["category"])
     abort(404)
+
+
+def _list(name: str) -> tuple[pilotage.Scope, list[pilotage.ListRow], dict[str, Any]]:
+    """List `name` in the manager's scope, with the facts its audit event records."""
+    scope = _scope()
+    if name not in LISTS:
+        abort(404)
+    filters, facts = _list_filters(name)
+    rows = _list_rows(name, scope, filters)
+    facts = {**facts, "structure": scope.agency_id, "referent": scope.referent_id}
+    return scope, rows, {"list": name, "filters": facts}
+
+
+def _record_list(action: str, rows: list[pilotage.ListRow], details: dict[str, Any]) -> None:
+    """Who was shown which pathways (DESIGN §3.3). The caller commits it with the page it renders,
+    after rendering: an earlier commit would expire the rows, which would then reload one by one."""
+    record_shown(current_user, action, pathway_ids=[row.pathway.id for row in rows], details=details)
 
 
 @bp.get("/pilotage/listes/<name>")
 @login_required
 def list_view(name: str) -> ResponseReturnValue:
-    scope = _scope()
-    rows = _list_rows(name, scope)
-    return render_template(
-        "followup/list.html",
-        name=name,
-        title=LISTS[name],
-        rows=rows,
-        scope=scope,
-        referents=pilotage.referents_in_scope(scope),
-        args=request.args.to_dict(),
-    )
+    scope, rows, details = _list(name)
+    with unit_of_work():
+        _record_list("pilotage.list.read", rows, details)
+        return render_template(
+            "followup/list.html",
+            name=name,
+            title=LISTS[name],
+            rows=rows,
+            scope=scope,
+            referents=pilotage.referents_in_scope(scope),
+            args=request.args.to_dict(),
+        )
+
+
+CSV_HEADER = ["Parcours", "Nom", "Prénom", "Étape", "Référent", "Structure", "Type", "Échéance", "Détail"]
 
 
 @bp.get("/pilotage/listes/<name>.csv")
 @login_required
 def list_csv(name: str) -> ResponseReturnValue:
-    scope = _scope()
-    rows = _list_rows(name, scope)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")  # French spreadsheets expect ';'
-    writer.writerow(["Parcours", "Nom", "Prénom", "Étape", "Référent", "Structure", "Type", "Échéance", "Détail"])
-    for row in rows:
-        writer.writerow(
-            [
-                row.pathway.id,
-                row.beneficiary.last_name,
-                row.beneficiary.first_name,
-                label(row.pathway.stage),
-                row.referent.full_name if row.referent else "",
-                row.agency.name,
-                label(row.kind) if row.kind else "",
-                row.due_at.date().isoformat() if row.due_at else "",
-                row.detail or "",
-            ]
-        )
-    filename = f"parcours-{name}-{_now().date().isoformat()}.csv"
-    # BOM so that spreadsheet software reads the accents as UTF-8.
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    _, rows, details = _list(name)
+    lines = (
+        [
+            row.pathway.id,
+            row.beneficiary.last_name,
+            row.beneficiary.first_name,
+            row.pathway.stage,
+            row.referent.full_name if row.referent else "",
+            row.agency.name,
+            row.kind,
+            csvexport.paris_date(row.due_at),  # the day, as on the page
+            row.detail,
+        ]
+        for row in rows
     )
+    filename = f"parcours-{name}-{csvexport.paris_date(_now()).isoformat()}.csv"
+    with unit_of_work():
+        _record_list("pilotage.list.export", rows, details)
+        return csvexport.csv_response(filename, CSV_HEADER, lines)
 
 
 @bp.post("/pilotage/parcours/<int:pathway_id>/referent")

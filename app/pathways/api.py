@@ -244,23 +244,25 @@ def get_pathway(pathway_id: int) -> Response:
 )
 def update_pathway(pathway_id: int) -> Response:
     """`orientation` (with `oriented_at`, `note`) records the orientation decision; `stage` moves
-    between intake, diagnosis and support. Both at once are two consecutive operations."""
+    between intake, diagnosis and support. Both at once are two operations in one transaction:
+    all or nothing."""
     user = current_user()
     pathway = _pathway(pathway_id)
     data = json_body(PathwayPatchSchema())
     version = if_match()
-    if data.get("orientation"):
-        pathway = pathways.orient(
-            user,
-            pathway,
-            data["orientation"],
-            oriented_at=data.get("oriented_at"),
-            note=data.get("note"),
-            expected_version=version,
-        )
-        version = pathway.version
-    if data.get("stage"):
-        pathway = pathways.set_stage(user, pathway, data["stage"], expected_version=version)
+    with unit_of_work():  # each service's own unit of work becomes a SAVEPOINT of this one
+        if data.get("orientation"):
+            pathway = pathways.orient(
+                user,
+                pathway,
+                data["orientation"],
+                oriented_at=data.get("oriented_at"),
+                note=data.get("note"),
+                expected_version=version,
+            )
+            version = pathway.version
+        if data.get("stage"):
+            pathway = pathways.set_stage(user, pathway, data["stage"], expected_version=version)
     return _dump_pathway(user, pathway)
 
 

@@ -1,7 +1,7 @@
 """Requests to join a pathway's team; audit events by actor and time; single-use form tokens.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-01
 
 Reviewed: one pending request per (pathway, agency) (partial unique index); answered_at set exactly
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

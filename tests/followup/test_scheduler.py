@@ -60,6 +60,8 @@ def test_schedulers_are_configured_as_designed(app) -> None:
             assert scan.coalesce is True and scan.max_instances == 1
             digest = sched.get_job("daily_digest")
             assert str(digest.trigger.fields[5]) == "7" and str(digest.trigger.fields[6]) == "30"  # 07:30 Paris
+            retry = sched.get_job("daily_digest_retry")  # failed digests, every half hour 08:00–19:30
+            assert str(retry.trigger.fields[5]) == "8-19" and str(retry.trigger.fields[6]) == "0,30"
             retention = sched.get_job("retention")
             assert str(retention.trigger.fields[5]) == "3"  # 03:00 Paris, daily
         finally:
@@ -96,7 +98,7 @@ def test_daily_digest_lists_each_referents_alerts_without_notes(app, referent, t
     app.config.update(MAIL_OUTBOX_DIR=str(tmp_path), MAIL_SERVER="")
     new_pathway(referent, paris(2026, 1, 5), orient=None)
     scan_follow_ups(paris(2026, 3, 1))
-    assert send_daily_digest(paris(2026, 3, 2, 7, 30)) == 1
+    assert send_daily_digest(paris(2026, 3, 2, 7, 30)).sent == 1
     (eml,) = tmp_path.glob("*.eml")
     message = BytesParser(policy=policy.default).parse(eml.open("rb"))
     assert message["To"] == referent.email

@@ -125,3 +125,55 @@ def test_a_scan_is_skipped_while_another_process_holds_the_lock(scratch_database
     engine.dispose()
     out, _ = _scan_process(scratch_database, "2026-03-01T08:00:00+01:00").communicate(timeout=60)
     assert "30 raised" in out, out
+
+
+# --- the daily digest: two processes, one mail per referent ----------------------------------------------
+
+
+def _seed_referents(url: str, referents: int, people_each: int) -> None:
+    from tests.factories import AgencyFactory, TerritoryFactory, UserFactory
+
+    app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        agency = AgencyFactory(territory=TerritoryFactory())
+        users = [UserFactory(agency=agency) for _ in range(referents)]
+        db.session.commit()
+        for n, user in enumerate(users):
+            for i in range(people_each):
+                pathways.create_beneficiary(
+                    user, {"first_name": f"Personne{n}-{i}", "last_name": "Test"}, referent=user,
+                    now=paris(2026, 1, 5) + timedelta(minutes=i),
+                )
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _flask(url: str, outbox: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "PARCOURS_ENV": "development", "SCHEDULER_IN_PROCESS": "0",
+           "MAIL_SERVER": "", "MAIL_OUTBOX_DIR": str(outbox)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", *args],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def test_two_scheduler_processes_send_one_digest_per_referent(scratch_database: str, tmp_path: Path) -> None:
+    _seed_referents(scratch_database, referents=8, people_each=3)
+    out, _ = _flask(scratch_database, tmp_path, "scan", "--now", "2026-03-01T08:00:00+01:00").communicate(timeout=120)
+    assert "raised" in out, out
+    processes = [_flask(scratch_database, tmp_path, "digest", "--now", "2026-03-02T07:30:00+01:00") for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+
+    mails = sorted(eml.name.split("-", 3)[-1] for eml in tmp_path.glob("*.eml"))
+    assert len(mails) == 8 and len(set(mails)) == 8, (mails, outputs)
+    engine = sa.create_engine(scratch_database)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT status, attempts FROM digest_delivery")).all()
+    finally:
+        engine.dispose()
+    assert sorted(rows) == [("sent", 1)] * 8
+    # Either one process skipped (the other held the lock), or it came after and found nothing owed.
+    assert any("skipped" in out or "0 digest(s) sent" in out for out in outputs), outputs
