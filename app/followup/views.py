@@ -82,8 +82,8 @@ def acknowledge(alert_id: int) -> ResponseReturnValue:
         alert, _ = alerts.get_alert_or_404(current_user, alert_id)
         alerts.acknowledge_alert(current_user, alert)
     except DomainError as error:
-        if error.status == 404:
-            abort(404)
+        if error.status in (403, 404):
+            raise  # refused: the 403 / 404 page, not a message on the next one
         flash(error.message, "error")
     else:
         flash("Alerte marquée comme vue : elle reste affichée jusqu'à ce que sa cause soit levée.", "success")
@@ -230,8 +230,8 @@ def reassign(pathway_id: int) -> ResponseReturnValue:
         referent = pathways.get_user_in_territory(current_user, request.form.get("referent_id"))
         pathways.assign_referent(current_user, pathway, referent, note=request.form.get("note") or None)
     except DomainError as error:
-        if error.status == 404:
-            abort(404)
+        if error.status in (403, 404):
+            raise  # refused: the 403 / 404 page, not a message on the next one
         flash(error.message, "error")
     else:
         flash(f"Le parcours est confié à {referent.full_name}.", "success")

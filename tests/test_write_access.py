@@ -1,0 +1,253 @@
+"""The need-to-know policy for writes (DESIGN §3.3 "writes follow reads"): every role × every write
+operation, checked three ways — the named question of `app/access.py`, the web form, the JSON API.
+
+The users are those of tests/world.py (see tests/test_access.py), around one pathway led by France
+Travail whose team includes the CAF, with the person's consent on file. A Y means the operation is
+allowed: the question says yes, and the door answers 2xx/3xx and writes an audit event. An N means
+refused: the question says no, and the door answers 403, or 404 where the user may not even know the
+record exists, and writes nothing. A dash: the operation has no such door.
+
+The operations run one after the other in one world, in an order where each leaves the next
+possible (the handover keeps the pathway in France Travail; closing comes last).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app import access
+from app.audit.models import AuditEvent
+from app.db_types import utcnow
+from app.extensions import db
+from app.followup.models import Alert, AlertKind, AlertStatus
+from app.meetings import services as meeting_services
+from app.meetings.models import Meeting
+from app.validation import PARIS
+from tests.factories import UserFactory
+from tests.web_helpers import login_as
+from tests.world import World
+
+OPS = [
+    "add_entry", "plan_meeting", "log_meeting", "cancel_meeting", "edit_notes", "add_barrier",
+    "update_barrier", "refer_barrier", "ack_alert", "orient", "change_stage", "add_member",
+    "remove_member", "record_contract", "withdraw_consent", "assign_referent", "record_employment", "close",
+]
+
+# One letter per operation, in the order of OPS (with consent on file).
+MATRIX = {
+    #              entry plan log cancel notes +barrier barrier refer ack orient stage +member -member contract
+    #              consent referent employment close
+    "referent":   "Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y",
+    "colleague":  "Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y",
+    "partner":    "Y N N N N N N N N N N N N N N N N N",
+    "outsider":   "N N N N N N N N N N N N N N N N N N",
+    "stranger":   "N N N N N N N N N N N N N N N N N N",
+    "manager_ft": "Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y Y",
+    "manager_cd": "Y N N N N N N N N N N N N N N Y N N",
+    "admin":      "N N N N N N N N N N N N N N N N N N",
+}
+
+
+def expected(role: str) -> dict[str, bool]:
+    letters = MATRIX[role].split()
+    assert len(letters) == len(OPS), role
+    return {op: letter == "Y" for op, letter in zip(OPS, letters, strict=True)}
+
+
+@dataclass
+class Scene:
+    """The world plus what the operations act on."""
+
+    w: World
+    planned: Meeting  # a future meeting to cancel
+    alert: Alert
+    successor: Any  # a France Travail professional to hand the pathway to
+
+    def ids(self) -> dict[str, Any]:
+        w = self.w
+        return {"p": w.pathway.id, "b": w.barrier.id, "m": self.planned.id, "t": w.meeting_team.id,
+                "a": self.alert.id, "caf": w.caf.id, "ccas": w.ccas.id, "cd": w.cd.id, "ft": w.ft.id,
+                "s": self.successor.id}
+
+
+@pytest.fixture
+def scene(world: World) -> Scene:
+    planned = meeting_services.plan_meeting(world.referent, world.pathway, scheduled_at=utcnow() + timedelta(days=5))
+    alert = Alert(territory_id=world.pathway.territory_id, pathway_id=world.pathway.id,
+                  kind=AlertKind.FOLLOW_UP_OVERDUE, subject_key="", due_at=utcnow(), raised_at=utcnow(),
+                  status=AlertStatus.OPEN)
+    db.session.add(alert)
+    db.session.flush()
+    return Scene(world, planned, alert, UserFactory(agency=world.ft, email="successeur@ft.test"))
+
+
+# --- the named questions --------------------------------------------------------------------------
+
+QUESTIONS: dict[str, Callable[[Any, Scene], bool]] = {
+    "add_entry": lambda u, s: access.can_add_entry(u, s.w.pathway),
+    "plan_meeting": lambda u, s: access.can_plan_meeting(u, s.w.pathway),
+    "log_meeting": lambda u, s: access.can_plan_meeting(u, s.w.pathway),
+    "cancel_meeting": lambda u, s: access.can_record_meeting(u, s.w.pathway),
+    "edit_notes": lambda u, s: access.can_edit_meeting_notes(u, s.w.meeting_team, s.w.pathway),
+    "add_barrier": lambda u, s: access.can_add_barrier(u, s.w.pathway),
+    "update_barrier": lambda u, s: access.can_update_barrier(u, s.w.barrier, s.w.pathway),
+    "refer_barrier": lambda u, s: access.can_refer_barrier(u, s.w.pathway),
+    "ack_alert": lambda u, s: access.can_acknowledge_alert(u, s.w.pathway),
+    "orient": lambda u, s: access.can_orient(u, s.w.pathway),
+    "change_stage": lambda u, s: access.can_change_stage(u, s.w.pathway),
+    "add_member": lambda u, s: access.can_manage_team(u, s.w.pathway),
+    "remove_member": lambda u, s: access.can_manage_team(u, s.w.pathway),
+    "record_contract": lambda u, s: access.can_record_contract(u, s.w.pathway),
+    "withdraw_consent": lambda u, s: access.can_record_consent(u, s.w.pathway),
+    "assign_referent": lambda u, s: access.can_assign_referent(u, s.w.pathway, s.successor),
+    "record_employment": lambda u, s: access.can_record_employment(u, s.w.pathway),
+    "close": lambda u, s: access.can_close_pathway(u, s.w.pathway),
+}
+
+
+def _local(delta: timedelta) -> str:
+    return (utcnow() + delta).astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+
+
+def _iso(delta: timedelta) -> str:
+    return (utcnow() + delta).isoformat()
+
+
+# --- the doors: (method, path, body); the API's `version` names the object whose If-Match is sent -----
+
+WEB: dict[str, tuple[str, str, dict[str, str]] | None] = {
+    "add_entry": ("POST", "/parcours/{p}/journal", {"body": "Appel", "visibility": "team"}),
+    "plan_meeting": ("POST", "/parcours/{p}/rendez-vous/nouveau",
+                     {"scheduled_at": "+2d", "channel": "phone", "duration_minutes": "30"}),
+    "log_meeting": ("POST", "/parcours/{p}/entretien",
+                    {"status": "held", "held_at": "-1h", "channel": "in_person", "notes_visibility": "agency"}),
+    "cancel_meeting": ("POST", "/rendez-vous/{m}/annuler", {"reason": "Empêchement"}),
+    "edit_notes": None,
+    "add_barrier": ("POST", "/parcours/{p}/freins/nouveau", {"category": "housing", "title": "Hébergement"}),
+    "update_barrier": ("POST", "/freins/{b}/modifier",
+                       {"category": "mobility", "title": "Permis", "owner_agency_id": "{ft}", "status": "in_progress"}),
+    "refer_barrier": ("POST", "/freins/{b}/orienter", {"agency_id": "{ccas}", "message": "Aide ?"}),
+    "ack_alert": ("POST", "/alertes/{a}/vue", {}),
+    "orient": ("POST", "/parcours/{p}/orientation", {"orientation": "social"}),
+    "change_stage": ("POST", "/parcours/{p}/etape", {"stage": "support"}),
+    "add_member": ("POST", "/parcours/{p}/equipe", {"agency_id": "{cd}"}),
+    "remove_member": ("POST", "/parcours/{p}/equipe/{caf}/retirer", {}),
+    "record_contract": ("POST", "/parcours/{p}/contrat",
+                        {"kind": "ppae", "signed_on": "2026-11-02", "starts_on": "2026-11-02"}),
+    "withdraw_consent": ("POST", "/parcours/{p}/consentement/retrait", {}),
+    "assign_referent": ("POST", "/parcours/{p}/referent", {"user_id": "{s}"}),
+    "record_employment": ("POST", "/parcours/{p}/emploi",
+                          {"started_on": "2026-11-02", "contract_type": "cdi", "employer": "Boulangerie"}),
+    "close": ("POST", "/parcours/{p}/cloture", {"reason": "moved_away"}),
+}
+
+API: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
+    "add_entry": ("POST", "/pathways/{p}/entries", {"body": "Appel", "visibility": "team"}, None),
+    "plan_meeting": ("POST", "/pathways/{p}/meetings", {"scheduled_at": "+2d", "channel": "phone"}, None),
+    "log_meeting": ("POST", "/pathways/{p}/meetings", {"status": "held", "held_at": "-1h"}, None),
+    "cancel_meeting": ("PATCH", "/meetings/{m}", {"status": "cancelled"}, "planned"),
+    "edit_notes": ("PATCH", "/meetings/{t}", {"notes": "Corrigé"}, "meeting_team"),
+    "add_barrier": ("POST", "/pathways/{p}/barriers", {"category": "housing", "title": "Hébergement"}, None),
+    "update_barrier": ("PATCH", "/barriers/{b}", {"status": "in_progress"}, "barrier"),
+    "refer_barrier": ("POST", "/barriers/{b}/referral", {"agency_id": "{ccas}"}, None),
+    "ack_alert": ("POST", "/alerts/{a}/acknowledge", {}, None),
+    "orient": ("PATCH", "/pathways/{p}", {"orientation": "social"}, "pathway"),
+    "change_stage": ("PATCH", "/pathways/{p}", {"stage": "support"}, "pathway"),
+    "add_member": ("POST", "/pathways/{p}/members", {"agency_id": "{cd}"}, None),
+    "remove_member": ("DELETE", "/pathways/{p}/members/{caf}", {}, None),
+    "record_contract": ("POST", "/pathways/{p}/contracts",
+                        {"kind": "ppae", "signed_on": "2026-11-02", "starts_on": "2026-11-02"}, None),
+    "withdraw_consent": ("DELETE", "/pathways/{p}/consent", {}, None),
+    "assign_referent": ("POST", "/pathways/{p}/referent", {"user_id": "{s}"}, None),
+    "record_employment": ("POST", "/pathways/{p}/employment",
+                          {"started_on": "2026-11-02", "contract_type": "cdi", "employer": "Boulangerie"}, None),
+    "close": ("POST", "/pathways/{p}/close", {"reason": "moved_away"}, None),
+}
+
+TIMES = {"+2d": timedelta(days=2), "-1h": -timedelta(hours=1)}
+READ_ACTIONS = ("pathway.read", "pathway.list", "pathway.search", "alert.list", "meeting.list", "user.login")
+
+
+def _fill(value: Any, ids: dict[str, Any], *, web: bool) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, ids, web=web) for k, v in value.items()}
+    if value in TIMES:
+        return _local(TIMES[value]) if web else _iso(TIMES[value])
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        found = ids[value[1:-1]]
+        return str(found) if web else found
+    return value
+
+
+def _writes() -> int:
+    actions = db.session.scalars(sa.select(AuditEvent.action))
+    return sum(1 for a in actions if not a.startswith(READ_ACTIONS))
+
+
+def _version(scene: Scene, name: str | None) -> int | None:
+    if name is None:
+        return None
+    target = {"planned": scene.planned, "meeting_team": scene.w.meeting_team, "barrier": scene.w.barrier,
+              "pathway": scene.w.pathway}[name]
+    db.session.refresh(target)
+    return target.version
+
+
+def _table(mismatches: list[str]) -> str:
+    return "\n".join(["cells that differ from the matrix:", *mismatches])
+
+
+@pytest.mark.parametrize("role", list(MATRIX))
+def test_the_named_questions_follow_the_matrix(scene: Scene, role: str) -> None:
+    user = scene.w.users()[role]
+    mismatches = [
+        f"  {role} × {op}: expected {'Y' if allowed else 'N'}"
+        for op, allowed in expected(role).items() if QUESTIONS[op](user, scene) != allowed
+    ]
+    assert not mismatches, _table(mismatches)
+
+
+@pytest.mark.parametrize("role", list(MATRIX))
+def test_the_web_forms_follow_the_matrix(client, scene: Scene, role: str) -> None:
+    user = scene.w.users()[role]
+    login_as(client, user)
+    mismatches = []
+    for op, allowed in expected(role).items():
+        door = WEB[op]
+        if door is None:
+            continue
+        method, path, body = door
+        before = _writes()
+        response = client.open(path.format(**scene.ids()), method=method, data=_fill(body, scene.ids(), web=True))
+        wrote = _writes() > before
+        ok = response.status_code in (200, 302, 303) and wrote
+        refused = response.status_code in (403, 404) and not wrote
+        if (allowed and not ok) or (not allowed and not refused):
+            mismatches.append(f"  {role} × {op}: expected {'Y' if allowed else 'N'}, answered "
+                              f"{response.status_code}, {'wrote' if wrote else 'wrote nothing'}")
+    assert not mismatches, _table(mismatches)
+
+
+@pytest.mark.parametrize("role", list(MATRIX))
+def test_the_api_follows_the_matrix(api, scene: Scene, role: str) -> None:
+    user = scene.w.users()[role]
+    caller = api(user)
+    mismatches = []
+    for op, allowed in expected(role).items():
+        method, path, body, versioned = API[op]
+        before = _writes()
+        response = caller._call(method, path.format(**scene.ids()), json=_fill(body, scene.ids(), web=False),
+                                version=_version(scene, versioned))
+        wrote = _writes() > before
+        ok = response.status_code in (200, 201, 204) and wrote
+        refused = response.status_code in (403, 404) and not wrote
+        if (allowed and not ok) or (not allowed and not refused):
+            mismatches.append(f"  {role} × {op}: expected {'Y' if allowed else 'N'}, answered "
+                              f"{response.status_code} {response.get_json()}, {'wrote' if wrote else 'wrote nothing'}")
+    assert not mismatches, _table(mismatches)
