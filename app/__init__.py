@@ -87,11 +87,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from app import access
     from app.core import idempotency
     from app.core.formatting import init_app
 
     init_app(app)
     idempotency.init_app(app)
+    access.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -27,17 +27,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask
+from flask_login import current_user
 
 from app.accounts.models import Agency, AgencyKind, Role, User
+from app.barriers.models import Referral
 from app.errors import Forbidden, NotFound
 from app.extensions import db
+from app.meetings.models import Meeting
 from app.pathways.models import Consent, Entry, Pathway, PathwayMember, Visibility
-
-if TYPE_CHECKING:
-    from app.meetings.models import Meeting
 
 
 class RecordAccess(IntEnum):
@@ -437,8 +439,6 @@ def visible_entries_clause(user: Any) -> sa.ColumnElement[bool]:
 
 def visible_meeting_notes_clause(user: Any) -> sa.ColumnElement[bool]:
     """True where the user may read a meeting's notes; select `case(clause, notes)` with it."""
-    from app.meetings.models import Meeting
-
     if not _is_user(user):
         return sa.false()
     return _visibility_clause(
@@ -466,7 +466,62 @@ def can_steer(user: Any) -> bool:
     return _is_user(user) and user.role == Role.MANAGER
 
 
+def steering_agencies_clause(user: Any) -> sa.ColumnElement[bool]:
+    """Agencies whose pathways a manager steers: the territory's for the conseil départemental's
+    managers, else the manager's own agency."""
+    if not can_steer(user):
+        return sa.false()
+    clause = Agency.territory_id == user.territory_id
+    return clause if is_territory_steering_manager(user) else sa.and_(clause, Agency.id == user.agency_id)
+
+
+def steering_referents_clause(user: Any, *, agency_id: int | None = None) -> sa.ColumnElement[bool]:
+    """Who a steering manager may hand a pathway to: the possible referents of the agencies steered."""
+    if not can_steer(user):
+        return sa.false()
+    clause = possible_referents_clause(user)
+    if not is_territory_steering_manager(user):
+        clause = sa.and_(clause, User.agency_id == user.agency_id)
+    elif agency_id is not None:
+        clause = sa.and_(clause, User.agency_id == agency_id)
+    return clause
+
+
+def answerable_referrals_clause(user: Any) -> sa.ColumnElement[bool]:
+    """`can_answer_referral` as a WHERE clause: referrals sent to the user's agency, on pathways it
+    may know exist; the query must join `Pathway` (through the barrier)."""
+    if not _works_on_records(user):
+        return sa.false()
+    return sa.and_(Referral.agency_id == user.agency_id, readable_pathways_clause(user))
+
+
+def in_territory(user: Any, obj: Any) -> bool:
+    """Territory isolation (DESIGN §3.2): nothing crosses a territory."""
+    return _is_user(user) and obj is not None and obj.territory_id == user.territory_id
+
+
+def territory_clause(user: Any, column: Any) -> sa.ColumnElement[bool]:
+    """`in_territory` as a WHERE clause on a `territory_id` column."""
+    return column == user.territory_id if _is_user(user) else sa.false()
+
+
 def agencies_of_territory_clause(user: Any) -> sa.ColumnElement[bool]:
     if not _is_user(user):
         return sa.false()
     return Agency.territory_id == user.territory_id
+
+
+# --- templates read the answers, never decide: `may.<question>(…)` --------------------------------
+
+class _Answers:
+    """`{% if may.update_barrier(barrier, pathway) %}`: a named question, asked for the current user."""
+
+    def __getattr__(self, name: str) -> Callable[..., bool]:
+        question = globals().get(f"can_{name}")
+        if question is None:
+            raise AttributeError(f"no access question can_{name}")
+        return partial(question, current_user._get_current_object())
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(lambda: {"may": _Answers()})

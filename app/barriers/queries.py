@@ -64,10 +64,9 @@ def pending_referrals(actor: User, *, limit: int = 100) -> list[PendingReferral]
         .join(Agency, Agency.id == Pathway.lead_agency_id)
         .outerjoin(referent, referent.id == Pathway.referent_id)
         .where(
-            Referral.agency_id == actor.agency_id,
+            access.answerable_referrals_clause(actor),
             Referral.status == ReferralStatus.SENT,
             Pathway.closed_at.is_(None),
-            access.readable_pathways_clause(actor),
         )
         .order_by(Referral.sent_at)
         .limit(limit)

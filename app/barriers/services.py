@@ -143,7 +143,7 @@ def refer_barrier(
     if barrier.is_settled:
         raise Conflict("Ce frein est levé ou abandonné : il n'y a plus rien à orienter.")
     agency = _agency_of_territory(pathway.territory_id, agency_id, "agency_id")
-    if agency.id == actor.agency_id:
+    if agency.id == actor.agency_id:  # not an access rule: a referral goes to another agency
         raise ValidationError("Choisissez une structure partenaire, pas la vôtre.", field="agency_id")
     pending = db.session.scalar(
         sa.select(Referral).where(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from app import access
-from app.accounts.models import Agency, Role, User
+from app.accounts.models import Agency, User
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus
 from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
@@ -84,20 +84,12 @@ class Dashboard:
 
 def referents_in_scope(scope: Scope) -> list[User]:
     """Professionals and managers a pathway of this scope can be given to."""
-    query = sa.select(User).where(
-        User.territory_id == scope.manager.territory_id, User.is_active_account.is_(True), User.role != Role.ADMIN
-    )
-    if not access.is_territory_steering_manager(scope.manager):
-        query = query.where(User.agency_id == scope.manager.agency_id)
-    elif scope.agency_id is not None:
-        query = query.where(User.agency_id == scope.agency_id)
+    query = sa.select(User).where(access.steering_referents_clause(scope.manager, agency_id=scope.agency_id))
     return list(db.session.scalars(query.order_by(User.last_name, User.first_name)))
 
 
 def agencies_in_scope(manager: User) -> list[Agency]:
-    query = sa.select(Agency).where(Agency.territory_id == manager.territory_id).order_by(Agency.name)
-    if not access.is_territory_steering_manager(manager):
-        query = query.where(Agency.id == manager.agency_id)
+    query = sa.select(Agency).where(access.steering_agencies_clause(manager)).order_by(Agency.name)
     return list(db.session.scalars(query))
 
 

@@ -59,7 +59,9 @@ def _enum_arg(name: str, enum_cls):  # type: ignore[no-untyped-def]
 @login_required
 def my_alerts() -> ResponseReturnValue:
     kind = _enum_arg("type", AlertKind)
-    query = alerts.open_alerts_query(current_user).where(Pathway.referent_id == current_user.id)
+    query = alerts.open_alerts_query(current_user).where(
+        Pathway.referent_id == current_user.id  # not an access rule: « Mes alertes » are my people's
+    )
     if kind is not None:
         query = query.where(alerts.Alert.kind == kind)
     rows = db.session.execute(

@@ -92,7 +92,7 @@ def upcoming_meetings(user: User, *, since: datetime | None = None, limit: int =
         .join(Pathway, Pathway.id == Meeting.pathway_id)
         .join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
         .where(
-            Meeting.organizer_id == user.id,
+            Meeting.organizer_id == user.id,  # not an access rule: the user's own agenda (access below)
             Meeting.status == MeetingStatus.PLANNED,
             Meeting.scheduled_at >= since,
             access.readable_pathways_clause(user, minimum=access.RecordAccess.SHARED),

@@ -136,17 +136,17 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
     if not filters.include_closed:
         conditions.append(sa.or_(Pathway.closed_at.is_(None), sa.not_(shared)))
     if filters.scope == "mine":
-        conditions.append(Pathway.referent_id == actor.id)
+        conditions.append(Pathway.referent_id == actor.id)  # not an access rule: the tab (access above)
     elif filters.scope == "team":
         conditions.append(
             sa.exists().where(
                 PathwayMember.pathway_id == Pathway.id,
-                PathwayMember.agency_id == actor.agency_id,
+                PathwayMember.agency_id == actor.agency_id,  # not an access rule: the tab (access above)
                 PathwayMember.removed_at.is_(None),
             )
         )
     elif filters.scope == "agency":
-        conditions.append(Pathway.lead_agency_id == actor.agency_id)
+        conditions.append(Pathway.lead_agency_id == actor.agency_id)  # not an access rule: the tab (access above)
     if filters.q:
         # Searching by name or number is reading identity: only records whose identity the user
         # may see (never a partner without consent, who would learn who has a pathway).

@@ -65,7 +65,7 @@ def _open_pathway_of(beneficiary_id: int) -> Pathway | None:
 
 
 def _check_referent(actor: User, referent: User) -> None:
-    if referent.territory_id != actor.territory_id:
+    if not access.in_territory(actor, referent):
         raise NotFound("Ce professionnel est introuvable.", field="referent_id")
     if not access.can_be_referent(referent):
         raise ValidationError(
@@ -111,7 +111,8 @@ def check_duplicates(actor: User, data: dict[str, Any], *, now: datetime | None 
         return []
     people = db.session.scalars(
         sa.select(Beneficiary)
-        .where(Beneficiary.territory_id == actor.territory_id, Beneficiary.anonymised_at.is_(None), sa.or_(*conditions))
+        .where(access.territory_clause(actor, Beneficiary.territory_id), Beneficiary.anonymised_at.is_(None),
+               sa.or_(*conditions))
         .limit(10)
     ).all()
     matches = []
@@ -158,7 +159,7 @@ def create_beneficiary(
         raise ValidationError("Champ inconnu.", field=sorted(unknown)[0])
     if referent is not None:
         _check_referent(actor, referent)
-        if referent.agency_id != actor.agency_id:
+        if referent.agency_id != actor.agency_id:  # not an access rule: a new pathway is led by the actor's agency
             raise ValidationError(
                 "À la création, le référent doit appartenir à votre structure.", field="referent_id"
             )
@@ -211,7 +212,7 @@ def open_pathway(actor: User, beneficiary_id: int, *, now: datetime | None = Non
     _require_professional(actor)
     now = now or utcnow()
     person = db.session.get(Beneficiary, beneficiary_id)
-    if person is None or person.territory_id != actor.territory_id:
+    if not access.in_territory(actor, person):
         raise NotFound()
     last = _current_or_last_pathway(person)
     if last is not None and not access.can_see_pathway_exists(actor, last):
@@ -367,7 +368,7 @@ def assign_referent(
                 territory_id=pathway.territory_id, pathway_id=pathway.id,
                 agency_id=previous_agency_id, added_at=now, added_by_id=actor.id,
             ))
-    if previous_referent is not None and previous_referent.id != actor.id:
+    if previous_referent is not None and previous_referent.id != actor.id:  # not an access rule: who is told
         notify_handover(previous_referent, pathway, new_referent=referent, by=actor, now=now)
     return pathway
 
@@ -429,7 +430,8 @@ def _revealed_to(actor: User, pathway: Pathway, *, now: datetime) -> bool:
     """Did a duplicate check of `actor` show this pathway lately (its audit event says so)?"""
     events = db.session.scalars(
         sa.select(AuditEvent.details).where(
-            AuditEvent.actor_id == actor.id, AuditEvent.action == "beneficiary.duplicate_check",
+            AuditEvent.actor_id == actor.id,  # not an access rule: this user's own checks
+            AuditEvent.action == "beneficiary.duplicate_check",
             AuditEvent.occurred_at >= now - DUPLICATE_CHECK_VALIDITY,
         ).order_by(AuditEvent.occurred_at.desc()).limit(50)
     )
@@ -669,7 +671,7 @@ def get_user_in_territory(actor: User, user_id: Any, *, field: str = "referent_i
         user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         raise ValidationError("Professionnel invalide.", field=field) from None
-    if user is None or user.territory_id != actor.territory_id:
+    if not access.in_territory(actor, user):
         raise ValidationError("Professionnel introuvable dans ce territoire.", field=field)
     return user
 

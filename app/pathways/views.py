@@ -297,15 +297,15 @@ def hand_over(pathway_id: int) -> ResponseReturnValue:
         flash("Le référent est changé ; la note de passation est transmise.", "success")
         return redirect(record_url(pathway.id, "equipe"))
     candidates = db.session.execute(
-        sa.select(User.id, User.first_name, User.last_name, Agency.name)
+        sa.select(User, Agency.name)
         .join(Agency, Agency.id == User.agency_id)
         .where(access.possible_referents_clause(current_user), User.id != sa.func.coalesce(pathway.referent_id, 0))
         .order_by(Agency.name, User.last_name, User.first_name)
     ).all()
     # Nobody hands a pathway to themself (access.can_assign_referent): the form does not offer it.
     options = [
-        (str(uid), f"{first} {last} — {agency}") for uid, first, last, agency in candidates
-        if uid != current_user.id or access.can_assign_referent(current_user, pathway, current_user)
+        (str(user.id), f"{user.first_name} {user.last_name} — {agency}") for user, agency in candidates
+        if access.can_assign_referent(current_user, pathway, user)
     ]
     return _action_page("pathways/hand_over.html", pathway, form, choices=options)
 
