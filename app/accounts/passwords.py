@@ -40,8 +40,8 @@ DUMMY_HASH = _hasher.hash("no-such-account-placeholder")
 
 MIN_PASSWORD_SCORE = 3  # zxcvbn's 0–4 scale: 3 = "safely unguessable", ~10^8 guesses or more
 PASSWORD_MAX_LENGTH = 1024
-# zxcvbn's cost grows with the length; past this many characters only the prefix is scored.
-_ZXCVBN_MAX_CHARS = 100
+# zxcvbn's cost grows with the length (and it refuses more than 72 characters): only the prefix is scored.
+_ZXCVBN_MAX_CHARS = 72  # zxcvbn refuses longer input
 _COMMON_FILE = Path(__file__).with_name("common_passwords.txt")
 _TRAILING_DECORATION = re.compile(r"[\d\W_]+$")
 
