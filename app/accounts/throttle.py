@@ -81,10 +81,13 @@ class Throttle:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = Throttle(
-        app.config.get("RATELIMIT_STORAGE_URI") or "memory://",
-        app.config.get("RATELIMIT_KEY_PREFIX") or "parcours",
-    )
+    storage_uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    if storage_uri.startswith("memory") and app.config.get("ENV_NAME") == "production":
+        log.warning(
+            "RATELIMIT_STORAGE_URI is %s: each gunicorn worker counts login failures on its own; "
+            "set it to redis://… so that they share the counts.", storage_uri
+        )
+    app.extensions[EXTENSION] = Throttle(storage_uri, app.config.get("RATELIMIT_KEY_PREFIX") or "parcours")
 
 
 def current_throttle() -> Throttle:

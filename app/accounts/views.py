@@ -71,7 +71,9 @@ def load_user(user_id: str) -> User | None:
 @bp.before_app_request
 def _end_stale_sessions() -> ResponseReturnValue | None:
     """A cookie whose server-side session ended is dropped, with a French message."""
-    if "_user_id" not in session or request.blueprint == "assets" or request.path.startswith("/api/"):
+    if "_user_id" not in session or request.blueprint == "assets" or request.endpoint == "static":
+        return None
+    if request.path.startswith("/api/"):  # Bearer tokens only there; the cookie is never read
         return None
     if current_user.is_authenticated or not g.pop("parcours_session_ended", False):
         return None
