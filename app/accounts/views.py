@@ -112,6 +112,7 @@ def login() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     failure: str | None = None
     status = 200
+    headers: dict[str, str] = {}
     if request.method == "POST":
         values["email"] = request.form.get("email", "")[:EMAIL_MAX_LENGTH]
         try:
@@ -127,6 +128,7 @@ def login() -> ResponseReturnValue:
                 )
             except TooManyAttempts as exc:
                 failure, status = exc.message, 429
+                headers["Retry-After"] = str(exc.retry_after)
             else:
                 if signed_in is not None:
                     session.clear()  # a fresh session for the new identity
@@ -139,6 +141,7 @@ def login() -> ResponseReturnValue:
             "accounts/login.html", values=values, errors=errors, failure=failure, next_url=next_url
         ),
         status,
+        headers,
     )
 
 

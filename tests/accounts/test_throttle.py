@@ -49,6 +49,7 @@ def assert_web_refused(response) -> None:
     html = unescape(response.get_data(as_text=True))
     assert TOO_MANY_ATTEMPTS in html
     assert 'name="email"' in html  # the login page, with its message, not a bare error page
+    assert int(response.headers["Retry-After"]) > 0
 
 
 def assert_api_refused(response) -> None:
