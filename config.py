@@ -56,6 +56,23 @@ class Config:
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.PERMANENT_SESSION_LIFETIME = env_int("SESSION_LIFETIME_MINUTES", 8 * 60) * 60
+        # Server-side sessions (app/accounts/sessions.py): each login is a `user_session` row,
+        # revoked at logout, password change or deactivation; it also ends after
+        # SESSION_LIFETIME_MINUTES (absolute) or SESSION_IDLE_MINUTES without a request (idle).
+        self.SESSION_LIFETIME_MINUTES = env_int("SESSION_LIFETIME_MINUTES", 8 * 60)
+        self.SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+
+        # Passwords: reset links (« Mot de passe oublié ? ») expire after this many minutes.
+        self.PASSWORD_RESET_TTL_MINUTES = env_int("PASSWORD_RESET_TTL_MINUTES", 60)
+        # Links in e-mails are built on this address when set (e.g. https://parcours.example.fr),
+        # never on the Host header a client sent; without it, on the request's own address.
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "").rstrip("/")
+
+        # HTTP: largest request body accepted (413 beyond), HSTS (production only), and how many
+        # reverse proxies in front of the app may be trusted for X-Forwarded-For/-Proto (0: none).
+        self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+        self.HSTS_SECONDS = env_int("HSTS_SECONDS", 0)
+        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
         self.WTF_CSRF_ENABLED = True
         self.WTF_CSRF_TIME_LIMIT = None  # a form left open during a long interview must still post
@@ -86,12 +103,23 @@ class Config:
         )
 
         # JSON API (/api/v1): Bearer tokens' lifetime; rate limit of login and token creation
-        # (Flask-Limiter syntax, per client address).
+        # (Flask-Limiter syntax, per client address, one budget shared by both doors).
         self.API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 12)
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute")
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        # Where the counters live: memory:// is per process; production sets redis://…, so that
+        # every gunicorn worker (and every server) shares them.
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "parcours")
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Per-account throttle, shared by the web login and POST /api/v1/tokens (and the
+        # password-reset form): after ACCOUNT_THROTTLE_FAILURES failed attempts on one e-mail
+        # address within ACCOUNT_THROTTLE_MINUTES, that address is refused until the oldest
+        # failure is that old. Stored in RATELIMIT_STORAGE_URI.
+        self.ACCOUNT_THROTTLE_ENABLED = env_bool("ACCOUNT_THROTTLE_ENABLED", True)
+        self.ACCOUNT_THROTTLE_FAILURES = env_int("ACCOUNT_THROTTLE_FAILURES", 5)
+        self.ACCOUNT_THROTTLE_MINUTES = env_int("ACCOUNT_THROTTLE_MINUTES", 15)
+        self.PASSWORD_RESET_RATE_LIMIT = env.get("PASSWORD_RESET_RATE_LIMIT", "3 per hour")
 
     def validate(self) -> None:
         """Refuse to start when misconfigured (overridden in production)."""
@@ -114,6 +142,7 @@ class TestingConfig(Config):
         )
         self.WTF_CSRF_ENABLED = False  # tests of CSRF turn it back on explicitly
         self.RATELIMIT_ENABLED = False  # the test of the 429 turns it back on explicitly
+        self.ACCOUNT_THROTTLE_ENABLED = False  # so is the per-account throttle, in its own tests
 
 
 class ProductionConfig(Config):
@@ -123,6 +152,7 @@ class ProductionConfig(Config):
         super().__init__()
         self.SESSION_COOKIE_SECURE = True
         self.REMEMBER_COOKIE_SECURE = True
+        self.HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
 
     def validate(self) -> None:
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]

@@ -21,6 +21,7 @@ def create_app(config: Config | str | None = None, overrides: dict[str, Any] | N
     if overrides:
         app.config.update(overrides)
 
+    register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -30,8 +31,20 @@ def create_app(config: Config | str | None = None, overrides: dict[str, Any] | N
     return app
 
 
+def register_proxy_fix(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from their
+    X-Forwarded-For / X-Forwarded-Proto (rate limits, session records, https URLs). With 0 (the
+    default) those headers are ignored: anyone could send them."""
+    trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if trusted > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)  # type: ignore[method-assign]
+
+
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered on the metadata)
+    from app.accounts.throttle import init_app as throttle_init_app
     from app.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -39,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    throttle_init_app(app)
     _enable_sqlite_foreign_keys(app)
 
 

@@ -28,9 +28,13 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# Login and API token creation are rate-limited (limits from config: LOGIN_RATE_LIMIT); tests
-# disable it (RATELIMIT_ENABLED=False) except where they check the 429.
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")
+# Login and API token creation are rate-limited per client address (LOGIN_RATE_LIMIT, one budget
+# shared by both doors: `login_limit`); tests disable it (RATELIMIT_ENABLED=False) except where
+# they check the 429. No storage_uri here: Flask-Limiter then reads RATELIMIT_STORAGE_URI from the
+# app's config (memory:// in development, redis://… in production so workers share counters).
+# The client address is request.remote_addr: behind a reverse proxy, set TRUSTED_PROXIES so that
+# ProxyFix makes it the real client's (app/__init__.py).
+limiter = Limiter(key_func=get_remote_address)
 
 
 def rate_limit_disabled() -> bool:
@@ -45,3 +49,9 @@ def login_rate_limit() -> str:
     from flask import current_app
 
     return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+
+# The web login (POST) and POST /api/v1/tokens draw on the same per-address budget.
+login_limit = limiter.shared_limit(
+    login_rate_limit, scope="login", methods=["POST"], exempt_when=rate_limit_disabled
+)

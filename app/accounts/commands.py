@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.accounts.models import Agency, Role
-from app.accounts.services import create_user
+from app.accounts.services import create_user, deactivate_user, find_user_by_email
+from app.db_types import utcnow
 from app.errors import DomainError
 from app.extensions import db
 
@@ -68,3 +69,17 @@ def create_user_command(
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Compte créé : {user.email} (id {user.id}, {user.role.value}, structure « {agency.name} »).")
+
+
+@users_cli.command("deactivate")
+@click.option("--email", required=True, help="Adresse électronique du compte à désactiver.")
+def deactivate_user_command(email: str) -> None:
+    """Désactiver un compte : il ne peut plus se connecter ; ses sessions et jetons sont fermés."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.ClickException("Aucun compte n'a cette adresse électronique.")
+    revoked = deactivate_user(user, now=utcnow())
+    click.echo(
+        f"Compte désactivé : {user.email} ({revoked['sessions']} session(s) et "
+        f"{revoked['api_tokens']} jeton(s) d'API fermés)."
+    )

@@ -190,3 +190,41 @@ class ApiToken(TerritoryScoped, db.Model):
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(primaryjoin="foreign(ApiToken.user_id) == User.id")
+
+
+class UserSession(db.Model):
+    """A web login: the browser's session cookie holds a random key whose SHA-256 is stored here.
+
+    Logout, a password change or the account's deactivation set `revoked_at`, so a copied cookie
+    stops working at once; a session also ends after the absolute lifetime or the idle timeout
+    (`SESSION_LIFETIME_MINUTES`, `SESSION_IDLE_MINUTES`), checked on every request.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    ip_address: Mapped[Optional[str]] = mapped_column(sa.String(45))  # an IPv6 address at most
+    user_agent: Mapped[Optional[str]] = mapped_column(sa.String(120))  # truncated: a hint, not a fingerprint
+
+    user: Mapped[User] = relationship()
+
+
+class PasswordReset(db.Model):
+    """A « mot de passe oublié » link: single-use, expiring; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "password_reset"
+    __table_args__ = (sa.CheckConstraint("expires_at > created_at", name="expires_after_creation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

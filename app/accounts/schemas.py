@@ -71,6 +71,49 @@ class TokenRequestSchema(Schema):
     )
 
 
+def _optional_password(error: str = "Le mot de passe ne peut dépasser 1024 caractères.") -> fields.String:
+    # Optional here: the service says which one is missing, with the field's own message.
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(max=PASSWORD_MAX_LENGTH, error=error),
+        error_messages={"invalid": "Saisissez un mot de passe."},
+    )
+
+
+class PasswordChangeSchema(Schema):
+    """« Mon mot de passe »: the current one, the new one twice. Extra fields are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    current_password = _optional_password()
+    password = _optional_password()
+    password_confirmation = _optional_password()
+
+
+class PasswordResetSchema(Schema):
+    """The form behind a reset link: the new password twice."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    password = _optional_password()
+    password_confirmation = _optional_password()
+
+
+class PasswordResetRequestSchema(Schema):
+    """« Mot de passe oublié ? »: the e-mail address of the account."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    email = LoginSchema._declared_fields["email"]
+
+    @pre_load
+    def _clean(self, data: Any, **_kwargs: Any) -> Any:
+        return LoginSchema._clean(self, data)
+
+
 class TokenOutSchema(Schema):
     token = fields.String(metadata={"description": "Shown once: send it as `Authorization: Bearer <token>`."})
     expires_at = fields.DateTime()

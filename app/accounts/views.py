@@ -1,22 +1,51 @@
-"""Login and logout (HTML). Flask-Login is wired here, when the blueprint is registered."""
+"""Login, logout, password change and reset (HTML). Flask-Login and the server-side session
+check are wired here, when the blueprint is registered."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError as SchemaValidationError
 
+from app.accounts import sessions
 from app.accounts.models import User
-from app.accounts.schemas import LoginSchema
-from app.accounts.services import authenticate
+from app.accounts.schemas import (
+    EMAIL_MAX_LENGTH,
+    LoginSchema,
+    PasswordChangeSchema,
+    PasswordResetRequestSchema,
+    PasswordResetSchema,
+)
+from app.accounts.services import (
+    InvalidResetLink,
+    TooManyAttempts,
+    change_password,
+    find_password_reset,
+    log_in,
+    log_out,
+    request_password_reset,
+    reset_password,
+)
+from app.core.urls import safe_next
 from app.db_types import utcnow
-from app.extensions import db, limiter, login_manager, login_rate_limit, rate_limit_disabled
+from app.errors import ValidationError
+from app.extensions import login_limit, login_manager
 
 bp = Blueprint("accounts", __name__)
 
 BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
+SESSION_EXPIRED = "Votre session a expiré, reconnectez-vous."
+RESET_REQUESTED = (
+    "Si un compte actif correspond à cette adresse, un message vient de lui être envoyé avec un lien "
+    "pour choisir un nouveau mot de passe. Le lien est valable une heure et ne sert qu'une fois."
+)
+PASSWORD_CHANGED = (
+    "Votre mot de passe est modifié. Vos autres sessions et vos jetons d'accès à l'API sont fermés."
+)
+PASSWORD_RESET_DONE = "Votre mot de passe est modifié. Connectez-vous avec le nouveau mot de passe."
+
+# Endpoints a stale session may still reach without being sent to the login page.
+_NO_REDIRECT_ENDPOINTS = {"accounts.login", "accounts.forgot_password", "accounts.reset_password_form"}
 
 
 @bp.record_once
@@ -29,26 +58,38 @@ def _configure_login_manager(state: object) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+    """The user of a live server-side session only: revoked, unknown, idle or too old → None."""
+    record = sessions.resolve_session(session.get(sessions.SESSION_KEY), user_id, now=utcnow())
+    if record is None:
+        g.parcours_session_ended = True
         return None
+    g.parcours_session_id = record.id
+    return record.user
 
 
-def safe_next(target: str | None) -> str | None:
-    """`target` if it is a path on this site ("/x?y"), else None: no open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+@bp.before_app_request
+def _end_stale_sessions() -> ResponseReturnValue | None:
+    """A cookie whose server-side session ended is dropped, with a French message."""
+    if "_user_id" not in session or request.blueprint == "assets" or request.endpoint == "static":
         return None
-    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+    if request.path.startswith("/api/"):  # Bearer tokens only there; the cookie is never read
         return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
+    if current_user.is_authenticated or not g.pop("parcours_session_ended", False):
         return None
-    return target
+    session.clear()
+    flash(SESSION_EXPIRED, "warning")
+    if request.endpoint in _NO_REDIRECT_ENDPOINTS:
+        return None
+    target = safe_next(request.full_path.rstrip("?")) if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=target))
+
+
+def _form_errors(exc: SchemaValidationError) -> dict[str, list[str]]:
+    return {k: v for k, v in exc.normalized_messages().items() if isinstance(v, list)}
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@limiter.limit(login_rate_limit, methods=["POST"], exempt_when=rate_limit_disabled)
+@login_limit
 def login() -> ResponseReturnValue:
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
@@ -57,32 +98,141 @@ def login() -> ResponseReturnValue:
     values = {"email": ""}
     errors: dict[str, list[str]] = {}
     failure: str | None = None
+    status = 200
+    headers: dict[str, str] = {}
     if request.method == "POST":
-        values["email"] = request.form.get("email", "")[:254]
+        values["email"] = request.form.get("email", "")[:EMAIL_MAX_LENGTH]
         try:
             data = LoginSchema().load(request.form.to_dict())
         except SchemaValidationError as exc:
-            errors = {k: v for k, v in exc.normalized_messages().items() if isinstance(v, list)}
+            errors = _form_errors(exc)
+            status = 422
         else:
-            user = authenticate(data["email"], data["password"], now=utcnow())
-            if user is not None:
-                session.clear()  # a fresh session for the new identity
-                login_user(user)
-                return redirect(next_url or url_for("core.home"))
-            failure = BAD_CREDENTIALS
-    status = 422 if (errors or failure) else 200
+            try:
+                signed_in = log_in(
+                    data["email"], data["password"], now=utcnow(),
+                    ip_address=request.remote_addr, user_agent=request.user_agent.string,
+                )
+            except TooManyAttempts as exc:
+                failure, status = exc.message, 429
+                headers["Retry-After"] = str(exc.retry_after)
+            else:
+                if signed_in is not None:
+                    session.clear()  # a fresh session for the new identity
+                    login_user(signed_in.user)
+                    session[sessions.SESSION_KEY] = signed_in.session_key
+                    return redirect(next_url or url_for("core.home"))
+                failure, status = BAD_CREDENTIALS, 422
     return (
         render_template(
             "accounts/login.html", values=values, errors=errors, failure=failure, next_url=next_url
         ),
         status,
+        headers,
     )
 
 
 @bp.post("/deconnexion")
 def logout() -> ResponseReturnValue:
+    log_out(session.get(sessions.SESSION_KEY), now=utcnow())
     logout_user()
     session.clear()
     flash("Vous êtes déconnecté·e.", "success")
     return redirect(url_for("accounts.login"))
+
+
+# --- « Mon mot de passe » ------------------------------------------------------------------------------
+
+
+@bp.route("/compte/mot-de-passe", methods=["GET", "POST"])
+@login_required
+def password_change() -> ResponseReturnValue:
+    errors: dict[str, list[str]] = {}
+    failure: str | None = None
+    status = 200
+    if request.method == "POST":
+        try:
+            data = PasswordChangeSchema().load(request.form.to_dict())
+            change_password(
+                current_user._get_current_object(),
+                current_password=data.get("current_password"),
+                password=data.get("password"),
+                confirmation=data.get("password_confirmation"),
+                now=utcnow(),
+                keep_session_key=session.get(sessions.SESSION_KEY),
+            )
+        except SchemaValidationError as exc:
+            errors, status = _form_errors(exc), 422
+        except ValidationError as exc:
+            errors, status = exc.errors, 422
+        except TooManyAttempts as exc:
+            failure, status = exc.message, 429
+        else:
+            flash(PASSWORD_CHANGED, "success")
+            return redirect(url_for("accounts.password_change"))
+    return render_template("accounts/password_change.html", errors=errors, failure=failure), status
+
+
+# --- « Mot de passe oublié ? » ---------------------------------------------------------------------------
+
+
+def _reset_link(token: str) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base + url_for("accounts.reset_password_form", token=token)
+    return url_for("accounts.reset_password_form", token=token, _external=True)
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+def forgot_password() -> ResponseReturnValue:
+    values = {"email": ""}
+    errors: dict[str, list[str]] = {}
+    failure: str | None = None
+    status = 200
+    if request.method == "POST":
+        values["email"] = request.form.get("email", "")[:EMAIL_MAX_LENGTH]
+        try:
+            data = PasswordResetRequestSchema().load(request.form.to_dict())
+            request_password_reset(
+                data["email"], client=request.remote_addr or "", now=utcnow(), link_for=_reset_link
+            )
+        except SchemaValidationError as exc:
+            errors, status = _form_errors(exc), 422
+        except TooManyAttempts as exc:
+            failure, status = exc.message, 429
+        else:
+            flash(RESET_REQUESTED, "info")
+            return redirect(url_for("accounts.login"))
+    return (
+        render_template("accounts/password_forgot.html", values=values, errors=errors, failure=failure),
+        status,
+    )
+
+
+@bp.route("/mot-de-passe-oublie/<token>", methods=["GET", "POST"])
+def reset_password_form(token: str) -> ResponseReturnValue:
+    if len(token) > 200 or find_password_reset(token, now=utcnow()) is None:
+        return render_template("accounts/password_reset_invalid.html"), 400
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            data = PasswordResetSchema().load(request.form.to_dict())
+            reset_password(
+                token, password=data.get("password"), confirmation=data.get("password_confirmation"),
+                now=utcnow(),
+            )
+        except SchemaValidationError as exc:
+            errors, status = _form_errors(exc), 422
+        except ValidationError as exc:
+            errors, status = exc.errors, 422
+        except InvalidResetLink:
+            return render_template("accounts/password_reset_invalid.html"), 400
+        else:
+            if current_user.is_authenticated:  # whoever was logged in here is out too
+                logout_user()
+            session.clear()
+            flash(PASSWORD_RESET_DONE, "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/password_reset.html", token=token, errors=errors), status
 

@@ -9,7 +9,7 @@ from app.accounts.services import authenticate
 from app.accounts.tokens import issue_token, revoke_token
 from app.api.core import json_body, no_content, operation, respond, unauthorized
 from app.db_types import utcnow
-from app.extensions import limiter, login_rate_limit, rate_limit_disabled
+from app.extensions import login_limit
 
 
 @operation(
@@ -23,9 +23,13 @@ from app.extensions import limiter, login_rate_limit, rate_limit_disabled
     public=True,
     errors=(429,),
 )
-@limiter.limit(login_rate_limit, exempt_when=rate_limit_disabled)
+@login_limit
 def create_token() -> Response:
-    """Exchange a professional's email and password for a Bearer token (expiring; rate-limited)."""
+    """Exchange a professional's email and password for a Bearer token (expiring; rate-limited).
+
+    Rate-limited per client address (shared with the web login) and per account: after too many
+    failed passwords for one e-mail address, that address is refused for a while (429, whatever
+    the password), on the web login and here alike."""
     data = json_body(TokenRequestSchema())
     user = authenticate(data["email"], data["password"], now=utcnow())
     if user is None:

@@ -1,4 +1,5 @@
-"""Error pages in French (DSFR), problem+json (RFC 9457) under /api/, and security headers.
+"""Error pages in French (DSFR), problem+json (RFC 9457) under /api/, and security headers
+(CSP, HSTS in production, no Server header, no caching of anything but public assets).
 
 Services raise `app.errors.DomainError`s; a view that does not handle one itself ends here, with
 the error's status and French message. Unexpected exceptions roll the session back and answer a
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -122,7 +123,9 @@ def handle_csrf_error(error: CSRFError) -> Response:
 
 def handle_domain_error(error: DomainError) -> Response:
     db.session.rollback()  # a refused operation leaves nothing half-written
-    return error_response(error.status, error.title, error.message, errors=error.errors or None)
+    retry_after = getattr(error, "retry_after", None)
+    headers = [("Retry-After", str(int(retry_after)))] if retry_after else None
+    return error_response(error.status, error.title, error.message, errors=error.errors or None, headers=headers)
 
 
 def handle_server_error(error: Exception) -> Response:
@@ -145,7 +148,25 @@ def handle_server_error(error: Exception) -> Response:
 def add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    hsts_seconds = int(current_app.config.get("HSTS_SECONDS") or 0)
+    if hsts_seconds > 0:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts_seconds}; includeSubDomains")
+    # No software name or version: the WSGI server (gunicorn: "gunicorn", no version) and the
+    # reverse proxy add their own Server header; the application never sends one.
+    response.headers.pop("Server", None)
+    _forbid_caching(response)
     return response
+
+
+def _forbid_caching(response: Response) -> None:
+    """Nothing personal stays in a browser's or a proxy's cache: every answer to an authenticated
+    request (session or Bearer token), every API answer (tokens included) and every page is
+    `no-store`. Only responses that declared themselves public (the versioned static assets)
+    keep their caching."""
+    if response.cache_control.public or request.endpoint == "static":  # the same for everyone
+        return
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
 
 
 def init_app(app: Flask) -> None:

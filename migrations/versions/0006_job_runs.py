@@ -1,7 +1,7 @@
 """Daily digest deliveries: one row per (referent, Paris day), so each digest goes out once.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01
 
 Reviewed: a new table only (no change to existing ones). No personal data of the people followed:
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -92,11 +92,18 @@ def test_login_and_token_creation_are_rate_limited(limited_app):
     throttled = client.post("/api/v1/tokens", json={})
     assert throttled.mimetype == "application/problem+json"
     assert throttled.get_json()["title"] == "Trop de requêtes"
-
-    web = [client.post("/connexion", data={}).status_code for _ in range(4)]
-    assert web == [422, 422, 422, 429]
+    # The web login draws on the same per-address budget: a client cannot double it by using both.
     page = client.post("/connexion", data={})
+    assert page.status_code == 429
     assert page.mimetype == "text/html" and "Trop de requêtes" in page.get_data(as_text=True)
+    assert client.get("/connexion").status_code == 200  # only posts count
+
+
+def test_web_login_attempts_count_against_the_api_budget(limited_app):
+    client = limited_app.test_client()
+    web = [client.post("/connexion", data={}).status_code for _ in range(3)]
+    assert web == [422, 422, 422]
+    assert client.post("/api/v1/tokens", json={}).status_code == 429
 
 
 def test_openapi_document_and_docs_page(client):
