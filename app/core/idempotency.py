@@ -47,6 +47,9 @@ def _hash(token: str) -> str:
 
 
 def form_token_field() -> Markup:
+    """The hidden single-use token of a form (none before login: those forms are not guarded)."""
+    if not current_user.is_authenticated:
+        return Markup("")
     return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD, secrets.token_urlsafe(18))
 
 
