@@ -134,7 +134,8 @@ def portfolio() -> ResponseReturnValue:
     )
     # Audited once the page is built (the commit expires what the template reads).
     with unit_of_work():
-        record_shown(current_user, "pathway.search" if q else "pathway.list", pathway_ids=page.pathway_ids,
+        shown = page.pathway_ids + [referral.pathway_id for referral in pending]  # the pending requests too
+        record_shown(current_user, "pathway.search" if q else "pathway.list", pathway_ids=shown,
                      details={"list": f"portfolio.{tab}", "page": page.page,
                               "filters": [k for k, v in (("q", q), ("stage", stage), ("alert", alert)) if v]})
     return html

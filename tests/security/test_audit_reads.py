@@ -73,3 +73,13 @@ def test_the_agenda_and_each_ics_fetch_are_audited(client, world: World) -> None
     login_as(client, world.referent)
     client.get("/agenda")
     assert _events(world.referent, "meeting.list")[-1].details["list"] == "agenda"
+
+
+def test_the_pending_requests_of_the_portfolio_are_audited_too(client, world: World) -> None:
+    from app.barriers import services as barriers
+
+    barriers.refer_barrier(world.referent, world.barrier, agency_id=world.ccas.id)  # CCAS: not in the team before
+    login_as(client, world.outsider)
+    client.get("/portefeuille")
+    [event] = _events(world.outsider, "pathway.list")
+    assert world.pathway.id in event.details["pathway_ids"]
