@@ -21,7 +21,7 @@ bp = Blueprint("meetings", __name__)
 RECORDABLE = [("held", "L'entretien a eu lieu"), ("missed", "La personne était absente")]
 
 
-@bp.route("/parcours/<int:pathway_id>/entretien", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/entretien", methods=["GET", "POST"])
 @login_required
 def log_meeting(pathway_id: int) -> ResponseReturnValue:
     """« Saisir un entretien »: held or missed, factual notes with their visibility, and the next one."""
@@ -62,7 +62,7 @@ def log_meeting(pathway_id: int) -> ResponseReturnValue:
     ), form.status
 
 
-@bp.route("/parcours/<int:pathway_id>/rendez-vous/nouveau", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/rendez-vous/nouveau", methods=["GET", "POST"])
 @login_required
 def plan_meeting(pathway_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
@@ -83,7 +83,7 @@ def plan_meeting(pathway_id: int) -> ResponseReturnValue:
     ), form.status
 
 
-@bp.route("/rendez-vous/<int:meeting_id>/annuler", methods=["GET", "POST"])
+@bp.route("/rendez-vous/<id:meeting_id>/annuler", methods=["GET", "POST"])
 @login_required
 def cancel_meeting(meeting_id: int) -> ResponseReturnValue:
     meeting, pathway = services.get_meeting_or_404(current_user, meeting_id)

@@ -48,6 +48,7 @@ from app.pathways.schemas import (
     TeamMemberSchema,
 )
 from app.validation import BaseSchema
+from app.validation import page_number as parse_page
 
 bp = Blueprint("pathways", __name__)
 
@@ -106,10 +107,7 @@ def portfolio() -> ResponseReturnValue:
     tab = "structure" if request.args.get("onglet") == "structure" else "moi"
     q = (request.args.get("q") or "").strip()[:100] or None
     stage, alert = _enum_arg(Stage, "etape"), _enum_arg(AlertKind, "alerte")
-    try:
-        page_number = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page_number = 1
+    page_number = parse_page(request.args)  # 422 naming `page` unless 1..100 000
     filters = CaseloadFilters(scope="team" if tab == "structure" else "mine", q=q, stage=stage, alert=alert)
     page = caseload(current_user, filters, page=page_number, per_page=PER_PAGE)
     pending = pending_referrals(current_user)
@@ -135,7 +133,7 @@ def portfolio() -> ResponseReturnValue:
 # --- the record ----------------------------------------------------------------------------------
 
 
-@bp.get("/parcours/<int:pathway_id>")
+@bp.get("/parcours/<id:pathway_id>")
 @login_required
 def record(pathway_id: int) -> ResponseReturnValue:
     pathway = access.get_pathway_or_404(current_user, pathway_id, minimum=access.RecordAccess.EXISTENCE)
@@ -207,7 +205,7 @@ def _action_page(template: str, pathway: Any, form: FormPage, **context: Any) ->
     ), form.status
 
 
-@bp.route("/parcours/<int:pathway_id>/orientation", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/orientation", methods=["GET", "POST"])
 @login_required
 def orient(pathway_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
@@ -234,7 +232,7 @@ def orient(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/orient.html", pathway, form, choices=choices(Orientation))
 
 
-@bp.route("/parcours/<int:pathway_id>/etape", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/etape", methods=["GET", "POST"])
 @login_required
 def set_stage(pathway_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
@@ -251,7 +249,7 @@ def set_stage(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/stage.html", pathway, form, choices=stages)
 
 
-@bp.route("/parcours/<int:pathway_id>/referent", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/referent", methods=["GET", "POST"])
 @login_required
 def hand_over(pathway_id: int) -> ResponseReturnValue:
     pathway = access.get_pathway_or_404(current_user, pathway_id)
@@ -285,7 +283,7 @@ def hand_over(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/hand_over.html", pathway, form, choices=options)
 
 
-@bp.post("/parcours/<int:pathway_id>/equipe")
+@bp.post("/parcours/<id:pathway_id>/equipe")
 @login_required
 def add_team_agency(pathway_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
@@ -299,7 +297,7 @@ def add_team_agency(pathway_id: int) -> ResponseReturnValue:
     return redirect(record_url(pathway.id, "equipe"))
 
 
-@bp.post("/parcours/<int:pathway_id>/equipe/<int:agency_id>/retirer")
+@bp.post("/parcours/<id:pathway_id>/equipe/<id:agency_id>/retirer")
 @login_required
 def remove_team_agency(pathway_id: int, agency_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
@@ -308,7 +306,7 @@ def remove_team_agency(pathway_id: int, agency_id: int) -> ResponseReturnValue:
     return redirect(record_url(pathway.id, "equipe"))
 
 
-@bp.route("/parcours/<int:pathway_id>/consentement", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/consentement", methods=["GET", "POST"])
 @login_required
 def record_consent(pathway_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
@@ -325,7 +323,7 @@ def record_consent(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/consent.html", pathway, form, choices=choices(ConsentMethod))
 
 
-@bp.post("/parcours/<int:pathway_id>/consentement/retrait")
+@bp.post("/parcours/<id:pathway_id>/consentement/retrait")
 @login_required
 def withdraw_consent(pathway_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
@@ -338,7 +336,7 @@ def withdraw_consent(pathway_id: int) -> ResponseReturnValue:
     return redirect(record_url(pathway.id))
 
 
-@bp.route("/parcours/<int:pathway_id>/contrat", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/contrat", methods=["GET", "POST"])
 @login_required
 def record_contract(pathway_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
@@ -352,7 +350,7 @@ def record_contract(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/contract.html", pathway, form, choices=choices(ContractKind))
 
 
-@bp.route("/parcours/<int:pathway_id>/journal", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/journal", methods=["GET", "POST"])
 @login_required
 def add_entry(pathway_id: int) -> ResponseReturnValue:
     pathway = access.get_pathway_or_404(current_user, pathway_id)
@@ -375,7 +373,7 @@ def add_entry(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/entry.html", pathway, form, choices=choices(Visibility))
 
 
-@bp.route("/parcours/<int:pathway_id>/emploi", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/emploi", methods=["GET", "POST"])
 @login_required
 def record_employment(pathway_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
@@ -405,7 +403,7 @@ def record_employment(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/employment.html", pathway, form, choices=choices(EmploymentContractType))
 
 
-@bp.route("/parcours/<int:pathway_id>/cloture", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/cloture", methods=["GET", "POST"])
 @login_required
 def close(pathway_id: int) -> ResponseReturnValue:
     pathway = pathway_or_404(current_user, pathway_id, manage=True)
