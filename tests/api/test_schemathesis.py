@@ -46,7 +46,7 @@ from app.pathways.models import Beneficiary, Pathway
 from app.validation import load
 from tests.world import T0, build_world
 
-EXAMPLES_PER_OPERATION = {GenerationMode.POSITIVE: 35, GenerationMode.NEGATIVE: 20}
+EXAMPLES_PER_OPERATION = {GenerationMode.POSITIVE: 28, GenerationMode.NEGATIVE: 14}
 MINIMUM_REQUESTS = 1000
 CHECKS = [
     not_a_server_error,
