@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,8 @@ Schema.error_messages = {
     "type": "Données invalides.",
 }
 
+
+PARIS = ZoneInfo("Europe/Paris")  # the users' day and wall-clock time
 
 # --- what a stored value may be (DESIGN §3.8: bad input is a 4xx naming the field, never a 500) ---
 
@@ -85,7 +87,9 @@ EVENT_YEARS_AHEAD = 5
 
 def date_bounds(kind: str, *, today: date | None = None) -> tuple[date, date]:
     """The first and last date a field of this kind accepts."""
-    today = today or datetime.now(UTC).date()
+    if kind not in DATE_KINDS:
+        raise ValueError(f"unknown kind of date: {kind!r}")
+    today = today or datetime.now(PARIS).date()
     if kind == "birth":
         return EARLIEST["birth"], today
     return EARLIEST["event"], date(today.year + EVENT_YEARS_AHEAD, 12, 31)
@@ -165,9 +169,6 @@ def load(schema: Schema, data: Mapping[str, Any] | Any, **kwargs: Any) -> Any:
             errors=messages,
             field=first_field if first_field != "_schema" else None,
         ) from exc
-
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 # --- ids and page numbers in query strings (HTML and API alike) ----------------------------------

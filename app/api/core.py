@@ -186,8 +186,8 @@ def current_user() -> User:
 
 
 def _check_text(data: dict[str, Any]) -> None:
-    """Control characters in a body the schema does not see (keys of a schema outside
-    `BaseSchema`): refused before anything reaches the database. `BaseSchema` checks its own."""
+    """Control characters, for the schemas outside `BaseSchema` (which checks its own fields):
+    the token request of `app.accounts.schemas`. Refused before anything reaches the database."""
     errors: dict[str, list[str]] = {}
 
     def walk(value: Any) -> bool:

@@ -3,17 +3,16 @@ outside the team, 409 on a stale If-Match, 428 without If-Match, 400 on a malfor
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from app.barriers.models import BarrierCategory
 from app.extensions import db
 from app.followup.models import Alert, AlertKind
 from app.followup.scan import scan_follow_ups
+from app.validation import date_bounds
 from tests.world import T0
 
-NEXT_YEAR = date.today().year + 1  # a planned meeting: in the future, within the bounds of dates
+NEXT_YEAR = date_bounds("event")[1].year - 4  # a planned meeting: in the future, within the bounds
 
 # (method, path template, valid body, invalid body → field named in `errors`)
 WRITES = [
