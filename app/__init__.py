@@ -79,11 +79,13 @@ def register_blueprints(app: Flask) -> None:
     from app.api import init_app as api_init_app
     from app.assets import bp as assets_bp
     from app.barriers.views import bp as barriers_bp
+    from app.core import converters
     from app.core.views import bp as core_bp
     from app.followup.views import bp as followup_bp
     from app.meetings.views import bp as meetings_bp
     from app.pathways.views import bp as pathways_bp
 
+    converters.init_app(app)  # before the routes, which use `<id:…>`
     app.register_blueprint(assets_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(core_bp)
@@ -114,10 +116,12 @@ def register_commands(app: Flask) -> None:
     from app.accounts.commands import users_cli
     from app.demo.commands import seed_demo_command
     from app.followup.commands import scheduler_cli
+    from app.pathways.search import rekey_search_names_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(rekey_search_names_command)
 
 
 def register_scheduler(app: Flask) -> None:

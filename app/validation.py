@@ -1,12 +1,13 @@
 """marshmallow, the one validation layer for API payloads and form posts, speaking French."""
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import RAISE, Schema, fields, pre_load
+from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from app.errors import ValidationError
@@ -40,23 +41,120 @@ Schema.error_messages = {
 }
 
 
+PARIS = ZoneInfo("Europe/Paris")  # the users' day and wall-clock time
+
+# --- what a stored value may be (DESIGN §3.8: bad input is a 4xx naming the field, never a 500) ---
+
+MAX_ID = 2_147_483_647  # PostgreSQL INTEGER: larger ids cannot exist, and would not even bind
+
+BAD_TEXT = "Caractères non autorisés (caractères de contrôle)."
+# Control characters have no place in what people type; PostgreSQL cannot even store NUL. Multi-line
+# notes (fields with `metadata={"multiline": True}`, the textareas) keep tab and line breaks.
+MULTILINE_ALLOWED = frozenset("\t\n\r")
+
+
+def bad_text(value: str, *, multiline: bool = False) -> bool:
+    """True if `value` holds a control character (or a lone surrogate, which cannot be stored)."""
+    allowed = MULTILINE_ALLOWED if multiline else frozenset()
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cs") and char not in allowed:
+            return True
+    return False
+
+
+def _bad_value(value: Any, *, multiline: bool) -> bool:
+    if isinstance(value, str):
+        return bad_text(value, multiline=multiline)
+    if isinstance(value, Mapping):
+        return any(_bad_value(k, multiline=False) or _bad_value(v, multiline=multiline) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_bad_value(v, multiline=multiline) for v in value)
+    return False
+
+
+# Date bounds, by kind of date (`metadata={"dates": kind}` on a Date / DateTime field; "event" by
+# default). The same for forms and API, since both load the same schema, and the OpenAPI document
+# states them (a year pattern). Beyond them a date is a typing mistake, and some (year 1, year
+# 9999) cannot even be shifted to UTC or given a duration.
+#   birth: 1900-01-01 .. today (a person's birth date: never in the future)
+#   event: 1990-01-01 .. 31 December, five years from now (meetings, decisions, consents,
+#          contracts, notes, employment, due dates: the life of a pathway, planned ahead)
+# A date-time is judged by the date it is written with (its own offset).
+DATE_KINDS = ("birth", "event")
+EARLIEST = {"birth": date(1900, 1, 1), "event": date(1990, 1, 1)}
+EVENT_YEARS_AHEAD = 5
+
+
+def date_bounds(kind: str, *, today: date | None = None) -> tuple[date, date]:
+    """The first and last date a field of this kind accepts."""
+    if kind not in DATE_KINDS:
+        raise ValueError(f"unknown kind of date: {kind!r}")
+    today = today or datetime.now(PARIS).date()
+    if kind == "birth":
+        return EARLIEST["birth"], today
+    return EARLIEST["event"], date(today.year + EVENT_YEARS_AHEAD, 12, 31)
+
+
+def _date_error(kind: str, value: date | datetime, earliest: date, latest: date) -> str:
+    if kind == "birth":
+        if _day(value) > latest:
+            return "La date de naissance ne peut pas être dans le futur."
+        return f"Date de naissance invraisemblable : au plus tôt le {earliest:%d/%m/%Y}."
+    return f"Date hors limites : entre le {earliest:%d/%m/%Y} et le {latest:%d/%m/%Y}."
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _out_of_bounds(value: date | datetime, earliest: date, latest: date) -> bool:
+    return not earliest <= _day(value) <= latest
+
+
 class BaseSchema(Schema):
-    """Unknown fields are refused; messages are French."""
+    """Unknown fields are refused; messages are French; text without control characters; dates
+    within the bounds of their kind (`date_bounds`)."""
 
     class Meta:
         unknown = RAISE
 
     @pre_load
-    def _strip_blanks(self, data: Any, **_: Any) -> Any:
-        """Trim text; a blank form field means "no value" (so required fields say so)."""
+    def _clean_input(self, data: Any, **_: Any) -> Any:
+        """Refuse control characters (naming the field), then trim text: a blank form field means
+        "no value" (so required fields say so)."""
         if not isinstance(data, Mapping):
             return data
+        errors: dict[str, list[str]] = {}
         cleaned = {}
         for key, value in data.items():
+            field = self.fields.get(key) if isinstance(key, str) else None
+            multiline = bool(field is not None and field.metadata.get("multiline"))
+            if not isinstance(key, str) or bad_text(key):
+                errors["_schema"] = [BAD_TEXT]
+                continue
+            if _bad_value(value, multiline=multiline):
+                errors[key] = [BAD_TEXT]
+                continue
             if isinstance(value, str):
                 value = value.strip() or None
             cleaned[key] = value
+        if errors:
+            raise MarshmallowValidationError(errors)
         return cleaned
+
+    @validates_schema(skip_on_field_errors=False)  # reported with the other fields' errors
+    def _dates_within_bounds(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        for name, value in data.items():
+            field = self.fields.get(name)
+            if not isinstance(field, (fields.Date, fields.DateTime)) or not isinstance(value, (date, datetime)):
+                continue
+            kind = field.metadata.get("dates", "event")
+            earliest, latest = date_bounds(kind)
+            if _out_of_bounds(value, earliest, latest):
+                errors[field.data_key or name] = [_date_error(kind, value, earliest, latest)]
+        if errors:
+            raise MarshmallowValidationError(errors)
 
 
 def load(schema: Schema, data: Mapping[str, Any] | Any, **kwargs: Any) -> Any:
@@ -73,7 +171,47 @@ def load(schema: Schema, data: Mapping[str, Any] | Any, **kwargs: Any) -> Any:
         ) from exc
 
 
-PARIS = ZoneInfo("Europe/Paris")
+# --- ids and page numbers in query strings (HTML and API alike) ----------------------------------
+
+MAX_PAGE = 100_000
+MAX_PER_PAGE = 100
+
+
+def parse_id(value: Any) -> int | None:
+    """An id typed in a query string or a form (`"12"`), or None when it cannot be one: no
+    exception, and never a number that would overflow the database's INTEGER."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
+        number = int(value.strip())
+    else:
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
+def id_field(**kwargs: Any) -> fields.Integer:
+    """An id in a payload or query string: bounded, so it always binds to an INTEGER column."""
+    return fields.Integer(validate=validate.Range(1, MAX_ID, error="Identifiant invalide."), **kwargs)
+
+
+class PageQuerySchema(BaseSchema):
+    """`page` and `per_page`: the one parser of page parameters, for the API's lists and the HTML
+    pages (`page_number`)."""
+
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(1, MAX_PAGE, error="Numéro de page entre 1 et 100 000.")
+    )
+    per_page = fields.Integer(
+        load_default=25,
+        validate=validate.Range(1, MAX_PER_PAGE, error=f"Nombre d'éléments par page entre 1 et {MAX_PER_PAGE}."),
+    )
+
+
+def page_number(args: Mapping[str, Any]) -> int:
+    """The `page` of an HTML list (other query parameters are the page's own): 422 naming `page`
+    when it is not a number between 1 and MAX_PAGE."""
+    schema = PageQuerySchema(only=("page",), unknown=EXCLUDE)
+    return load(schema, {"page": args["page"]} if "page" in args else {})["page"]
 
 
 def form_data(form: Any, *, datetime_fields: tuple[str, ...] = (), list_fields: tuple[str, ...] = ()) -> dict[str, Any]:

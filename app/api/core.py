@@ -12,34 +12,45 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, g, jsonify, request
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from app.accounts.models import User
 from app.errors import DomainError, StaleVersion, ValidationError
 from app.extensions import db
-from app.validation import BaseSchema, load
+from app.validation import (
+    BAD_TEXT,
+    MAX_ID,
+    MAX_PER_PAGE,
+    BaseSchema,
+    PageQuerySchema,
+    bad_text,
+    id_field,
+    load,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-MAX_ID = 2_147_483_647  # PostgreSQL INTEGER: larger ids cannot exist, and would not even bind
-ID_CONVERTER = f"int(min=1, max={MAX_ID})"
-MAX_PER_PAGE = 100
-# Dates outside this range are typing mistakes, and some cannot be shifted to UTC without overflow.
-MIN_YEAR, MAX_YEAR = 1900, 2100
+# `app.core.converters.IdConverter`: digits; 0 and ids beyond MAX_ID answer 404 (never 405).
+ID_CONVERTER = "id"
+__all__ = ["MAX_ID", "MAX_PER_PAGE", "PageQuerySchema", "id_field"]
 
 
 class MalformedRequestError(DomainError):
     status = 400
     title = "Requête invalide"
+
+
+class UnsupportedMediaTypeError(DomainError):
+    status = 415
+    title = "Type de contenu non pris en charge"
 
 
 class PreconditionRequiredError(DomainError):
@@ -174,22 +185,14 @@ def current_user() -> User:
 # --- request parsing ---------------------------------------------------------------------------------
 
 
-def _bad_text(value: str) -> bool:
-    if "\x00" in value:
-        return True  # PostgreSQL text cannot hold NUL
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates ("\ud800") cannot be stored
-        return True
-    return False
-
-
 def _check_text(data: dict[str, Any]) -> None:
+    """Control characters, for the schemas outside `BaseSchema` (which checks its own fields):
+    the token request of `app.accounts.schemas`. Refused before anything reaches the database."""
     errors: dict[str, list[str]] = {}
 
     def walk(value: Any) -> bool:
         if isinstance(value, str):
-            return _bad_text(value)
+            return bad_text(value, multiline=True)
         if isinstance(value, dict):
             return any(walk(k) or walk(v) for k, v in value.items())
         if isinstance(value, list):
@@ -198,24 +201,16 @@ def _check_text(data: dict[str, Any]) -> None:
 
     for key, value in data.items():
         if walk(key) or walk(value):
-            errors[key if not _bad_text(key) else "_schema"] = ["Caractères non autorisés."]
+            errors[key if not bad_text(key) else "_schema"] = [BAD_TEXT]
     if errors:
         raise ValidationError("Certains champs contiennent des caractères non autorisés.", errors=errors)
 
 
-def _check_dates(data: dict[str, Any]) -> None:
-    errors = {
-        key: [f"Date hors limites (entre {MIN_YEAR} et {MAX_YEAR})."]
-        for key, value in data.items()
-        if isinstance(value, (date, datetime)) and not MIN_YEAR <= value.year <= MAX_YEAR
-    }
-    if errors:
-        raise ValidationError("Certaines dates sont hors limites.", errors=errors)
-
-
 def json_object() -> dict[str, Any]:
-    """The request body as a JSON object, or a 400."""
+    """The request body as a JSON object: 415 if not sent as JSON, 400 if not a JSON object."""
     raw = request.get_data(cache=True)
+    if raw and not request.is_json:
+        raise UnsupportedMediaTypeError("Envoyez le corps de la requête en JSON (Content-Type: application/json).")
     try:
         data = json.loads(raw) if raw else None
     except (ValueError, RecursionError):
@@ -228,19 +223,17 @@ def json_object() -> dict[str, Any]:
 def json_body(schema: Schema) -> dict[str, Any]:
     """The request body validated by `schema`: 400 if not a JSON object, 422 naming each field."""
     data = json_object()
-    _check_text(data)
-    result = load(schema, data)
-    _check_dates(result)
-    return result
+    if not isinstance(schema, BaseSchema):
+        _check_text(data)
+    return load(schema, data)
 
 
 def query_args(schema: Schema) -> dict[str, Any]:
     """The query string validated by `schema`: 422 naming each bad parameter."""
     data = request.args.to_dict(flat=True)
-    _check_text(data)
-    result = load(schema, data)
-    _check_dates(result)
-    return result
+    if not isinstance(schema, BaseSchema):
+        _check_text(data)
+    return load(schema, data)
 
 
 _IF_MATCH = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
@@ -285,18 +278,6 @@ def respond(
 
 def no_content() -> Response:
     return Response(status=204)
-
-
-class PageQuerySchema(BaseSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000, error="Entre 1 et 100 000."))
-    per_page = fields.Integer(
-        load_default=25, validate=validate.Range(1, MAX_PER_PAGE, error=f"Entre 1 et {MAX_PER_PAGE}.")
-    )
-
-
-def id_field(**kwargs: Any) -> fields.Integer:
-    """An id in a payload or query string: bounded, so it always binds to an INTEGER column."""
-    return fields.Integer(validate=validate.Range(1, MAX_ID, error="Identifiant invalide."), **kwargs)
 
 
 def _link_header(total: int, page: int, per_page: int) -> str:

@@ -11,7 +11,7 @@ from app.validation import BaseSchema
 class BarrierSchema(BaseSchema):
     category = fields.Enum(BarrierCategory, by_value=True, required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
-    description = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    description = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
     owner_agency_id = fields.Integer(
         allow_none=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide.")
     )
@@ -21,10 +21,12 @@ class BarrierSchema(BaseSchema):
 class BarrierUpdateSchema(BaseSchema):
     category = fields.Enum(BarrierCategory, by_value=True)
     title = fields.String(validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
-    description = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    description = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
     owner_agency_id = fields.Integer(validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
     due_on = fields.Date(allow_none=True)
     status = fields.Enum(BarrierStatus, by_value=True)
+
+    openapi_constraints = {"minProperties": 1}  # `_something`, for the OpenAPI document
 
     @validates_schema
     def _something(self, data: dict, **_: object) -> None:
@@ -34,13 +36,21 @@ class BarrierUpdateSchema(BaseSchema):
 
 class ReferralSchema(BaseSchema):
     agency_id = fields.Integer(required=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
-    message = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    message = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
 
 
 class ReferralAnswerSchema(BaseSchema):
     accept = fields.Boolean(required=True)
     decline_reason = fields.Enum(DeclineReason, by_value=True, allow_none=True)
-    comment = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    comment = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
+
+    # `_reason_when_declined`, for the OpenAPI document: accepted, or declined with a reason.
+    openapi_constraints = {
+        "anyOf": [
+            {"properties": {"accept": {"enum": [True]}}},
+            {"required": ["decline_reason"], "properties": {"decline_reason": {"type": "string"}}},
+        ]
+    }
 
     @validates_schema
     def _reason_when_declined(self, data: dict, **_: object) -> None:

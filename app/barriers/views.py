@@ -46,7 +46,7 @@ def _render(template: str, form: FormPage, pathway: Pathway, **context: object) 
     ), form.status
 
 
-@bp.route("/parcours/<int:pathway_id>/freins/nouveau", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/freins/nouveau", methods=["GET", "POST"])
 @login_required
 def add_barrier(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_add_barrier)
@@ -59,7 +59,7 @@ def add_barrier(pathway_id: int) -> ResponseReturnValue:
     return _render("barriers/add.html", form, pathway, agencies=_agencies(pathway.territory_id))
 
 
-@bp.route("/freins/<int:barrier_id>/modifier", methods=["GET", "POST"])
+@bp.route("/freins/<id:barrier_id>/modifier", methods=["GET", "POST"])
 @login_required
 def update_barrier(barrier_id: int) -> ResponseReturnValue:
     barrier, pathway = services.get_barrier_or_404(current_user, barrier_id)
@@ -92,7 +92,7 @@ def update_barrier(barrier_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/freins/<int:barrier_id>/orienter", methods=["GET", "POST"])
+@bp.route("/freins/<id:barrier_id>/orienter", methods=["GET", "POST"])
 @login_required
 def refer_barrier(barrier_id: int) -> ResponseReturnValue:
     barrier, pathway = services.get_barrier_or_404(current_user, barrier_id)
@@ -127,7 +127,7 @@ def _referral_or_404(referral_id: int) -> tuple[Referral, Barrier, Pathway]:
     return referral, barrier, pathway
 
 
-@bp.route("/orientations/<int:referral_id>/reponse", methods=["GET", "POST"])
+@bp.route("/orientations/<id:referral_id>/reponse", methods=["GET", "POST"])
 @login_required
 def answer_referral(referral_id: int) -> ResponseReturnValue:
     referral, barrier, pathway = _referral_or_404(referral_id)
@@ -169,7 +169,7 @@ def answer_referral(referral_id: int) -> ResponseReturnValue:
     ), form.status
 
 
-@bp.post("/orientations/<int:referral_id>/realisee")
+@bp.post("/orientations/<id:referral_id>/realisee")
 @login_required
 def complete_referral(referral_id: int) -> ResponseReturnValue:
     referral, _barrier, pathway = _referral_or_404(referral_id)

@@ -26,7 +26,10 @@ def to_local(value: datetime) -> datetime:
     """An aware UTC datetime in the display zone; a naive one is taken as UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(_local_zone())
+    try:
+        return value.astimezone(_local_zone())
+    except OverflowError:  # 9999-12-31 late in UTC has no Paris time: shown as the UTC wall clock
+        return value
 
 
 def _long_date(value: date) -> str:

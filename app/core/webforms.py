@@ -112,6 +112,12 @@ class FormPage:
             return False
         return True
 
+    def errors_text(self) -> str:
+        """The refusal in one sentence, each message after its field's French name (for a flash)."""
+        parts = [f"{FIELD_LABELS.get(name, name)} : {message}" for name, messages in self.errors.items()
+                 for message in messages]
+        return " ".join(parts) or self.message or ""
+
     def fail(self, exc: ValidationError | Conflict) -> None:
         db.session.rollback()  # nothing half-written (the service already rolled back its own)
         self.errors = {str(k): _messages(v) for k, v in (exc.errors or {}).items()}

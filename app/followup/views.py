@@ -22,7 +22,9 @@ from app.followup.models import AlertKind
 from app.labels import label
 from app.pathways import services as pathways
 from app.pathways.models import Pathway
+from app.pathways.schemas import AssignReferentSchema
 from app.transaction import unit_of_work
+from app.validation import load, parse_id
 
 bp = Blueprint("followup", __name__)
 
@@ -41,8 +43,7 @@ def _now() -> datetime:
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.args.get(name, ""))  # None unless an id that can exist
 
 
 def _enum_arg(name: str, enum_cls):  # type: ignore[no-untyped-def]
@@ -77,7 +78,7 @@ def my_alerts() -> ResponseReturnValue:
         return render_template("followup/alerts.html", rows=rows, kind=kind, kinds=list(AlertKind))
 
 
-@bp.post("/alertes/<int:alert_id>/vue")
+@bp.post("/alertes/<id:alert_id>/vue")
 @login_required
 def acknowledge(alert_id: int) -> ResponseReturnValue:
     try:
@@ -221,7 +222,7 @@ def list_csv(name: str) -> ResponseReturnValue:
         return csvexport.csv_response(filename, CSV_HEADER, lines)
 
 
-@bp.post("/pilotage/parcours/<int:pathway_id>/referent")
+@bp.post("/pilotage/parcours/<id:pathway_id>/referent")
 @login_required
 def reassign(pathway_id: int) -> ResponseReturnValue:
     scope = _scope()
@@ -229,12 +230,14 @@ def reassign(pathway_id: int) -> ResponseReturnValue:
     if pathway is None:
         abort(404)
     try:
-        referent = pathways.get_user_in_territory(current_user, request.form.get("referent_id"))
-        pathways.assign_referent(current_user, pathway, referent, note=request.form.get("note") or None)
+        form = {"user_id": request.form.get("referent_id"), "note": request.form.get("note")}
+        data = load(AssignReferentSchema(), form)  # the schema of every referent change
+        referent = pathways.get_user_in_territory(current_user, data["user_id"])
+        pathways.assign_referent(current_user, pathway, referent, note=data.get("note"))
     except DomainError as error:
         if error.status in (403, 404):
             raise  # refused: the 403 / 404 page, not a message on the next one
-        flash(error.message, "error")
+        flash(" ".join(str(m) for ms in error.errors.values() for m in ms) or error.message, "error")
     else:
         flash(f"Le parcours est confié à {referent.full_name}.", "success")
     return redirect(safe_next(request.form.get("next")) or url_for(".dashboard"))

@@ -8,6 +8,7 @@ no note and as little personal data as possible: the person's first name and las
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,8 @@ from app.labels import label
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
 from app.pathways.models import Beneficiary, Pathway
 from app.transaction import unit_of_work
+
+log = logging.getLogger(__name__)
 
 
 def _hash(token: str) -> str:
@@ -106,8 +109,39 @@ def upcoming_meetings(user: User, *, since: datetime | None = None, limit: int =
 FEED_PAST = timedelta(days=30)  # the feed carries the last month too, so recorded meetings stay visible
 
 
-def calendar_feed(user: User, *, now: datetime | None = None) -> bytes:
-    """The ICS document of the user's planned meetings (times in UTC; no notes, no location)."""
+def _clean(text: str) -> str:
+    """Text for an ICS property: no control character (a calendar refuses the whole feed)."""
+    return "".join(c for c in text if c.isprintable() or c == " ")
+
+
+def _event(item: AgendaItem, now: datetime) -> Event:
+    start = item.scheduled_at
+    minutes = min(max(item.duration_minutes or 0, 0), 24 * 60)
+    try:
+        end = start + timedelta(minutes=minutes)
+    except OverflowError:  # 9999-12-31 23:59: no room for a duration
+        end = start
+    event = Event()
+    event.add("uid", f"rendez-vous-{item.meeting_id}@parcours")
+    event.add("dtstamp", now)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", _clean(f"{label(item.kind)} — {item.short_name}"))
+    event.add("description", _clean(f"{label(item.channel)}. Le dossier est consultable dans Parcours."))
+    return event
+
+
+def feed_items(user: User, *, now: datetime | None = None) -> list[AgendaItem]:
+    """The meetings an ICS feed carries: planned ones from a month ago on."""
+    return upcoming_meetings(user, since=(now or utcnow()) - FEED_PAST, limit=1000)
+
+
+def calendar_feed(user: User, *, now: datetime | None = None, items: list[AgendaItem] | None = None) -> bytes:
+    """The ICS document of the user's planned meetings (times in UTC; no notes, no location).
+
+    It never fails because of what a meeting holds: a meeting that cannot be written as an event
+    is left out (and logged), the others are served — a calendar that gets an error drops the
+    whole subscription."""
     now = now or utcnow()
     cal = Calendar()
     cal.add("prodid", "-//Parcours//Agenda des rendez-vous//FR")
@@ -115,13 +149,12 @@ def calendar_feed(user: User, *, now: datetime | None = None) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", "Parcours — mes rendez-vous")
     cal.add("x-wr-timezone", "Europe/Paris")
-    for item in upcoming_meetings(user, since=now - FEED_PAST, limit=1000):
-        event = Event()
-        event.add("uid", f"rendez-vous-{item.meeting_id}@parcours")
-        event.add("dtstamp", now)
-        event.add("dtstart", item.scheduled_at)
-        event.add("dtend", item.scheduled_at + timedelta(minutes=item.duration_minutes))
-        event.add("summary", f"{label(item.kind)} — {item.short_name}")
-        event.add("description", f"{label(item.channel)}. Le dossier est consultable dans Parcours.")
+    for item in feed_items(user, now=now) if items is None else items:
+        try:
+            event = _event(item, now)
+            event.to_ical()  # fails here, for this event only, rather than for the whole feed
+        except Exception:
+            log.exception("calendar feed: meeting %s left out", item.meeting_id)
+            continue
         cal.add_component(event)
     return cal.to_ical()

@@ -27,7 +27,7 @@ class LogMeetingSchema(BaseSchema):
     )
     held_at = fields.AwareDateTime(required=True)
     channel = fields.Enum(MeetingChannel, by_value=True, load_default=MeetingChannel.IN_PERSON)
-    notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=10000), metadata={"multiline": True})
     notes_visibility = fields.Enum(Visibility, by_value=True, load_default=Visibility.AGENCY)
     next_at = fields.AwareDateTime(allow_none=True)
     next_channel = fields.Enum(MeetingChannel, by_value=True, allow_none=True)
@@ -37,7 +37,7 @@ class RecordMeetingSchema(BaseSchema):
     status = fields.String(
         required=True, validate=validate.OneOf(RECORDABLE, error="Indiquez « honoré » ou « absent ».")
     )
-    notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=10000), metadata={"multiline": True})
     notes_visibility = fields.Enum(Visibility, by_value=True, load_default=Visibility.AGENCY)
     held_at = fields.AwareDateTime(allow_none=True)
 
@@ -48,10 +48,12 @@ class UpdateMeetingSchema(BaseSchema):
     status = fields.String(
         validate=validate.OneOf([*RECORDABLE, MeetingStatus.CANCELLED.value], error="Statut invalide.")
     )
-    notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=10000), metadata={"multiline": True})
     notes_visibility = fields.Enum(Visibility, by_value=True)
     scheduled_at = fields.AwareDateTime()
     cancellation_reason = fields.String(allow_none=True, validate=validate.Length(max=255))
+
+    openapi_constraints = {"minProperties": 1}  # `_something`, for the OpenAPI document
 
     @validates_schema
     def _something(self, data: dict, **_: object) -> None:

@@ -24,7 +24,7 @@ bp = Blueprint("meetings", __name__)
 RECORDABLE = [("held", "L'entretien a eu lieu"), ("missed", "La personne était absente")]
 
 
-@bp.route("/parcours/<int:pathway_id>/entretien", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/entretien", methods=["GET", "POST"])
 @login_required
 def log_meeting(pathway_id: int) -> ResponseReturnValue:
     """« Saisir un entretien »: held or missed, factual notes with their visibility, and the next one."""
@@ -66,7 +66,7 @@ def log_meeting(pathway_id: int) -> ResponseReturnValue:
     ), form.status
 
 
-@bp.route("/parcours/<int:pathway_id>/rendez-vous/nouveau", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/rendez-vous/nouveau", methods=["GET", "POST"])
 @login_required
 def plan_meeting(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_plan_meeting)
@@ -88,7 +88,7 @@ def plan_meeting(pathway_id: int) -> ResponseReturnValue:
     ), form.status
 
 
-@bp.route("/rendez-vous/<int:meeting_id>/annuler", methods=["GET", "POST"])
+@bp.route("/rendez-vous/<id:meeting_id>/annuler", methods=["GET", "POST"])
 @login_required
 def cancel_meeting(meeting_id: int) -> ResponseReturnValue:
     meeting, pathway = services.get_meeting_or_404(current_user, meeting_id)
@@ -153,9 +153,9 @@ def feed(token: str) -> ResponseReturnValue:
     user = calendar.user_for_calendar_token(token)
     if user is None:
         abort(404)
-    body = calendar.calendar_feed(user)
-    # A calendar application fetched the feed: who, when, which people it carried.
-    _audit_agenda(user, calendar.upcoming_meetings(user, since=utcnow() - calendar.FEED_PAST, limit=1000), "ics")
+    items = calendar.feed_items(user)
+    body = calendar.calendar_feed(user, items=items)
+    _audit_agenda(user, items, "ics")  # a calendar application fetched it: who, when, which people
     return Response(
         body,
         mimetype="text/calendar",

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.experimental.context import Context
 
 from app.accounts.models import AgencyKind
@@ -48,7 +47,7 @@ class BeneficiarySchema(BaseSchema):
     first_name = _trimmed(80, required=True)
     last_name = _trimmed(80, required=True)
     birth_name = _trimmed(80)
-    birth_date = fields.Date(allow_none=True)
+    birth_date = fields.Date(allow_none=True, metadata={"dates": "birth"})  # 1900..today (app.validation)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254, error="254 caractères au plus."))
     phone = fields.String(allow_none=True, validate=validate.Regexp(_PHONE, error="Numéro de téléphone invalide."))
     address = _trimmed(255)
@@ -65,16 +64,6 @@ class BeneficiarySchema(BaseSchema):
     )
     rights = fields.List(fields.String(validate=validate.OneOf(RIGHTS, error="Droit inconnu.")), load_default=list)
 
-    @validates("birth_date")
-    def _birth_date(self, value: date | None, **_: object) -> None:
-        if value is None:
-            return
-        today = date.today()
-        if value > today:
-            raise ValidationError("La date de naissance ne peut pas être dans le futur.")
-        if value.year < today.year - 110:
-            raise ValidationError("Date de naissance invraisemblable.")
-
 
 class BeneficiaryUpdateSchema(BeneficiarySchema):
     first_name = _trimmed(80)
@@ -85,18 +74,31 @@ class BeneficiaryUpdateSchema(BeneficiarySchema):
 class OrientSchema(BaseSchema):
     orientation = fields.Enum(Orientation, by_value=True, required=True)
     oriented_at = fields.AwareDateTime(allow_none=True)
-    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000), metadata={"multiline": True})
 
 
 class AssignReferentSchema(BaseSchema):
     user_id = fields.Integer(
         required=True, strict=False, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide.")
     )
-    note = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    note = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
 
 
 class TeamMemberSchema(BaseSchema):
     agency_id = fields.Integer(required=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+
+
+class JoinRequestSchema(BaseSchema):
+    """« Demander à rejoindre l'équipe de suivi »: why the agency follows the person (optional)."""
+
+    message = fields.String(allow_none=True, validate=validate.Length(max=500, error="500 caractères au plus."),
+                            metadata={"multiline": True})
+
+
+class JoinAnswerSchema(BaseSchema):
+    accept = fields.Boolean(required=True)
+    comment = fields.String(allow_none=True, validate=validate.Length(max=500, error="500 caractères au plus."),
+                            metadata={"multiline": True})
 
 
 class ConsentSchema(BaseSchema):
@@ -108,7 +110,7 @@ class ContractSchema(BaseSchema):
     kind = fields.Enum(ContractKind, by_value=True, required=True)
     signed_on = fields.Date(required=True)
     starts_on = fields.Date(required=True)
-    ends_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True, metadata={"description": "Pas avant le début (`starts_on`)."})
 
     @validates_schema
     def _dates(self, data: dict, **_: object) -> None:
@@ -118,7 +120,9 @@ class ContractSchema(BaseSchema):
 
 class EntrySchema(BaseSchema):
     body = fields.String(
-        required=True, validate=validate.Length(min=1, max=10000, error="Entre 1 et 10 000 caractères.")
+        required=True,
+        validate=validate.Length(min=1, max=10000, error="Entre 1 et 10 000 caractères."),
+        metadata={"multiline": True},
     )
     visibility = fields.Enum(Visibility, by_value=True, required=True)
     occurred_at = fields.AwareDateTime(allow_none=True)
@@ -133,7 +137,7 @@ class EmploymentSchema(BaseSchema):
 
 class CloseSchema(BaseSchema):
     reason = fields.Enum(ClosureReason, by_value=True, required=True)
-    note = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    note = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
 
 
 # --- API: payloads of its own -------------------------------------------------------------------
@@ -147,13 +151,24 @@ class BeneficiaryCreateSchema(BeneficiarySchema):
     )
 
 
+PATCHABLE_STAGES = (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT)  # the others have their own operations
+
+
 class PathwayPatchSchema(BaseSchema):
     """PATCH /api/v1/pathways/{id}: the orientation decision and/or the stage."""
 
     orientation = fields.Enum(Orientation, by_value=True)
     oriented_at = fields.AwareDateTime(allow_none=True)
-    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    stage = fields.Enum(Stage, by_value=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000), metadata={"multiline": True})
+    stage = fields.Enum(Stage, by_value=True, metadata={"enum": [s.value for s in PATCHABLE_STAGES]})
+
+    # `_something`, for the OpenAPI document: an orientation, or a stage alone.
+    openapi_constraints = {
+        "anyOf": [
+            {"required": ["orientation"]},
+            {"required": ["stage"], "not": {"anyOf": [{"required": ["oriented_at"]}, {"required": ["note"]}]}},
+        ]
+    }
 
     @validates_schema
     def _something(self, data: dict, **_: object) -> None:
@@ -161,7 +176,7 @@ class PathwayPatchSchema(BaseSchema):
             raise ValidationError("Indiquez une orientation ou une étape.", field_name="orientation")
         if ("oriented_at" in data or "note" in data) and not data.get("orientation"):
             raise ValidationError("Indiquez l'orientation décidée.", field_name="orientation")
-        if data.get("stage") and data["stage"] not in (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT):
+        if data.get("stage") and data["stage"] not in PATCHABLE_STAGES:
             raise ValidationError(
                 "Utilisez « Retour à l'emploi » ou « Clôturer le parcours » pour cette étape.", field_name="stage"
             )
@@ -194,7 +209,7 @@ class BeneficiaryOutSchema(Schema):
     first_name = fields.String()
     last_name = fields.String()
     birth_name = fields.String(allow_none=True)
-    birth_date = fields.Date(allow_none=True)
+    birth_date = fields.Date(allow_none=True, metadata={"dates": "birth"})  # 1900..today (app.validation)
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)

@@ -29,6 +29,7 @@ from app.pathways.models import (
     ConsentMethod,
     ContractKind,
     EmploymentContractType,
+    JoinRequestStatus,
     Orientation,
     Pathway,
     Stage,
@@ -44,11 +45,14 @@ from app.pathways.schemas import (
     ContractSchema,
     EmploymentSchema,
     EntrySchema,
+    JoinAnswerSchema,
+    JoinRequestSchema,
     OrientSchema,
     TeamMemberSchema,
 )
 from app.transaction import unit_of_work
 from app.validation import BaseSchema
+from app.validation import page_number as parse_page
 
 bp = Blueprint("pathways", __name__)
 
@@ -107,10 +111,7 @@ def portfolio() -> ResponseReturnValue:
     tab = "structure" if request.args.get("onglet") == "structure" else "moi"
     q = (request.args.get("q") or "").strip()[:100] or None
     stage, alert = _enum_arg(Stage, "etape"), _enum_arg(AlertKind, "alerte")
-    try:
-        page_number = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page_number = 1
+    page_number = parse_page(request.args)  # 422 naming `page` unless 1..100 000
     filters = CaseloadFilters(scope="team" if tab == "structure" else "mine", q=q, stage=stage, alert=alert)
     page = caseload(current_user, filters, page=page_number, per_page=PER_PAGE)
     pending = pending_referrals(current_user)
@@ -144,7 +145,7 @@ def portfolio() -> ResponseReturnValue:
 # --- the record ----------------------------------------------------------------------------------
 
 
-@bp.get("/parcours/<int:pathway_id>")
+@bp.get("/parcours/<id:pathway_id>")
 @login_required
 def record(pathway_id: int) -> ResponseReturnValue:
     pathway = access.get_pathway_or_404(current_user, pathway_id, minimum=access.RecordAccess.EXISTENCE)
@@ -193,7 +194,7 @@ def create_person() -> ResponseReturnValue:
     return render_template("pathways/create_person.html", form=form, matches=matches), form.status
 
 
-@bp.post("/parcours/<int:pathway_id>/equipe/demande")
+@bp.post("/parcours/<id:pathway_id>/equipe/demande")
 @login_required
 def request_to_join(pathway_id: int) -> ResponseReturnValue:
     """« Demander à rejoindre l'équipe de suivi », from the duplicate warning."""
@@ -201,26 +202,25 @@ def request_to_join(pathway_id: int) -> ResponseReturnValue:
     if pathway is None:
         abort(404)
     form = FormPage()
-    if form.run(lambda: services.request_to_join(current_user, pathway, message=request.form.get("message"))):
+    if form.submit(JoinRequestSchema(), lambda d: services.request_to_join(current_user, pathway, **d)):
         flash(f"Votre demande est transmise à {pathway.lead_agency.name}, qui l'acceptera ou la refusera.",
               "success")
     else:
-        flash(form.message or "La demande n'a pas pu être envoyée.", "error")
+        flash(form.errors_text(), "error")
     return redirect(url_for(".portfolio"))
 
 
-@bp.post("/equipe/demandes/<int:request_id>/reponse")
+@bp.post("/equipe/demandes/<id:request_id>/reponse")
 @login_required
 def answer_join_request(request_id: int) -> ResponseReturnValue:
     join_request, pathway = services.get_join_request_or_404(current_user, request_id)
-    accept = request.form.get("accept") == "1"
     form = FormPage()
-    if form.run(lambda: services.answer_join_request(current_user, join_request, accept=accept,
-                                                     comment=request.form.get("comment"))):
-        flash(f"{join_request.agency.name} " + ("rejoint l'équipe de suivi." if accept else "est informée du refus."),
+    if form.submit(JoinAnswerSchema(), lambda d: services.answer_join_request(current_user, join_request, **d)):
+        accepted = form.result.status == JoinRequestStatus.ACCEPTED
+        flash(f"{join_request.agency.name} " + ("rejoint l'équipe de suivi." if accepted else "est informée du refus."),
               "success")
     else:
-        flash(form.message or "La réponse n'a pas pu être enregistrée.", "error")
+        flash(form.errors_text(), "error")
     return redirect(record_url(pathway.id, "equipe"))
 
 
@@ -235,7 +235,7 @@ def _action_page(template: str, pathway: Any, form: FormPage, **context: Any) ->
     ), form.status
 
 
-@bp.route("/parcours/<int:pathway_id>/orientation", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/orientation", methods=["GET", "POST"])
 @login_required
 def orient(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_orient)
@@ -262,7 +262,7 @@ def orient(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/orient.html", pathway, form, choices=choices(Orientation))
 
 
-@bp.route("/parcours/<int:pathway_id>/etape", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/etape", methods=["GET", "POST"])
 @login_required
 def set_stage(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_change_stage)
@@ -279,7 +279,7 @@ def set_stage(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/stage.html", pathway, form, choices=stages)
 
 
-@bp.route("/parcours/<int:pathway_id>/referent", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/referent", methods=["GET", "POST"])
 @login_required
 def hand_over(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_assign_referent,
@@ -311,7 +311,7 @@ def hand_over(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/hand_over.html", pathway, form, choices=options)
 
 
-@bp.post("/parcours/<int:pathway_id>/equipe")
+@bp.post("/parcours/<id:pathway_id>/equipe")
 @login_required
 def add_team_agency(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_manage_team)
@@ -321,11 +321,11 @@ def add_team_agency(pathway_id: int) -> ResponseReturnValue:
     ):
         flash("La structure rejoint l'équipe de suivi.", "success")
     else:
-        flash(" ".join(m for ms in form.errors.values() for m in ms) or form.message or "", "error")
+        flash(form.errors_text(), "error")
     return redirect(record_url(pathway.id, "equipe"))
 
 
-@bp.post("/parcours/<int:pathway_id>/equipe/<int:agency_id>/retirer")
+@bp.post("/parcours/<id:pathway_id>/equipe/<id:agency_id>/retirer")
 @login_required
 def remove_team_agency(pathway_id: int, agency_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_manage_team)
@@ -334,7 +334,7 @@ def remove_team_agency(pathway_id: int, agency_id: int) -> ResponseReturnValue:
     return redirect(record_url(pathway.id, "equipe"))
 
 
-@bp.route("/parcours/<int:pathway_id>/consentement", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/consentement", methods=["GET", "POST"])
 @login_required
 def record_consent(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_record_consent)
@@ -351,7 +351,7 @@ def record_consent(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/consent.html", pathway, form, choices=choices(ConsentMethod))
 
 
-@bp.post("/parcours/<int:pathway_id>/consentement/retrait")
+@bp.post("/parcours/<id:pathway_id>/consentement/retrait")
 @login_required
 def withdraw_consent(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_record_consent)
@@ -364,7 +364,7 @@ def withdraw_consent(pathway_id: int) -> ResponseReturnValue:
     return redirect(record_url(pathway.id))
 
 
-@bp.route("/parcours/<int:pathway_id>/contrat", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/contrat", methods=["GET", "POST"])
 @login_required
 def record_contract(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_record_contract)
@@ -378,7 +378,7 @@ def record_contract(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/contract.html", pathway, form, choices=choices(ContractKind))
 
 
-@bp.route("/parcours/<int:pathway_id>/journal", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/journal", methods=["GET", "POST"])
 @login_required
 def add_entry(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_add_entry,
@@ -400,7 +400,7 @@ def add_entry(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/entry.html", pathway, form, choices=choices(Visibility))
 
 
-@bp.route("/parcours/<int:pathway_id>/emploi", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/emploi", methods=["GET", "POST"])
 @login_required
 def record_employment(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_record_employment)
@@ -430,7 +430,7 @@ def record_employment(pathway_id: int) -> ResponseReturnValue:
     return _action_page("pathways/employment.html", pathway, form, choices=choices(EmploymentContractType))
 
 
-@bp.route("/parcours/<int:pathway_id>/cloture", methods=["GET", "POST"])
+@bp.route("/parcours/<id:pathway_id>/cloture", methods=["GET", "POST"])
 @login_required
 def close(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_close_pathway)

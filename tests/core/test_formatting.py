@@ -74,3 +74,13 @@ def test_filters_are_registered_in_templates(app: Flask) -> None:
             d=date(2026, 3, 12), t=datetime(2026, 3, 12, 13, 30, tzinfo=UTC), s=Stage.SUPPORT,
         )
     assert out == "12 mars 2026|12 mars 2026 à 14:30|12/03/2026|Accompagnement|True"
+
+
+def test_a_date_at_the_end_of_time_is_still_shown(app) -> None:
+    """A meeting stored at 9999-12-31 23:30 UTC (before dates were bounded) must not break a page."""
+    from datetime import datetime, timezone
+
+    from app.core.formatting import datetime_fr
+
+    with app.test_request_context():
+        assert "9999" in datetime_fr(datetime(9999, 12, 31, 23, 30, tzinfo=timezone.utc))

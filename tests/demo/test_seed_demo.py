@@ -330,11 +330,18 @@ def test_meeting_invariants(seeded):
         assert m.created_at <= NOW
         if m.status != MeetingStatus.PLANNED:
             assert m.scheduled_at <= NOW
-        if m.notes and m.status == MeetingStatus.HELD:
-            assert m.notes_visibility in set(Visibility)
+        if m.status in (MeetingStatus.PLANNED, MeetingStatus.CANCELLED):
+            assert m.notes is None  # notes are written when a meeting is recorded
+        if m.notes is None:
+            assert m.notes_visibility == Visibility.AGENCY  # the default: nothing is shared
         if m.kind == MeetingKind.CHECKIN:
             assert m.pathway.employment_started_on is not None
         assert m.scheduled_at.astimezone(timezone(timedelta(hours=1))).weekday() < 5
+    # the notes of held meetings are shared with the team, kept in the agency or for the referent
+    held_with_notes = sa.select(Meeting.notes_visibility).where(
+        Meeting.status == MeetingStatus.HELD, Meeting.notes.is_not(None)
+    )
+    assert set(db.session.scalars(held_with_notes.distinct())) == set(Visibility)
     # closed pathways have nothing left planned
     assert db.session.execute(
         sa.select(Meeting.id).join(Pathway, Pathway.id == Meeting.pathway_id)

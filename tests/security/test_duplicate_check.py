@@ -97,3 +97,22 @@ def test_a_refusal_keeps_the_agency_out(world: World) -> None:
 def test_a_team_member_is_not_offered_to_join(world: World) -> None:
     [match] = pathways.check_duplicates(world.partner, {"caf_number": "1234567"})
     assert match.readable and not match.can_join
+
+
+def test_bad_input_in_the_join_forms_writes_nothing_and_names_the_field(client, world: World) -> None:
+    pathways.check_duplicates(world.outsider, {"caf_number": "1234567"})
+    login_as(client, world.outsider)
+    response = client.post(f"/parcours/{world.pathway.id}/equipe/demande", data={"message": "a\x00b"},
+                           follow_redirects=True)
+    assert "Message : " in text(response)
+    assert _requests(world) == []
+    join = pathways.request_to_join(world.outsider, world.pathway)
+    login_as(client, world.referent)
+    response = client.post(f"/equipe/demandes/{join.id}/reponse", data={"accept": "peut-être"},
+                           follow_redirects=True)
+    assert "Réponse : " in text(response)
+    response = client.post(f"/equipe/demandes/{join.id}/reponse", data={"accept": "1", "comment": "x" * 501},
+                           follow_redirects=True)
+    assert "Commentaire : " in text(response)
+    db.session.expire_all()
+    assert db.session.get(TeamJoinRequest, join.id).status == JoinRequestStatus.PENDING
