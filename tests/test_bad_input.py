@@ -40,11 +40,8 @@ from app.pathways.schemas import (
     OrientSchema,
 )
 from app.validation import BAD_TEXT, MAX_ID, BaseSchema, date_bounds
-from tests.api.conftest import api, bearer
 from tests.web_helpers import field_error, login_as, text
 from tests.world import World
-
-__all__ = ["api", "bearer"]  # the API tests' client fixtures, used here too
 
 NUL = "Dupont\x00 ; DROP"
 CONTROL = "Ligne\x1bsuite"  # ESC: a control character that is not NUL

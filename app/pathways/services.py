@@ -438,14 +438,23 @@ def _revealed_to(actor: User, pathway: Pathway, *, now: datetime) -> bool:
     return any(pathway.id in (details or {}).get("pathway_ids", []) for details in events)
 
 
+def require_joinable(actor: User, pathway: Pathway | None, *, now: datetime | None = None) -> Pathway:
+    """404 unless `actor` may ask to join this pathway's team: nothing to ask of a pathway one was
+    not shown by one's own duplicate check, or already follows."""
+    if pathway is None or not access.can_request_to_join(
+        actor, pathway, revealed=_revealed_to(actor, pathway, now=now or utcnow())
+    ):
+        raise NotFound()
+    return pathway
+
+
 def request_to_join(
     actor: User, pathway: Pathway, *, message: str | None = None, now: datetime | None = None
 ) -> TeamJoinRequest:
     """« Demander à rejoindre l'équipe de suivi »: the lead agency accepts or refuses; its referent
     is told by e-mail. The asking agency sees nothing more of the record until it is accepted."""
     now = now or utcnow()
-    if not access.can_request_to_join(actor, pathway, revealed=_revealed_to(actor, pathway, now=now)):
-        raise NotFound()  # nothing to ask of a pathway one was not shown, or already follows
+    require_joinable(actor, pathway, now=now)
     if _pending_join_request(pathway, actor.agency_id) is not None:
         raise Conflict("Votre structure a déjà demandé à rejoindre cette équipe : la réponse est attendue.")
     message = (message or "").strip() or None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from marshmallow import fields
@@ -198,9 +198,7 @@ def create_person() -> ResponseReturnValue:
 @login_required
 def request_to_join(pathway_id: int) -> ResponseReturnValue:
     """« Demander à rejoindre l'équipe de suivi », from the duplicate warning."""
-    pathway = db.session.get(Pathway, pathway_id)
-    if pathway is None:
-        abort(404)
+    pathway = services.require_joinable(current_user, db.session.get(Pathway, pathway_id))
     form = FormPage()
     if form.submit(JoinRequestSchema(), lambda d: services.request_to_join(current_user, pathway, **d)):
         flash(f"Votre demande est transmise à {pathway.lead_agency.name}, qui l'acceptera ou la refusera.",

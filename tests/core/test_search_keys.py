@@ -9,11 +9,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.pathways.models import Beneficiary
 from app.pathways.search import normalise, rekey_search_names, search_key
-from tests.api.conftest import api, bearer
 from tests.web_helpers import login_as, text
 from tests.world import World
-
-__all__ = ["api", "bearer"]  # the API tests' client fixtures, used here too
 
 
 @pytest.mark.parametrize(
