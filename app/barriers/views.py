@@ -14,12 +14,12 @@ from app.audit.services import record_read
 from app.barriers import services
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, DeclineReason, Referral
 from app.barriers.schemas import BarrierSchema, BarrierUpdateSchema, ReferralAnswerSchema, ReferralSchema
+from app.core.urls import record_url
 from app.core.webforms import FormPage
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.labels import choices
 from app.pathways.models import Pathway
-from app.pathways.views import record_url
 
 bp = Blueprint("barriers", __name__)
 

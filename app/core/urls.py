@@ -1,7 +1,15 @@
-"""Where a form may send the user back to: only a path of this site (no open redirect)."""
+"""Addresses shared by the pages of several features, and where a form may send the user back to
+(only a path of this site: no open redirect)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+
+from flask import url_for
+
+
+def record_url(pathway_id: int, tab: str = "synthese", anchor: str | None = None) -> str:
+    """The shared record of a pathway, on one of its tabs (« Synthèse », « Freins »…)."""
+    return url_for("pathways.record", pathway_id=pathway_id, onglet=tab, _anchor=anchor)
 
 
 def safe_next(target: str | None) -> str | None:

@@ -186,14 +186,3 @@ FIELD_LABELS = {
     "decline_reason": "Motif du refus",
     "comment": "Commentaire",
 }
-
-
-def pathway_or_404(actor: Any, pathway_id: int, *, manage: bool = False) -> Any:
-    """The pathway if `actor` may read its record (404 otherwise); with `manage`, 403 unless the
-    actor's agency leads it (the action is not shown to others, this guards a typed URL)."""
-    from app import access
-
-    pathway = access.get_pathway_or_404(actor, pathway_id)
-    if manage:
-        access.require_manage(actor, pathway)
-    return pathway

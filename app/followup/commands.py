@@ -72,7 +72,7 @@ def digest_command(now_text: str | None) -> None:
 @click.option("--now", "now_text", help="As of this ISO 8601 date-time (default: now).")
 def retention_command(now_text: str | None) -> None:
     """Anonymise expired records, purge expired audit events and mail copies now (normally daily at 03:00)."""
-    from app.pathways.retention import apply_retention
+    from app.workspace.retention import apply_retention
 
     result = apply_retention(_parse_now(now_text))
     if result.skipped:

@@ -56,7 +56,7 @@ def digest_retry_job(app: Flask) -> None:
 
 
 def retention_job(app: Flask) -> None:
-    from app.pathways.retention import apply_retention
+    from app.workspace.retention import apply_retention
 
     _run_job(app, "retention", apply_retention)
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from app import access
 from app.audit.services import record_read, record_shown
+from app.core.urls import record_url
 from app.core.webforms import FormPage, local_input
 from app.db_types import utcnow
 from app.labels import choices
@@ -16,7 +17,6 @@ from app.meetings import calendar, services
 from app.meetings.models import MeetingChannel, MeetingStatus
 from app.meetings.schemas import CancelMeetingSchema, LogMeetingSchema, PlanMeetingSchema
 from app.pathways.models import Visibility
-from app.pathways.views import record_url
 from app.transaction import unit_of_work
 
 bp = Blueprint("meetings", __name__)

@@ -27,7 +27,6 @@ from app.audit.services import record_read, record_shown
 from app.errors import NotFound
 from app.extensions import db
 from app.followup.models import AlertKind
-from app.pathways import queries
 from app.pathways import services as pathways
 from app.pathways.models import Beneficiary, Entry, Pathway, Stage
 from app.pathways.schemas import (
@@ -51,6 +50,8 @@ from app.pathways.schemas import (
     TimelineItemSchema,
 )
 from app.transaction import unit_of_work
+from app.workspace import portfolio
+from app.workspace.timeline import timeline
 
 
 class CaseloadQuerySchema(PageQuerySchema):
@@ -59,7 +60,7 @@ class CaseloadQuerySchema(PageQuerySchema):
     referent_id = id_field()
     alert = fields.Enum(AlertKind, by_value=True)
     scope = fields.String(
-        load_default="all", validate=validate.OneOf(queries.SCOPES, error="Choix invalide.")
+        load_default="all", validate=validate.OneOf(portfolio.SCOPES, error="Choix invalide.")
     )
     include_closed = fields.Boolean(load_default=False)
 
@@ -128,7 +129,7 @@ def list_beneficiaries() -> Response:
     that a pathway exists and who its referent is."""
     user = current_user()
     args = query_args(CaseloadQuerySchema())
-    filters = queries.CaseloadFilters(
+    filters = portfolio.CaseloadFilters(
         scope=args["scope"],
         q=args.get("q"),
         stage=args.get("stage"),
@@ -136,7 +137,7 @@ def list_beneficiaries() -> Response:
         referent_id=args.get("referent_id"),
         include_closed=args["include_closed"],
     )
-    page = queries.caseload(user, filters, page=args["page"], per_page=args["per_page"])
+    page = portfolio.caseload(user, filters, page=args["page"], per_page=args["per_page"])
     full, existence = CaseloadItemSchema(), CaseloadItemSchema(only=CaseloadItemSchema.EXISTENCE_FIELDS)
     items = [
         (existence if row.access == access.RecordAccess.EXISTENCE else full).dump(row) for row in page.items
@@ -477,7 +478,7 @@ def get_timeline(pathway_id: int) -> Response:
     pathway = access.get_pathway_or_404(user, pathway_id)
     args = query_args(ListQuerySchema())
     page, per_page = args["page"], args["per_page"]
-    items = queries.timeline(user, pathway, limit=1000)
+    items = timeline(user, pathway, limit=1000)
     record_read(user, pathway, what="timeline")
     start = (page - 1) * per_page
     return respond_page(

@@ -17,6 +17,7 @@ from app.accounts.models import Agency, User
 from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
 from app.core.formatting import date_fr
+from app.core.urls import record_url
 from app.core.webforms import FormPage, local_input
 from app.db_types import utcnow
 from app.extensions import db
@@ -35,8 +36,6 @@ from app.pathways.models import (
     Stage,
     Visibility,
 )
-from app.pathways.queries import CaseloadFilters, caseload
-from app.pathways.record import load_record
 from app.pathways.schemas import (
     AssignReferentSchema,
     BeneficiarySchema,
@@ -53,6 +52,8 @@ from app.pathways.schemas import (
 from app.transaction import unit_of_work
 from app.validation import BaseSchema
 from app.validation import page_number as parse_page
+from app.workspace.portfolio import CaseloadFilters, caseload
+from app.workspace.record import load_record
 
 bp = Blueprint("pathways", __name__)
 
@@ -65,10 +66,6 @@ class StageSchema(BaseSchema):
     The service refuses `employed` and `closed`, which have their own forms."""
 
     stage = fields.Enum(Stage, by_value=True, required=True)
-
-
-def record_url(pathway_id: int, tab: str = "synthese", anchor: str | None = None) -> str:
-    return url_for("pathways.record", pathway_id=pathway_id, onglet=tab, _anchor=anchor)
 
 
 class PageNav:

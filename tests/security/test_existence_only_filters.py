@@ -10,7 +10,7 @@ from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.pathways import services as pathways
 from app.pathways.models import ClosureReason, Stage
-from app.pathways.queries import CaseloadFilters, caseload
+from app.workspace.portfolio import CaseloadFilters, caseload
 from tests.web_helpers import login_as
 from tests.world import T0, World, build_world
 

@@ -22,7 +22,8 @@ from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.meetings.models import Meeting, MeetingStatus
 from app.pathways.models import Consent, Contract, Pathway, PathwayMember, ReferentAssignment, TeamJoinRequest
-from app.pathways.queries import TimelineItem, pending_join_requests, timeline
+from app.pathways.queries import pending_join_requests
+from app.workspace.timeline import TimelineItem, timeline
 
 
 @dataclass

@@ -19,8 +19,8 @@ from app.followup.scan import scan_follow_ups
 from app.meetings.models import Meeting
 from app.pathways import services
 from app.pathways.models import Beneficiary, ClosureReason, Entry
-from app.pathways.retention import ANONYMISED_TEXT, apply_retention
 from app.transaction import RETENTION_LOCK_KEY
+from app.workspace.retention import ANONYMISED_TEXT, apply_retention
 from tests.world import T0, World
 
 CLOSED = T0 + timedelta(days=20)  # 25 January 2026

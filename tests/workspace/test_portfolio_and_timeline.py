@@ -12,7 +12,8 @@ from app.meetings import services as meetings
 from app.meetings.models import MeetingStatus
 from app.pathways import services
 from app.pathways.models import Orientation, Stage, Visibility
-from app.pathways.queries import CaseloadFilters, caseload, timeline
+from app.workspace.portfolio import CaseloadFilters, caseload
+from app.workspace.timeline import timeline
 from tests.world import T0, World
 
 
