@@ -16,15 +16,14 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import Schema
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from app.accounts.models import User
+from app.core.pages import Page
 from app.errors import DomainError, StaleVersion, ValidationError
-from app.extensions import db
 from app.validation import (
     BAD_TEXT,
     MAX_ID,
@@ -295,23 +294,10 @@ def _link_header(total: int, page: int, per_page: int) -> str:
     return ", ".join(f'<{target}>; rel="{rel}"' for target, rel in links)
 
 
-def respond_page(items: Iterable[dict[str, Any]], *, total: int, page: int, per_page: int) -> Response:
+def respond_page(page: Page, items: Iterable[dict[str, Any]]) -> Response:
     """A page of already dumped items: {items, total, page, per_page} and RFC 8288 links."""
-    response = jsonify(
-        {
-            "items": list(items),
-            "total": total,
-            "page": page,
-            "per_page": per_page,
-        }
-    )
-    response.headers["Link"] = _link_header(total, page, per_page)
+    response = jsonify({"items": list(items), "total": page.total, "page": page.page, "per_page": page.per_page})
+    response.headers["Link"] = _link_header(page.total, page.page, page.per_page)
     return response
 
 
-def paginate(stmt: sa.Select, page: int, per_page: int, *, scalars: bool = True) -> tuple[list[Any], int]:
-    """One page of `stmt` (already ordered) and the total count: two queries."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    limited = stmt.limit(per_page).offset((page - 1) * per_page)
-    rows = db.session.scalars(limited).all() if scalars else db.session.execute(limited).all()
-    return list(rows), total

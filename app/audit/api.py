@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Response
 
 from app import access
-from app.api.core import PageQuerySchema, current_user, operation, paginate, query_args, respond_page
-from app.audit.models import AuditEvent
+from app.api.core import PageQuerySchema, current_user, operation, query_args, respond_page
+from app.audit.queries import audit_trail_of
 from app.audit.schemas import AuditEventOutSchema
 from app.audit.services import record_read
+from app.core.pages import paginate
 
 
 class AuditQuerySchema(PageQuerySchema):
@@ -38,13 +38,6 @@ def list_audit_events(pathway_id: int) -> Response:
         "La traçabilité de ce dossier est réservée à la structure du référent et aux responsables.",
     )
     args = query_args(AuditQuerySchema())
-    stmt = (
-        sa.select(AuditEvent)
-        .where(AuditEvent.pathway_id == pathway.id)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    )
-    items, total = paginate(stmt, args["page"], args["per_page"])
+    page = paginate(audit_trail_of(pathway), args["page"], args["per_page"])
     record_read(user, pathway, what="audit")
-    return respond_page(
-        AuditEventOutSchema(many=True).dump(items), total=total, page=args["page"], per_page=args["per_page"]
-    )
+    return respond_page(page, AuditEventOutSchema(many=True).dump(page.items))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Response
-from sqlalchemy.orm import selectinload
 
 from app import access
 from app.api.core import (
@@ -13,14 +11,13 @@ from app.api.core import (
     if_match,
     json_body,
     operation,
-    paginate,
     query_args,
     respond,
     respond_page,
 )
 from app.audit.services import record_read
+from app.barriers import queries
 from app.barriers import services as barriers
-from app.barriers.models import Barrier, Referral, ReferralStatus
 from app.barriers.schemas import (
     BarrierOutSchema,
     BarrierSchema,
@@ -29,9 +26,8 @@ from app.barriers.schemas import (
     ReferralOutSchema,
     ReferralSchema,
 )
+from app.core.pages import paginate
 from app.errors import Conflict, NotFound
-from app.extensions import db
-from app.pathways.models import Pathway
 
 
 class BarrierListQuerySchema(PageQuerySchema):
@@ -51,17 +47,9 @@ def list_barriers(pathway_id: int) -> Response:
     user = current_user()
     pathway = access.get_pathway_or_404(user, pathway_id)
     args = query_args(BarrierListQuerySchema())
-    stmt = (
-        sa.select(Barrier)
-        .where(Barrier.pathway_id == pathway.id)
-        .options(selectinload(Barrier.referrals))
-        .order_by(Barrier.created_at, Barrier.id)
-    )
-    items, total = paginate(stmt, args["page"], args["per_page"])
+    page = paginate(queries.barriers_of(pathway), args["page"], args["per_page"])
     record_read(user, pathway, what="barriers")
-    return respond_page(
-        BarrierOutSchema(many=True).dump(items), total=total, page=args["page"], per_page=args["per_page"]
-    )
+    return respond_page(page, BarrierOutSchema(many=True).dump(page.items))
 
 
 @operation(
@@ -135,17 +123,11 @@ def answer_referral(barrier_id: int) -> Response:
     """The agency asked accepts, or declines with a reason. `If-Match` (optional) is the referral's
     version."""
     user = current_user()
-    barrier = db.session.get(Barrier, barrier_id)
-    pathway = db.session.get(Pathway, barrier.pathway_id) if barrier else None
+    barrier, pathway = queries.barrier_and_pathway(barrier_id)
     if pathway is None or not access.can_see_pathway_exists(user, pathway):
         raise NotFound("Ce frein est introuvable.")
     data = json_body(ReferralAnswerSchema())
-    referral = db.session.scalar(
-        sa.select(Referral)
-        .where(Referral.barrier_id == barrier.id, Referral.status == ReferralStatus.SENT)
-        .order_by(Referral.sent_at.desc())
-        .limit(1)
-    )
+    referral = queries.referral_awaiting_answer(barrier)
     if referral is None:
         raise Conflict("Aucune orientation de ce frein n'attend de réponse.")
     referral = barriers.answer_referral(

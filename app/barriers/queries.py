@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from app import access
 from app.accounts.models import Agency, User
@@ -88,3 +88,44 @@ def pending_referrals(actor: User, *, limit: int = 100) -> list[PendingReferral]
         for (rid, version, pid, sent_at, is_shared, first, last, category, title, message,
              r_first, r_last, agency) in rows
     ]
+
+
+def barriers_of(pathway: Pathway) -> sa.Select:
+    """The barriers of a pathway with their referrals, oldest first (the caller checked access)."""
+    return (
+        sa.select(Barrier)
+        .where(Barrier.pathway_id == pathway.id)
+        .options(selectinload(Barrier.referrals))
+        .order_by(Barrier.created_at, Barrier.id)
+    )
+
+
+def barrier_and_pathway(barrier_id: int) -> tuple[Barrier | None, Pathway | None]:
+    barrier = db.session.get(Barrier, barrier_id)
+    return barrier, (db.session.get(Pathway, barrier.pathway_id) if barrier else None)
+
+
+def referral_and_pathway(referral_id: int) -> tuple[Referral | None, Barrier | None, Pathway | None]:
+    referral = db.session.get(Referral, referral_id)
+    barrier, pathway = barrier_and_pathway(referral.barrier_id) if referral else (None, None)
+    return referral, barrier, pathway
+
+
+def referral_awaiting_answer(barrier: Barrier) -> Referral | None:
+    """The latest referral of a barrier still waiting for the partner's answer."""
+    return db.session.scalar(
+        sa.select(Referral)
+        .where(Referral.barrier_id == barrier.id, Referral.status == ReferralStatus.SENT)
+        .order_by(Referral.sent_at.desc())
+        .limit(1)
+    )
+
+
+def active_agencies(territory_id: int, *, exclude: int | None = None) -> list[tuple[str, str]]:
+    """(id, name) of the territory's active agencies, for the owner and referral selects."""
+    rows = db.session.execute(
+        sa.select(Agency.id, Agency.name)
+        .where(Agency.territory_id == territory_id, Agency.is_active)
+        .order_by(Agency.name)
+    ).all()
+    return [(str(agency_id), name) for agency_id, name in rows if agency_id != exclude]

@@ -3,34 +3,22 @@ agency; the partner accepts or declines with a reason from its list, then marks 
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from app import access
-from app.accounts.models import Agency
 from app.audit.services import record_read
-from app.barriers import services
+from app.barriers import queries, services
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, DeclineReason, Referral
 from app.barriers.schemas import BarrierSchema, BarrierUpdateSchema, ReferralAnswerSchema, ReferralSchema
 from app.core.urls import record_url
 from app.core.webforms import FormPage
 from app.errors import Forbidden, NotFound
-from app.extensions import db
 from app.labels import choices
 from app.pathways.models import Pathway
 
 bp = Blueprint("barriers", __name__)
-
-
-def _agencies(territory_id: int, *, exclude: int | None = None) -> list[tuple[str, str]]:
-    rows = db.session.execute(
-        sa.select(Agency.id, Agency.name)
-        .where(Agency.territory_id == territory_id, Agency.is_active)
-        .order_by(Agency.name)
-    ).all()
-    return [(str(aid), name) for aid, name in rows if aid != exclude]
 
 
 def _render(template: str, form: FormPage, pathway: Pathway, **context: object) -> ResponseReturnValue:
@@ -56,7 +44,7 @@ def add_barrier(pathway_id: int) -> ResponseReturnValue:
     ):
         flash("Le frein est ajouté.", "success")
         return redirect(record_url(pathway.id, "freins"))
-    return _render("barriers/add.html", form, pathway, agencies=_agencies(pathway.territory_id))
+    return _render("barriers/add.html", form, pathway, agencies=queries.active_agencies(pathway.territory_id))
 
 
 @bp.route("/freins/<id:barrier_id>/modifier", methods=["GET", "POST"])
@@ -88,7 +76,7 @@ def update_barrier(barrier_id: int) -> ResponseReturnValue:
         pathway,
         barrier=barrier,
         statuses=choices(BarrierStatus),
-        agencies=_agencies(pathway.territory_id),
+        agencies=queries.active_agencies(pathway.territory_id),
     )
 
 
@@ -112,16 +100,14 @@ def refer_barrier(barrier_id: int) -> ResponseReturnValue:
         form,
         pathway,
         barrier=barrier,
-        agencies=_agencies(pathway.territory_id, exclude=current_user.agency_id),
+        agencies=queries.active_agencies(pathway.territory_id, exclude=current_user.agency_id),
     )
 
 
 def _referral_or_404(referral_id: int) -> tuple[Referral, Barrier, Pathway]:
     """The referral if the actor may know its pathway exists (else 404); only the agency asked
     answers it (else 403)."""
-    referral = db.session.get(Referral, referral_id)
-    barrier = db.session.get(Barrier, referral.barrier_id) if referral else None
-    pathway = db.session.get(Pathway, barrier.pathway_id) if barrier else None
+    referral, barrier, pathway = queries.referral_and_pathway(referral_id)
     if pathway is None or not access.can_see_pathway_exists(current_user, pathway):
         raise NotFound("Cette orientation est introuvable.")
     return referral, barrier, pathway

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Response
 from marshmallow import fields, validate
-from sqlalchemy.orm import selectinload
 
 from app import access
 from app.api.core import (
@@ -13,27 +11,21 @@ from app.api.core import (
     current_user,
     id_field,
     operation,
-    paginate,
     query_args,
     respond,
     respond_page,
 )
 from app.audit.services import record_shown
+from app.core.pages import Page, paginate
 from app.errors import Forbidden
+from app.followup import queries
 from app.followup import services as alerts
-from app.followup.models import Alert, AlertKind, AlertStatus
+from app.followup.models import AlertKind, AlertStatus
 from app.followup.schemas import AlertOutSchema
-from app.pathways.models import Pathway
 from app.transaction import unit_of_work
 
 STATUS_FILTERS = ["unresolved", *[s.value for s in AlertStatus]]
 # What « suivi en retard » means for a manager: a person not seen when they should have been.
-OVERDUE_KINDS = (
-    AlertKind.FOLLOW_UP_OVERDUE,
-    AlertKind.CHECKIN_OVERDUE,
-    AlertKind.MEETING_UNRECORDED,
-    AlertKind.MISSED_NOT_RESCHEDULED,
-)
 
 
 class AlertQuerySchema(PageQuerySchema):
@@ -63,27 +55,8 @@ def list_alerts() -> Response:
     unresolved ones (`status=unresolved`)."""
     user = current_user()
     args = query_args(AlertQuerySchema())
-    stmt = (
-        sa.select(Alert)
-        .join(Pathway, Pathway.id == Alert.pathway_id)
-        .where(access.readable_pathways_clause(user, minimum=access.RecordAccess.SHARED))
-        .options(selectinload(Alert.pathway))
-        .order_by(Alert.due_at, Alert.id)
-    )
-    if args["status"] == "unresolved":
-        stmt = stmt.where(Alert.status != AlertStatus.RESOLVED)
-    else:
-        stmt = stmt.where(Alert.status == AlertStatus(args["status"]))
-    if args.get("kind"):
-        stmt = stmt.where(Alert.kind == args["kind"])
-    if args.get("referent_id"):
-        stmt = stmt.where(Pathway.referent_id == args["referent_id"])
-    items, total = paginate(stmt, args["page"], args["per_page"])
-    dumped = AlertOutSchema(many=True).dump(items)
-    with unit_of_work():  # after the dump: the commit expires the rows
-        record_shown(user, "alert.list", pathway_ids=[a.pathway_id for a in items],
-                     details={"list": "api.alerts", "page": args["page"]})
-    return respond_page(dumped, total=total, page=args["page"], per_page=args["per_page"])
+    stmt = queries.alerts_list(user, status=args["status"], kind=args.get("kind"), referent_id=args.get("referent_id"))
+    return _alerts_page(user, paginate(stmt, args["page"], args["per_page"]), "api.alerts")
 
 
 @operation(
@@ -119,22 +92,14 @@ def list_overdue_followups() -> Response:
     if not access.can_steer(user):
         raise Forbidden("Réservé aux responsables de structure.")
     args = query_args(OverdueQuerySchema())
-    stmt = (
-        sa.select(Alert)
-        .join(Pathway, Pathway.id == Alert.pathway_id)
-        .where(
-            access.steering_pathways_clause(user, agency_id=args.get("agency_id")),
-            Alert.status != AlertStatus.RESOLVED,
-            Alert.kind.in_(OVERDUE_KINDS),
-        )
-        .options(selectinload(Alert.pathway))
-        .order_by(Alert.due_at, Alert.id)
-    )
-    if args.get("referent_id"):
-        stmt = stmt.where(Pathway.referent_id == args["referent_id"])
-    items, total = paginate(stmt, args["page"], args["per_page"])
-    dumped = AlertOutSchema(many=True).dump(items)
-    with unit_of_work():  # after the dump: the commit expires the rows
-        record_shown(user, "alert.list", pathway_ids=[a.pathway_id for a in items],
-                     details={"list": "api.followups_overdue", "page": args["page"]})
-    return respond_page(dumped, total=total, page=args["page"], per_page=args["per_page"])
+    stmt = queries.overdue_followups(user, agency_id=args.get("agency_id"), referent_id=args.get("referent_id"))
+    return _alerts_page(user, paginate(stmt, args["page"], args["per_page"]), "api.followups_overdue")
+
+
+def _alerts_page(user: object, page: Page, list_name: str) -> Response:
+    """Answer a page of alerts, then audit whom it showed (after the dump: the commit expires rows)."""
+    dumped = AlertOutSchema(many=True).dump(page.items)
+    with unit_of_work():
+        record_shown(user, "alert.list", pathway_ids=[a.pathway_id for a in page.items],
+                     details={"list": list_name, "page": page.page})
+    return respond_page(page, dumped)

@@ -82,6 +82,11 @@ class Dashboard:
         return sorted(rows, key=lambda row: (row[0].last_name, row[0].first_name))
 
 
+def steered_pathway(scope: Scope, pathway_id: int) -> Pathway | None:
+    """The pathway if the scope's manager steers it."""
+    return db.session.scalar(sa.select(Pathway).where(Pathway.id == pathway_id, scope.pathways()))
+
+
 def referents_in_scope(scope: Scope) -> list[User]:
     """Professionals and managers a pathway of this scope can be given to."""
     query = sa.select(User).where(access.steering_referents_clause(scope.manager, agency_id=scope.agency_id))

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from app import access
 from app.accounts.models import User
 from app.audit.services import record_event
@@ -40,14 +38,3 @@ def acknowledge_alert(actor: User, alert: Alert, *, now: datetime | None = None)
         record_event(actor, "alert.acknowledged", object_type="alert", object_id=alert.id, pathway=pathway,
                      at=now, details={"kind": alert.kind.value})
     return alert
-
-
-def open_alerts_query(actor: User) -> sa.Select:
-    """Unresolved alerts of the pathways the actor may read, most overdue first."""
-    return (
-        sa.select(Alert)
-        .join(Pathway, Pathway.id == Alert.pathway_id)
-        .where(Alert.status != AlertStatus.RESOLVED,
-               access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED))
-        .order_by(Alert.due_at, Alert.id)
-    )

@@ -15,13 +15,11 @@ from app.barriers.models import BarrierCategory
 from app.core import csvexport
 from app.core.urls import safe_next
 from app.errors import DomainError
-from app.extensions import db
-from app.followup import pilotage
+from app.followup import pilotage, queries
 from app.followup import services as alerts
 from app.followup.models import AlertKind
 from app.labels import label
 from app.pathways import services as pathways
-from app.pathways.models import Pathway
 from app.pathways.schemas import AssignReferentSchema
 from app.transaction import unit_of_work
 from app.validation import load, parse_id
@@ -60,16 +58,7 @@ def _enum_arg(name: str, enum_cls):  # type: ignore[no-untyped-def]
 @login_required
 def my_alerts() -> ResponseReturnValue:
     kind = _enum_arg("type", AlertKind)
-    query = alerts.open_alerts_query(current_user).where(
-        Pathway.referent_id == current_user.id  # not an access rule: « Mes alertes » are my people's
-    )
-    if kind is not None:
-        query = query.where(alerts.Alert.kind == kind)
-    rows = db.session.execute(
-        query.add_columns(pathways.Beneficiary).join(
-            pathways.Beneficiary, pathways.Beneficiary.id == Pathway.beneficiary_id
-        )
-    ).all()
+    rows = queries.my_alerts(current_user, kind)
     # Who was shown whom (DESIGN §3.3): the ids, never the names. Committed after rendering, so the
     # commit does not expire the rows the template reads (they would reload one by one).
     with unit_of_work():
@@ -226,7 +215,7 @@ def list_csv(name: str) -> ResponseReturnValue:
 @login_required
 def reassign(pathway_id: int) -> ResponseReturnValue:
     scope = _scope()
-    pathway = db.session.scalar(db.select(Pathway).where(Pathway.id == pathway_id, scope.pathways()))
+    pathway = pilotage.steered_pathway(scope, pathway_id)
     if pathway is None:
         abort(404)
     try:

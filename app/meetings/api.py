@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Response
 from marshmallow.experimental.context import Context
 
@@ -14,17 +13,16 @@ from app.api.core import (
     json_body,
     json_object,
     operation,
-    paginate,
     query_args,
     respond,
     respond_page,
 )
 from app.audit.services import record_read
-from app.extensions import db
+from app.core.pages import paginate
+from app.meetings import queries
 from app.meetings import services as meetings
 from app.meetings.models import Meeting
 from app.meetings.schemas import LogMeetingSchema, MeetingOutSchema, PlanMeetingSchema, UpdateMeetingSchema
-from app.pathways.models import Pathway
 
 
 class MeetingListQuerySchema(PageQuerySchema):
@@ -50,27 +48,11 @@ def list_meetings(pathway_id: int) -> Response:
     user = current_user()
     pathway = access.get_pathway_or_404(user, pathway_id)
     args = query_args(MeetingListQuerySchema())
-    stmt = (
-        sa.select(Meeting)
-        .where(Meeting.pathway_id == pathway.id)
-        .order_by(Meeting.scheduled_at.desc(), Meeting.id.desc())
-    )
-    items, total = paginate(stmt, args["page"], args["per_page"])
-    visible = (
-        set(
-            db.session.scalars(
-                sa.select(Meeting.id)
-                .join(Pathway, Pathway.id == Meeting.pathway_id)
-                .where(Meeting.id.in_([m.id for m in items]), access.visible_meeting_notes_clause(user))
-            )
-        )
-        if items
-        else set()
-    )
+    page = paginate(queries.meetings_of(pathway), args["page"], args["per_page"])
+    visible = queries.readable_notes(user, page.items)
     record_read(user, pathway, what="meetings")
     with Context({"user": user, "visible_notes": visible}):
-        dumped = MeetingOutSchema(many=True).dump(items)
-    return respond_page(dumped, total=total, page=args["page"], per_page=args["per_page"])
+        return respond_page(page, MeetingOutSchema(many=True).dump(page.items))
 
 
 @operation(

@@ -3,7 +3,6 @@ and `app.access`; this module only picks what to show according to the reader's 
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Response, url_for
 from marshmallow import fields, validate
 from marshmallow.experimental.context import Context
@@ -18,17 +17,18 @@ from app.api.core import (
     json_body,
     no_content,
     operation,
-    paginate,
     query_args,
     respond,
     respond_page,
 )
 from app.audit.services import record_read, record_shown
+from app.core.pages import Page, paginate
 from app.errors import NotFound
 from app.extensions import db
 from app.followup.models import AlertKind
+from app.pathways import queries
 from app.pathways import services as pathways
-from app.pathways.models import Beneficiary, Entry, Pathway, Stage
+from app.pathways.models import Beneficiary, Pathway, Stage
 from app.pathways.schemas import (
     AssignReferentSchema,
     BeneficiaryCreateSchema,
@@ -96,16 +96,7 @@ def _person_and_pathway(beneficiary_id: int) -> tuple[Beneficiary, Pathway]:
     """The person, with their open pathway (else the last one), if the caller may read the record."""
     user = current_user()
     person = db.session.get(Beneficiary, beneficiary_id)
-    pathway = (
-        db.session.scalar(
-            sa.select(Pathway)
-            .where(Pathway.beneficiary_id == beneficiary_id)
-            .order_by(Pathway.closed_at.is_(None).desc(), Pathway.started_at.desc())
-            .limit(1)
-        )
-        if person
-        else None
-    )
+    pathway = queries.current_or_last_pathway(beneficiary_id) if person else None
     if person is None or pathway is None or not access.can_read_record(user, pathway):
         raise NotFound("Cette personne est introuvable.")
     return person, pathway
@@ -143,10 +134,10 @@ def list_beneficiaries() -> Response:
         (existence if row.access == access.RecordAccess.EXISTENCE else full).dump(row) for row in page.items
     ]
     with unit_of_work():  # after the dump: the commit expires the rows
-        record_shown(user, "pathway.search" if filters.q else "pathway.list", pathway_ids=page.pathway_ids,
+        record_shown(user, "pathway.search" if filters.q else "pathway.list", pathway_ids=portfolio.pathway_ids(page),
                      details={"list": "api.beneficiaries", "page": page.page,
                               "filters": sorted(k for k in ("q", "stage", "alert", "referent_id") if args.get(k))})
-    return respond_page(items, total=page.total, page=page.page, per_page=page.per_page)
+    return respond_page(page, items)
 
 
 @operation(
@@ -432,17 +423,9 @@ def list_entries(pathway_id: int) -> Response:
     user = current_user()
     pathway = access.get_pathway_or_404(user, pathway_id)
     args = query_args(ListQuerySchema())
-    stmt = (
-        sa.select(Entry)
-        .join(Pathway, Pathway.id == Entry.pathway_id)
-        .where(Entry.pathway_id == pathway.id, access.visible_entries_clause(user))
-        .order_by(Entry.occurred_at.desc(), Entry.id.desc())
-    )
-    items, total = paginate(stmt, args["page"], args["per_page"])
+    page = paginate(queries.visible_entries_of(user, pathway), args["page"], args["per_page"])
     record_read(user, pathway, what="journal")
-    return respond_page(
-        EntryOutSchema(many=True).dump(items), total=total, page=args["page"], per_page=args["per_page"]
-    )
+    return respond_page(page, EntryOutSchema(many=True).dump(page.items))
 
 
 @operation(
@@ -477,13 +460,8 @@ def get_timeline(pathway_id: int) -> Response:
     user = current_user()
     pathway = access.get_pathway_or_404(user, pathway_id)
     args = query_args(ListQuerySchema())
-    page, per_page = args["page"], args["per_page"]
     items = timeline(user, pathway, limit=1000)
     record_read(user, pathway, what="timeline")
-    start = (page - 1) * per_page
-    return respond_page(
-        TimelineItemSchema(many=True).dump(items[start : start + per_page]),
-        total=len(items),
-        page=page,
-        per_page=per_page,
-    )
+    start = (args["page"] - 1) * args["per_page"]
+    page = Page(items[start : start + args["per_page"]], len(items), args["page"], args["per_page"])
+    return respond_page(page, TimelineItemSchema(many=True).dump(page.items))

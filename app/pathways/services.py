@@ -39,6 +39,7 @@ from app.pathways.models import (
     Visibility,
 )
 from app.pathways.notifications import notify_handover, notify_join_request
+from app.pathways.queries import current_or_last_pathway
 from app.pathways.search import search_key
 from app.transaction import check_version, unit_of_work
 
@@ -125,7 +126,7 @@ def check_duplicates(actor: User, data: dict[str, Any], *, now: datetime | None 
             reason = "mêmes nom, prénom et date de naissance"
         else:
             continue  # a longer name that only starts like this one: not an exact match
-        pathway = _current_or_last_pathway(person)
+        pathway = current_or_last_pathway(person.id)
         if pathway is None:
             continue
         matches.append(DuplicateMatch(
@@ -180,7 +181,7 @@ def update_beneficiary(
     actor: User, beneficiary_id: int, changes: dict[str, Any], *, expected_version: int | None
 ) -> Beneficiary:
     person = db.session.get(Beneficiary, beneficiary_id)
-    pathway = _current_or_last_pathway(person) if person else None
+    pathway = current_or_last_pathway(person.id) if person else None
     if person is None or pathway is None or not access.can_read_record(actor, pathway):
         raise NotFound()
     access.require(access.can_edit_identity(actor, pathway), actor, pathway)
@@ -198,15 +199,6 @@ def update_beneficiary(
     return person
 
 
-def _current_or_last_pathway(person: Beneficiary) -> Pathway | None:
-    return db.session.scalar(
-        sa.select(Pathway)
-        .where(Pathway.beneficiary_id == person.id)
-        .order_by(Pathway.closed_at.is_(None).desc(), Pathway.started_at.desc())
-        .limit(1)
-    )
-
-
 def open_pathway(actor: User, beneficiary_id: int, *, now: datetime | None = None) -> Pathway:
     """Open a new pathway for a person whose previous one is closed (one open at a time)."""
     _require_professional(actor)
@@ -214,7 +206,7 @@ def open_pathway(actor: User, beneficiary_id: int, *, now: datetime | None = Non
     person = db.session.get(Beneficiary, beneficiary_id)
     if not access.in_territory(actor, person):
         raise NotFound()
-    last = _current_or_last_pathway(person)
+    last = current_or_last_pathway(person.id)
     if last is not None and not access.can_see_pathway_exists(actor, last):
         raise NotFound()
     if not access.can_open_pathway(actor, last):

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from marshmallow import fields
 
 from app import access
-from app.accounts.models import Agency, User
 from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
 from app.core.formatting import date_fr
@@ -23,8 +21,8 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.followup.models import AlertKind
 from app.labels import choices
-from app.meetings.models import Meeting, MeetingKind, MeetingStatus
-from app.pathways import services
+from app.meetings.queries import planned_checkins
+from app.pathways import queries, services
 from app.pathways.models import (
     ClosureReason,
     ConsentMethod,
@@ -52,7 +50,7 @@ from app.pathways.schemas import (
 from app.transaction import unit_of_work
 from app.validation import BaseSchema
 from app.validation import page_number as parse_page
-from app.workspace.portfolio import CaseloadFilters, caseload
+from app.workspace.portfolio import CaseloadFilters, caseload, pathway_ids
 from app.workspace.record import load_record
 
 bp = Blueprint("pathways", __name__)
@@ -66,30 +64,6 @@ class StageSchema(BaseSchema):
     The service refuses `employed` and `closed`, which have their own forms."""
 
     stage = fields.Enum(Stage, by_value=True, required=True)
-
-
-class PageNav:
-    """The caseload `Page` as the pagination macro expects it (Flask-SQLAlchemy's interface)."""
-
-    def __init__(self, page: Any) -> None:
-        self.page, self.pages, self.total = page.page, page.pages, page.total
-        self.has_prev, self.has_next = self.page > 1, self.page < self.pages
-        self.prev_num, self.next_num = self.page - 1, self.page + 1
-
-    def iter_pages(
-        self, left_edge: int = 1, left_current: int = 2, right_current: int = 2, right_edge: int = 1
-    ) -> Any:
-        last = 0
-        for number in range(1, self.pages + 1):
-            if (
-                number <= left_edge
-                or self.page - left_current <= number <= self.page + right_current
-                or number > self.pages - right_edge
-            ):
-                if last + 1 != number:
-                    yield None
-                yield number
-                last = number
 
 
 def _enum_arg(enum_cls: Any, name: str) -> Any:
@@ -122,7 +96,7 @@ def portfolio() -> ResponseReturnValue:
     html = render_template(
         "pathways/portfolio.html",
         page=page,
-        nav=PageNav(page),
+        nav=page,
         tab=tab,
         pending=pending,
         filters=filters,
@@ -132,7 +106,7 @@ def portfolio() -> ResponseReturnValue:
     )
     # Audited once the page is built (the commit expires what the template reads).
     with unit_of_work():
-        shown = page.pathway_ids + [referral.pathway_id for referral in pending]  # the pending requests too
+        shown = pathway_ids(page) + [referral.pathway_id for referral in pending]  # the pending requests too
         record_shown(current_user, "pathway.search" if q else "pathway.list", pathway_ids=shown,
                      details={"list": f"portfolio.{tab}", "page": page.page,
                               "filters": [k for k, v in (("q", q), ("stage", stage), ("alert", alert)) if v]})
@@ -292,16 +266,9 @@ def hand_over(pathway_id: int) -> ResponseReturnValue:
     ):
         flash("Le référent est changé ; la note de passation est transmise.", "success")
         return redirect(record_url(pathway.id, "equipe"))
-    candidates = db.session.execute(
-        sa.select(User, Agency.name)
-        .join(Agency, Agency.id == User.agency_id)
-        .where(access.possible_referents_clause(current_user), User.id != sa.func.coalesce(pathway.referent_id, 0))
-        .order_by(Agency.name, User.last_name, User.first_name)
-    ).all()
-    # Nobody hands a pathway to themself (access.can_assign_referent): the form does not offer it.
     options = [
-        (str(user.id), f"{user.first_name} {user.last_name} — {agency}") for user, agency in candidates
-        if access.can_assign_referent(current_user, pathway, user)
+        (str(user.id), f"{user.first_name} {user.last_name} — {agency}")
+        for user, agency in queries.handover_candidates(current_user, pathway)
     ]
     return _action_page("pathways/hand_over.html", pathway, form, choices=options)
 
@@ -406,15 +373,7 @@ def record_employment(pathway_id: int) -> ResponseReturnValue:
             current_user, pathway, expected_version=form.expected_version, **d
         ),
     ):
-        checkins = db.session.scalars(
-            sa.select(Meeting.scheduled_at)
-            .where(
-                Meeting.pathway_id == pathway.id,
-                Meeting.kind == MeetingKind.CHECKIN,
-                Meeting.status == MeetingStatus.PLANNED,
-            )
-            .order_by(Meeting.scheduled_at)
-        ).all()
+        checkins = planned_checkins(pathway)
         flash(
             "Retour à l'emploi enregistré. Points de suivi dans l'emploi prévus avec le même référent : "
             + ", ".join(date_fr(at) for at in checkins)

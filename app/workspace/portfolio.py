@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from app import access
 from app.accounts.models import Agency, User
 from app.barriers.models import Barrier, BarrierStatus
+from app.core.pages import Page
 from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.meetings.models import Meeting, MeetingStatus
@@ -58,21 +59,9 @@ class CaseloadRow:
     alert_kinds: list[AlertKind] = field(default_factory=list)
 
 
-@dataclass
-class Page:
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def pathway_ids(self) -> list[int]:
-        """The pathways this page shows (for the audit trail)."""
-        return [item.pathway.id for item in self.items]
+def pathway_ids(page: Page) -> list[int]:
+    """The pathways a caseload page shows (for the audit trail)."""
+    return [row.pathway.id for row in page.items]
 
 
 _DIGITS = re.compile(r"^\s*[0-9]{5,}[A-Za-z0-9]?\s*$")

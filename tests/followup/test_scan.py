@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from app.barriers import services as barriers
 from app.barriers.models import BarrierCategory, BarrierStatus, DeclineReason
 from app.extensions import db
+from app.followup import queries as followup_queries
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.followup.scan import scan_follow_ups
 from app.meetings import services as meetings
@@ -296,7 +297,7 @@ def test_acknowledging_is_audited_and_keeps_the_alert_visible(referent) -> None:
     alert = open_alerts(pathway, AlertKind.ORIENTATION_LATE)[0]
     alerts.acknowledge_alert(referent, alert, now=paris(2026, 3, 1, 13))
     assert alert.status == AlertStatus.ACKNOWLEDGED and alert.acknowledged_by_id == referent.id
-    assert alert in db.session.scalars(alerts.open_alerts_query(referent)).all()
+    assert alert in db.session.scalars(followup_queries.open_alerts_query(referent)).all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "alert.acknowledged", AuditEvent.object_id == alert.id)) == 1
 
@@ -313,4 +314,4 @@ def test_other_agencies_cannot_acknowledge(referent) -> None:
         alerts.get_alert_or_404(stranger, alert.id)
     with pytest.raises(NotFound):
         alerts.acknowledge_alert(stranger, alert)
-    assert db.session.scalars(alerts.open_alerts_query(stranger)).all() == []
+    assert db.session.scalars(followup_queries.open_alerts_query(stranger)).all() == []

@@ -1,0 +1,71 @@
+"""One page of a list, for the HTML pages and the API alike.
+
+`paginate(stmt, page, per_page)` runs two queries (the page, and the count) and returns a `Page`,
+which the pagination macro reads (Flask-SQLAlchemy's interface: `has_prev`, `iter_pages`…) and the
+API answers (`app.api.core.respond_page`). Page parameters are parsed by `app.validation`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.extensions import db
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    def map(self, convert: Callable[[Any], Any]) -> Page:
+        """The same page with each item converted (rows → read-model objects)."""
+        return Page([convert(item) for item in self.items], self.total, self.page, self.per_page)
+
+    def iter_pages(
+        self, left_edge: int = 1, left_current: int = 2, right_current: int = 2, right_edge: int = 1
+    ) -> Iterator[int | None]:
+        """Page numbers to link, with None where numbers are skipped (« … »)."""
+        last = 0
+        for number in range(1, self.pages + 1):
+            if (
+                number <= left_edge
+                or self.page - left_current <= number <= self.page + right_current
+                or number > self.pages - right_edge
+            ):
+                if last + 1 != number:
+                    yield None
+                yield number
+                last = number
+
+
+def paginate(stmt: sa.Select, page: int, per_page: int, *, scalars: bool = True) -> Page:
+    """One page of `stmt` (already ordered) and the total count: two queries."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    limited = stmt.limit(per_page).offset((page - 1) * per_page)
+    rows = db.session.scalars(limited).all() if scalars else db.session.execute(limited).all()
+    return Page(list(rows), total, page, per_page)
