@@ -43,6 +43,8 @@ def register_proxy_fix(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which would otherwise run them before it exists (a cycle at start-up).
     from app import models  # noqa: F401  (every model registered on the metadata)
     from app.accounts.throttle import init_app as throttle_init_app
     from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -58,6 +60,8 @@ def register_extensions(app: Flask) -> None:
 
 def _enable_sqlite_foreign_keys(app: Flask) -> None:
     """SQLite ignores foreign keys unless asked, on every connection."""
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which would otherwise run them before it exists (a cycle at start-up).
     import sqlalchemy as sa
 
     from app.extensions import db
@@ -75,6 +79,8 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which would otherwise run them before it exists (a cycle at start-up).
     from app.accounts.views import bp as accounts_bp
     from app.api import init_app as api_init_app
     from app.assets import bp as assets_bp
@@ -97,12 +103,16 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which would otherwise run them before it exists (a cycle at start-up).
     from app.core.errorhandlers import init_app
 
     init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which would otherwise run them before it exists (a cycle at start-up).
     from app import access
     from app.core import idempotency
     from app.core.formatting import init_app
@@ -113,6 +123,8 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which would otherwise run them before it exists (a cycle at start-up).
     from app.accounts.commands import users_cli
     from app.demo.commands import seed_demo_command
     from app.followup.commands import scheduler_cli
@@ -125,6 +137,8 @@ def register_commands(app: Flask) -> None:
 
 
 def register_scheduler(app: Flask) -> None:
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which would otherwise run them before it exists (a cycle at start-up).
     from app.followup.scheduler import init_app
 
     init_app(app)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import contains_eager
 
 from app.accounts.models import ApiToken, User, UserSession
 from app.extensions import db
+from app.transaction import unit_of_work
 
 SESSION_KEY = "_parcours_sid"  # the key of the server-side session, in Flask's session cookie
 # `last_seen_at` is written at most this often per session, so reads do not all become writes.
@@ -80,7 +81,6 @@ def resolve_session(key: object, user_id: object, *, now: datetime) -> UserSessi
     if record is None or not is_live(record, now):
         return None
     if now - record.last_seen_at >= LAST_SEEN_RESOLUTION:
-        from app.transaction import unit_of_work
 
         with unit_of_work():
             record.last_seen_at = now

@@ -14,6 +14,7 @@ from app.api.core import bp
 
 def init_app(app: Flask) -> None:
     """Import every route module (they register on `bp`), then register the blueprint once."""
+    # Imported here: each feature's api module imports app.api.core, which imports this package.
     from app.api import docs, tokens  # noqa: F401
     from app.audit import api as audit_api  # noqa: F401
     from app.barriers import api as barriers_api  # noqa: F401

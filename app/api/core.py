@@ -22,6 +22,7 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from app.accounts.models import User
+from app.accounts.tokens import resolve_token
 from app.core.pages import Page
 from app.errors import DomainError, StaleVersion, ValidationError
 from app.validation import (
@@ -165,7 +166,6 @@ def bearer_token() -> str | None:
 
 def authenticated_user() -> User:
     """The user of the request's Bearer token. The session cookie is never accepted here."""
-    from app.accounts.tokens import resolve_token
 
     token = bearer_token()
     if token is None:

@@ -9,6 +9,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.followup.digest import send_daily_digest
+from app.followup.scan import scan_follow_ups
+from app.followup.scheduler import blocking_scheduler
+from app.workspace.retention import apply_retention
+
 scheduler_cli = AppGroup("scheduler", help="Follow-up scheduler: alerts and daily digest.")
 
 
@@ -29,7 +34,6 @@ def _parse_now(value: str | None) -> datetime:
 @scheduler_cli.command("run")
 def run_command() -> None:
     """Run the scheduler in this process (production: one or more of these, never in gunicorn)."""
-    from app.followup.scheduler import blocking_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -47,7 +51,6 @@ def run_command() -> None:
 @click.option("--now", "now_text", help="Scan as of this ISO 8601 date-time (default: now).")
 def scan_command(now_text: str | None) -> None:
     """Run one follow-up scan by hand."""
-    from app.followup.scan import scan_follow_ups
 
     result = scan_follow_ups(_parse_now(now_text))
     click.echo(str(result))
@@ -59,7 +62,6 @@ def scan_command(now_text: str | None) -> None:
 @click.option("--now", "now_text", help="As of this ISO 8601 date-time (default: now).")
 def digest_command(now_text: str | None) -> None:
     """Send today's digest to whoever has not had it yet (a second run the same day sends nothing new)."""
-    from app.followup.digest import send_daily_digest
 
     result = send_daily_digest(_parse_now(now_text))
     if result.skipped:
@@ -72,7 +74,6 @@ def digest_command(now_text: str | None) -> None:
 @click.option("--now", "now_text", help="As of this ISO 8601 date-time (default: now).")
 def retention_command(now_text: str | None) -> None:
     """Anonymise expired records, purge expired audit events and mail copies now (normally daily at 03:00)."""
-    from app.workspace.retention import apply_retention
 
     result = apply_retention(_parse_now(now_text))
     if result.skipped:

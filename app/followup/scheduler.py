@@ -21,6 +21,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from app.extensions import db
+from app.followup.digest import retry_digests, send_daily_digest
+from app.followup.scan import scan_follow_ups
+from app.workspace.retention import apply_retention
 
 log = logging.getLogger("parcours.scheduler")
 
@@ -38,25 +41,21 @@ def _run_job(app: Flask, name: str, job: Callable[[datetime], object]) -> None:
 
 
 def scan_job(app: Flask) -> None:
-    from app.followup.scan import scan_follow_ups
 
     _run_job(app, "follow-up scan", scan_follow_ups)
 
 
 def digest_job(app: Flask) -> None:
-    from app.followup.digest import send_daily_digest
 
     _run_job(app, "daily digest (mails sent)", send_daily_digest)
 
 
 def digest_retry_job(app: Flask) -> None:
-    from app.followup.digest import retry_digests
 
     _run_job(app, "daily digest, retries", retry_digests)
 
 
 def retention_job(app: Flask) -> None:
-    from app.workspace.retention import apply_retention
 
     _run_job(app, "retention", apply_retention)
 

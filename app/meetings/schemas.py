@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.experimental.context import Context
 
+from app import access
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
 from app.pathways.models import Visibility
 from app.validation import BaseSchema
@@ -91,7 +92,6 @@ class MeetingOutSchema(Schema):
     version = fields.Integer()
 
     def _notes(self, meeting: Meeting) -> str | None:
-        from app import access
 
         context = Context.get({})
         if "visible_notes" in context:

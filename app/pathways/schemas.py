@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.experimental.context import Context
 
+from app import access
 from app.accounts.models import AgencyKind
 from app.followup.models import AlertKind
 from app.pathways.models import (
@@ -288,12 +289,10 @@ class PathwayOutSchema(Schema):
     version = fields.Integer()
 
     def _access(self, pathway: Pathway) -> str:
-        from app import access
 
         return access.record_access(_reader(), pathway).name.lower()
 
     def _closure_note(self, pathway: Pathway) -> str | None:
-        from app import access
 
         full = access.record_access(_reader(), pathway) == access.RecordAccess.FULL
         return pathway.closure_note if full else None  # a free text: the lead agency's

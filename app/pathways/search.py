@@ -14,6 +14,10 @@ import sqlalchemy as sa
 from anyascii import anyascii
 from flask.cli import with_appcontext
 
+from app.extensions import db
+from app.pathways.models import Beneficiary
+from app.transaction import unit_of_work
+
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 KEY_LENGTH = 255  # Beneficiary.search_name: one character may transliterate to several
 
@@ -36,9 +40,6 @@ def rekey_search_names(*, batch_size: int = 1000) -> int:
     Walks the people by id, a batch per transaction, and writes only the keys that differ.
     Anonymised people (empty key, names replaced) keep their empty key.
     """
-    from app.extensions import db
-    from app.pathways.models import Beneficiary
-    from app.transaction import unit_of_work
 
     table = Beneficiary.__table__
     changed, after = 0, 0

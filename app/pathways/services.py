@@ -19,6 +19,9 @@ from app.audit.services import record_event
 from app.db_types import utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db
+from app.followup.models import Alert, AlertStatus
+from app.meetings.models import Meeting, MeetingStatus
+from app.meetings.services import plan_checkins
 from app.pathways.models import (
     Beneficiary,
     ClosureReason,
@@ -597,7 +600,6 @@ def record_employment(
 ) -> Pathway:
     """Return to work: stage `employed` and check-ins at the territory's months with the SAME
     referent (DESIGN §3.5), so the person keeps their referent after getting a job."""
-    from app.meetings.services import plan_checkins
 
     access.require(access.can_record_employment(actor, pathway), actor, pathway)
     _require_open(pathway)
@@ -630,8 +632,6 @@ def close_pathway(
 ) -> Pathway:
     """Close with a reason: planned meetings are cancelled, the referent's assignment ends, open
     alerts are resolved. The record stays readable (kept 2 years, then anonymised)."""
-    from app.followup.models import Alert, AlertStatus
-    from app.meetings.models import Meeting, MeetingStatus
 
     access.require(access.can_close_pathway(actor, pathway), actor, pathway)
     _require_open(pathway)

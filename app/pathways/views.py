@@ -16,7 +16,7 @@ from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
 from app.core.formatting import date_fr
 from app.core.urls import record_url
-from app.core.webforms import FormPage, local_input
+from app.core.webforms import FIELD_LABELS, FormPage, local_input
 from app.db_types import utcnow
 from app.extensions import db
 from app.followup.models import AlertKind
@@ -406,6 +406,5 @@ def close(pathway_id: int) -> ResponseReturnValue:
 
 @bp.record_once
 def _template_globals(state: Any) -> None:
-    from app.core.webforms import FIELD_LABELS
 
     state.app.jinja_env.globals["field_labels"] = FIELD_LABELS

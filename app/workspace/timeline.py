@@ -14,6 +14,7 @@ from app import access
 from app.accounts.models import Agency, User
 from app.audit.models import AuditEvent
 from app.extensions import db
+from app.labels import label
 from app.meetings.models import Meeting, MeetingStatus
 from app.pathways.models import (
     Entry,
@@ -44,7 +45,6 @@ def timeline(actor: User, pathway: Pathway, *, limit: int = 200) -> list[Timelin
     Four queries, each limited, whatever the size of the record. The caller has checked that the
     actor may read the record; notes the actor may not see are not even selected.
     """
-    from app.labels import label
 
     if not access.can_read_record(actor, pathway):
         return []
