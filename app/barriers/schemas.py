@@ -5,16 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.barriers.models import BarrierCategory, BarrierStatus, DeclineReason, ReferralStatus
-from app.validation import BaseSchema
+from app.validation import BaseSchema, id_field
 
 
 class BarrierSchema(BaseSchema):
     category = fields.Enum(BarrierCategory, by_value=True, required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
     description = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
-    owner_agency_id = fields.Integer(
-        allow_none=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide.")
-    )
+    owner_agency_id = id_field(allow_none=True)
     due_on = fields.Date(allow_none=True)
 
 
@@ -22,7 +20,7 @@ class BarrierUpdateSchema(BaseSchema):
     category = fields.Enum(BarrierCategory, by_value=True)
     title = fields.String(validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
     description = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
-    owner_agency_id = fields.Integer(validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+    owner_agency_id = id_field()
     due_on = fields.Date(allow_none=True)
     status = fields.Enum(BarrierStatus, by_value=True)
 
@@ -35,7 +33,7 @@ class BarrierUpdateSchema(BaseSchema):
 
 
 class ReferralSchema(BaseSchema):
-    agency_id = fields.Integer(required=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+    agency_id = id_field(required=True)
     message = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
 
 
@@ -81,7 +79,7 @@ class BarrierOutSchema(Schema):
     category = fields.Enum(BarrierCategory, by_value=True)
     title = fields.String()
     description = fields.String(allow_none=True)
-    owner_agency_id = fields.Integer(validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+    owner_agency_id = fields.Integer()
     due_on = fields.Date(allow_none=True)
     status = fields.Enum(BarrierStatus, by_value=True)
     lifted_at = fields.DateTime(allow_none=True)

@@ -23,7 +23,7 @@ from app.pathways.models import (
     Stage,
     Visibility,
 )
-from app.validation import BaseSchema
+from app.validation import BaseSchema, id_field
 
 RIGHTS = ("rsa", "ass", "aah", "are", "prime_activite", "css", "apl", "other")
 _CAF = re.compile(r"^\d{7}$")
@@ -79,14 +79,12 @@ class OrientSchema(BaseSchema):
 
 
 class AssignReferentSchema(BaseSchema):
-    user_id = fields.Integer(
-        required=True, strict=False, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide.")
-    )
+    user_id = id_field(required=True, strict=False)
     note = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
 
 
 class TeamMemberSchema(BaseSchema):
-    agency_id = fields.Integer(required=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide."))
+    agency_id = id_field(required=True)
 
 
 class JoinRequestSchema(BaseSchema):
@@ -147,9 +145,7 @@ class CloseSchema(BaseSchema):
 class BeneficiaryCreateSchema(BeneficiarySchema):
     """POST /api/v1/beneficiaries: the person, and optionally the referent of the new pathway."""
 
-    referent_id = fields.Integer(
-        allow_none=True, validate=validate.Range(1, 2_147_483_647, error="Identifiant invalide.")
-    )
+    referent_id = id_field(allow_none=True)
 
 
 PATCHABLE_STAGES = (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT)  # the others have their own operations
