@@ -20,11 +20,12 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from app.core.timefmt import ZONE_NAME
 from app.extensions import db
 
 log = logging.getLogger("parcours.scheduler")
 
-TIMEZONE = "Europe/Paris"
+TIMEZONE = ZONE_NAME  # the jobs' hours are Paris hours
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
 
 

@@ -16,7 +16,7 @@ from app import access
 from app.accounts.models import Agency, User
 from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
-from app.core.formatting import date_fr
+from app.core.timefmt import long_date
 from app.core.webforms import FormPage, local_input
 from app.db_types import utcnow
 from app.extensions import db
@@ -420,7 +420,7 @@ def record_employment(pathway_id: int) -> ResponseReturnValue:
         ).all()
         flash(
             "Retour à l'emploi enregistré. Points de suivi dans l'emploi prévus avec le même référent : "
-            + ", ".join(date_fr(at) for at in checkins)
+            + ", ".join(long_date(at) for at in checkins)
             + ".",
             "success",
         )
