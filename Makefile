@@ -13,7 +13,7 @@ RESULTS := test-results
 help:
 	@echo "make run    install, migrate the SQLite database in instance/, load demo data, serve on http://127.0.0.1:5000"
 	@echo "make test   install and run the whole suite on SQLite, then on PostgreSQL when it answers"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff, and import-linter's contracts on the floors of app/ (.importlinter)"
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -66,6 +66,7 @@ test-postgres: install
 
 lint: install
 	$(BIN)/ruff check app tests config.py wsgi.py bench scripts
+	$(BIN)/lint-imports --config .importlinter
 
 clean:
 	rm -rf $(VENV) node_modules $(RESULTS) .pytest_cache

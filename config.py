@@ -77,8 +77,7 @@ class Config:
         self.WTF_CSRF_ENABLED = True
         self.WTF_CSRF_TIME_LIMIT = None  # a form left open during a long interview must still post
 
-        self.TIMEZONE = "Europe/Paris"
-        self.LOCALE = "fr_FR"
+        # No time zone nor locale here: Paris time and French dates are constants of app/core/timefmt.py.
 
         # Follow-up scheduler (app/followup).
         self.SCHEDULER_IN_PROCESS = env_bool("SCHEDULER_IN_PROCESS", False)

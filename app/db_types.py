@@ -55,6 +55,23 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
 
 
 class StrEnum(str, enum.Enum):
+    """A domain enum: each member is its code (stored, sent by the API) and its French label (shown).
+
+    Members are declared as `HOUSING = "housing", "Logement"`, so the label sits next to the code
+    in the feature's own models module; `app.labels.label(member)` reads it. A member without a
+    label is refused when the enum is defined.
+    """
+
+    label: str
+
+    def __new__(cls, value: str, label: str = "") -> StrEnum:
+        if not label:
+            raise TypeError(f'{cls.__name__}: give {value!r} its French label, e.g. NAME = {value!r}, "Libellé"')
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
     def __str__(self) -> str:  # so templates and f-strings show the code value
         return self.value
 

@@ -5,11 +5,11 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
 
+from app.core.timefmt import PARIS, paris_today, short_date
 from app.errors import ValidationError
 
 _FRENCH_MESSAGES: dict[type[fields.Field], dict[str, str]] = {
@@ -40,8 +40,6 @@ Schema.error_messages = {
     "type": "Données invalides.",
 }
 
-
-PARIS = ZoneInfo("Europe/Paris")  # the users' day and wall-clock time
 
 # --- what a stored value may be (DESIGN §3.8: bad input is a 4xx naming the field, never a 500) ---
 
@@ -89,7 +87,7 @@ def date_bounds(kind: str, *, today: date | None = None) -> tuple[date, date]:
     """The first and last date a field of this kind accepts."""
     if kind not in DATE_KINDS:
         raise ValueError(f"unknown kind of date: {kind!r}")
-    today = today or datetime.now(PARIS).date()
+    today = today or paris_today()
     if kind == "birth":
         return EARLIEST["birth"], today
     return EARLIEST["event"], date(today.year + EVENT_YEARS_AHEAD, 12, 31)
@@ -99,8 +97,8 @@ def _date_error(kind: str, value: date | datetime, earliest: date, latest: date)
     if kind == "birth":
         if _day(value) > latest:
             return "La date de naissance ne peut pas être dans le futur."
-        return f"Date de naissance invraisemblable : au plus tôt le {earliest:%d/%m/%Y}."
-    return f"Date hors limites : entre le {earliest:%d/%m/%Y} et le {latest:%d/%m/%Y}."
+        return f"Date de naissance invraisemblable : au plus tôt le {short_date(earliest)}."
+    return f"Date hors limites : entre le {short_date(earliest)} et le {short_date(latest)}."
 
 
 def _day(value: date | datetime) -> date:
@@ -218,7 +216,7 @@ def form_data(form: Any, *, datetime_fields: tuple[str, ...] = (), list_fields: 
     """A posted HTML form as a dict for a schema.
 
     `<input type="datetime-local">` sends wall-clock time without offset: the user means Paris
-    time, so those fields get the Europe/Paris offset of that date (summer or winter). The API, by
+    time, so those fields get the Paris offset of that date (summer or winter). The API, by
     contrast, requires an explicit offset.
     """
     data: dict[str, Any] = {}

@@ -13,19 +13,19 @@ from app.extensions import db
 
 
 class AgencyKind(StrEnum):
-    DEPARTMENTAL_COUNCIL = "departmental_council"  # conseil départemental
-    FRANCE_TRAVAIL = "france_travail"
-    CAF = "caf"
-    MISSION_LOCALE = "mission_locale"
-    CCAS = "ccas"
-    CAP_EMPLOI = "cap_emploi"
-    ASSOCIATION = "association"
+    DEPARTMENTAL_COUNCIL = "departmental_council", "Conseil départemental"
+    FRANCE_TRAVAIL = "france_travail", "France Travail"
+    CAF = "caf", "CAF"
+    MISSION_LOCALE = "mission_locale", "Mission locale"
+    CCAS = "ccas", "CCAS"
+    CAP_EMPLOI = "cap_emploi", "Cap emploi"
+    ASSOCIATION = "association", "Association"
 
 
 class Role(StrEnum):
-    PROFESSIONAL = "professional"
-    MANAGER = "manager"
-    ADMIN = "admin"
+    PROFESSIONAL = "professional", "Professionnel·le"
+    MANAGER = "manager", "Responsable"
+    ADMIN = "admin", "Administrateur·rice"
 
 
 class Territory(Timestamped, Versioned, db.Model):

@@ -16,41 +16,41 @@ if TYPE_CHECKING:
 
 
 class BarrierCategory(StrEnum):
-    HOUSING = "housing"
-    MOBILITY = "mobility"
-    HEALTH = "health"
-    FAMILY = "family"
-    LANGUAGE = "language"
-    DIGITAL = "digital"
-    ADMINISTRATIVE = "administrative"
-    FINANCIAL = "financial"
-    TRAINING = "training"
-    EMPLOYMENT = "employment"
-    JUSTICE = "justice"
-    OTHER = "other"
+    HOUSING = "housing", "Logement"
+    MOBILITY = "mobility", "Mobilité"
+    HEALTH = "health", "Santé"
+    FAMILY = "family", "Contraintes familiales"
+    LANGUAGE = "language", "Maîtrise du français"
+    DIGITAL = "digital", "Numérique"
+    ADMINISTRATIVE = "administrative", "Difficultés administratives"
+    FINANCIAL = "financial", "Difficultés financières"
+    TRAINING = "training", "Formation"
+    EMPLOYMENT = "employment", "Emploi"
+    JUSTICE = "justice", "Justice"
+    OTHER = "other", "Autre"
 
 
 class BarrierStatus(StrEnum):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    LIFTED = "lifted"
-    ABANDONED = "abandoned"
+    OPEN = "open", "À traiter"
+    IN_PROGRESS = "in_progress", "En cours"
+    LIFTED = "lifted", "Levé"
+    ABANDONED = "abandoned", "Abandonné"
 
 
 class ReferralStatus(StrEnum):
-    SENT = "sent"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    DONE = "done"
+    SENT = "sent", "Envoyée"
+    ACCEPTED = "accepted", "Acceptée"
+    DECLINED = "declined", "Refusée"
+    DONE = "done", "Réalisée"
 
 
 class DeclineReason(StrEnum):
-    NOT_IN_SCOPE = "not_in_scope"  # hors de notre champ d'intervention
-    NO_CAPACITY = "no_capacity"  # pas de place / délai trop long
-    ALREADY_FOLLOWED = "already_followed"  # déjà accompagné(e) par ailleurs
-    CONDITIONS_NOT_MET = "conditions_not_met"  # conditions d'accès non remplies
-    PERSON_UNREACHABLE = "person_unreachable"
-    OTHER = "other"
+    NOT_IN_SCOPE = "not_in_scope", "Hors de notre champ d'intervention"
+    NO_CAPACITY = "no_capacity", "Pas de place ou délai trop long"
+    ALREADY_FOLLOWED = "already_followed", "Déjà accompagné·e par ailleurs"
+    CONDITIONS_NOT_MET = "conditions_not_met", "Conditions d'accès non remplies"
+    PERSON_UNREACHABLE = "person_unreachable", "Personne injoignable"
+    OTHER = "other", "Autre motif"
 
 
 class Barrier(TerritoryScoped, Timestamped, Versioned, db.Model):

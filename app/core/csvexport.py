@@ -8,8 +8,9 @@
   `3,5`) and Python numbers are left as they are.
 - **Dialect** (French spreadsheets): `;` separator (the comma is the decimal separator), CRLF line
   ends, UTF-8 with a BOM so that Excel reads the accents.
-- **Dates** are stored in UTC and shown in Europe/Paris, as on the pages: a `date` as `JJ/MM/AAAA`,
-  a `datetime` as `JJ/MM/AAAA HH:MM` (Paris time). `paris_date` gives a datetime's Paris date.
+- **Dates** are stored in UTC and shown on Paris time, as on the pages (`app.core.timefmt`): a
+  `date` as `JJ/MM/AAAA`, a `datetime` as `JJ/MM/AAAA HH:MM`; a column that holds a datetime's
+  Paris day is given `timefmt.paris_date(value)`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from defusedcsv import csv as defusedcsv
 from flask import Response
 
-from app.core.formatting import to_local
+from app.core.timefmt import short_date, short_datetime
 from app.labels import label
 
 DELIMITER = ";"
@@ -42,11 +43,6 @@ def neutralise(text: str) -> str:
     return text
 
 
-def paris_date(value: datetime | None) -> date | None:
-    """The calendar day of `value` in Europe/Paris (the display zone)."""
-    return to_local(value).date() if value is not None else None
-
-
 def cell(value: Any) -> Any:
     """One value as a cell: numbers as is, dates in French format and Paris time, labels in French."""
     if value is None:
@@ -56,9 +52,9 @@ def cell(value: Any) -> Any:
     if isinstance(value, Number):
         return value
     if isinstance(value, datetime):
-        return to_local(value).strftime("%d/%m/%Y %H:%M")
+        return short_datetime(value)
     if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
+        return short_date(value)
     if isinstance(value, Enum):
         return neutralise(label(value))
     return neutralise(str(value))

@@ -8,11 +8,10 @@ import smtplib
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-PARIS = ZoneInfo("Europe/Paris")
+from app.core.timefmt import PARIS
 
 
 def deliver(message: EmailMessage) -> None:

@@ -16,9 +16,10 @@ from typing import Any
 from flask import request
 from marshmallow import Schema
 
+from app.core.timefmt import input_datetime
 from app.errors import Conflict, ValidationError
 from app.extensions import db
-from app.validation import PARIS, form_data, load
+from app.validation import form_data, load
 
 # Form keys that are not schema fields: the CSRF and single-use form tokens, the version seen, confirmations.
 CONTROL_FIELDS = ("csrf_token", "form_token", "version", "confirm")
@@ -36,9 +37,7 @@ def _messages(value: Any) -> list[str]:
 
 def local_input(value: datetime | None) -> str:
     """An aware datetime as the value of an `<input type="datetime-local">`, Paris time."""
-    if value is None:
-        return ""
-    return value.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+    return input_datetime(value)
 
 
 class FormPage:

@@ -2,7 +2,7 @@
 
 Everything is derived from a seed and a reference time `now`, so the same seed and the same `now`
 give the same rows, and the demo always has overdue and upcoming items whatever the day. Dates are
-computed in "days ago" relative to `now` (Europe/Paris calendar days); meetings fall on weekdays.
+computed in "days ago" relative to `now` (Paris calendar days); meetings fall on weekdays.
 
 The first people generated are the interesting ones: every decision point (`_pick`) first walks
 through all its options in order before drawing at random, so even a small `--people` covers every
@@ -15,18 +15,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from faker import Faker
 from sqlalchemy.orm import Session
 
 from app.accounts.passwords import hash_password
+from app.core.timefmt import PARIS
 from app.demo import data
 from app.demo.bulk import BulkWriter
 from app.pathways.search import normalise, search_key
 
 UTC = UTC
-PARIS = ZoneInfo("Europe/Paris")
 T = TypeVar("T")
 
 NEIGHBOUR_PEOPLE = 8

@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.core.timefmt import ZONE_NAME
 from app.followup.digest import send_daily_digest
 from app.followup.scan import scan_follow_ups
 from app.followup.scheduler import blocking_scheduler
@@ -39,7 +40,7 @@ def run_command() -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(
         f"Scheduler started: scan every {app.config['SCHEDULER_INTERVAL_MINUTES']} min, "
-        "digest at 07:30 Europe/Paris (failed mails retried every half hour until 19:30). Ctrl-C to stop."
+        f"digest at 07:30 {ZONE_NAME} (failed mails retried every half hour until 19:30). Ctrl-C to stop."
     )
     try:
         blocking_scheduler(app).start()

@@ -22,15 +22,14 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_date
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts.models import User
 from app.core.mail import deliver
+from app.core.timefmt import full_date, long_date, paris_today
 from app.db_types import utcnow
 from app.extensions import db
 from app.followup.models import Alert, AlertStatus, DeliveryStatus, DigestDelivery
@@ -38,7 +37,6 @@ from app.labels import label
 from app.pathways.models import Beneficiary, Pathway
 from app.transaction import DIGEST_LOCK_KEY, advisory_lock, unit_of_work
 
-PARIS = ZoneInfo("Europe/Paris")
 MAX_ATTEMPTS = 5
 # A claim older than this belongs to a run that died (a mail takes seconds; SMTP times out at 30 s).
 CLAIM_TIMEOUT = timedelta(minutes=15)
@@ -83,7 +81,7 @@ def _items(user_id: int) -> list[tuple[Alert, Beneficiary]]:
 
 
 def build_digest(user: User, items: list[tuple[Alert, Beneficiary]], now: datetime) -> EmailMessage:
-    today = format_date(now.astimezone(PARIS).date(), format="full", locale="fr_FR")
+    today = full_date(now)
     lines = [
         f"Bonjour {user.first_name},",
         "",
@@ -92,7 +90,7 @@ def build_digest(user: User, items: list[tuple[Alert, Beneficiary]], now: dateti
         "",
     ]
     for alert, person in items:
-        due = format_date(alert.due_at.astimezone(PARIS).date(), format="d MMMM yyyy", locale="fr_FR")
+        due = long_date(alert.due_at)
         ack = " (déjà vue)" if alert.status == AlertStatus.ACKNOWLEDGED else ""
         lines.append(f"- {person.first_name} {person.last_name} : {label(alert.kind)}, échéance le {due}{ack}")
     lines += ["", "Retrouvez-les dans Parcours, rubrique « Mes alertes ».", "", "— Parcours"]
@@ -199,7 +197,7 @@ def retry_digests(now: datetime) -> DigestResult:
 def _run(now: datetime, *, record_owed: bool) -> DigestResult:
     if now.tzinfo is None:
         raise ValueError("the digest needs an aware datetime")
-    day = now.astimezone(PARIS).date()
+    day = paris_today(now)
     result = DigestResult(day=day)
     with advisory_lock(DIGEST_LOCK_KEY) as acquired:
         if not acquired:

@@ -15,23 +15,23 @@ if TYPE_CHECKING:
 
 
 class AlertKind(StrEnum):
-    FOLLOW_UP_OVERDUE = "follow_up_overdue"
-    MEETING_UNRECORDED = "meeting_unrecorded"
-    MISSED_NOT_RESCHEDULED = "missed_not_rescheduled"
-    BARRIER_OVERDUE = "barrier_overdue"
-    NO_REFERENT = "no_referent"
-    ORIENTATION_LATE = "orientation_late"
-    CONTRACT_LATE = "contract_late"
-    CONTRACT_ENDING = "contract_ending"
-    REFERRAL_UNANSWERED = "referral_unanswered"
-    CHECKIN_OVERDUE = "checkin_overdue"
-    CLOSURE_PROPOSED = "closure_proposed"
+    FOLLOW_UP_OVERDUE = "follow_up_overdue", "Suivi en retard"
+    MEETING_UNRECORDED = "meeting_unrecorded", "Rendez-vous non renseigné"
+    MISSED_NOT_RESCHEDULED = "missed_not_rescheduled", "Absence non replanifiée"
+    BARRIER_OVERDUE = "barrier_overdue", "Frein en retard"
+    NO_REFERENT = "no_referent", "Sans référent"
+    ORIENTATION_LATE = "orientation_late", "Orientation en retard"
+    CONTRACT_LATE = "contract_late", "Contrat en retard"
+    CONTRACT_ENDING = "contract_ending", "Contrat arrivant à échéance"
+    REFERRAL_UNANSWERED = "referral_unanswered", "Orientation de frein sans réponse"
+    CHECKIN_OVERDUE = "checkin_overdue", "Point de suivi dans l'emploi en retard"
+    CLOSURE_PROPOSED = "closure_proposed", "Clôture proposée"
 
 
 class AlertStatus(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"  # seen by the referent; stays until its cause is gone
-    RESOLVED = "resolved"
+    OPEN = "open", "Ouverte"
+    ACKNOWLEDGED = "acknowledged", "Prise en compte"  # seen by the referent; stays until its cause is gone
+    RESOLVED = "resolved", "Résolue"
 
 
 class Alert(TerritoryScoped, db.Model):
@@ -93,11 +93,11 @@ class ScanState(db.Model):
 
 
 class DeliveryStatus(StrEnum):
-    PENDING = "pending"  # owed, not tried yet
-    SENDING = "sending"  # claimed by a run, mail being handed to the server
-    SENT = "sent"
-    FAILED = "failed"  # refused or server down: the next run of the day tries again
-    CANCELLED = "cancelled"  # no open alert left by the time it could be sent
+    PENDING = "pending", "À envoyer"  # owed, not tried yet
+    SENDING = "sending", "En cours d'envoi"  # claimed by a run, mail being handed to the server
+    SENT = "sent", "Envoyé"
+    FAILED = "failed", "Échec de l'envoi"  # refused or server down: the next run of the day tries again
+    CANCELLED = "cancelled", "Annulé"  # no open alert left by the time it could be sent
 
 
 class DigestDelivery(db.Model):

@@ -4,7 +4,7 @@ Every rule yields rows (territory_id, pathway_id, kind, subject_key, due_at) for
 that are late *now*. The scan (scan.py) turns them into alerts and resolves the alerts whose rows
 have disappeared.
 
-Deadlines are counted in calendar days in Europe/Paris: "within 30 days" means the alert appears
+Deadlines are counted in Paris calendar days (`app.core.timefmt.PARIS`): "within 30 days" means the alert appears
 on the first Paris day after the 30th, whatever the daylight-saving change in between. Python turns
 each territory's delays into UTC instants (`RuleContext.day_threshold`); SQL only compares columns
 with those instants, so the same statement runs on PostgreSQL and SQLite.
@@ -15,19 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import Territory
 from app.barriers.models import Barrier, BarrierStatus, Referral, ReferralStatus
+from app.core.timefmt import PARIS
 from app.followup.models import AlertKind
 from app.followup.sqltime import add_days, date_start_utc, utc_param
 from app.meetings.models import Meeting, MeetingKind, MeetingStatus
 from app.pathways.models import Contract, Orientation, Pathway, Stage
 
-PARIS = ZoneInfo("Europe/Paris")
 ACTIVE_STAGES = (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT)
 
 

@@ -20,6 +20,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from app.core.timefmt import ZONE_NAME
 from app.extensions import db
 from app.followup.digest import retry_digests, send_daily_digest
 from app.followup.scan import scan_follow_ups
@@ -27,7 +28,7 @@ from app.workspace.retention import apply_retention
 
 log = logging.getLogger("parcours.scheduler")
 
-TIMEZONE = "Europe/Paris"
+TIMEZONE = ZONE_NAME  # the jobs' hours are Paris hours
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
 
 

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from app import access
 from app.audit.services import record_shown
 from app.barriers.models import BarrierCategory
-from app.core import csvexport
+from app.core import csvexport, timefmt
 from app.core.urls import safe_next
 from app.errors import DomainError
 from app.followup import pilotage, queries
@@ -200,12 +200,12 @@ def list_csv(name: str) -> ResponseReturnValue:
             row.referent.full_name if row.referent else "",
             row.agency.name,
             row.kind,
-            csvexport.paris_date(row.due_at),  # the day, as on the page
+            timefmt.paris_date(row.due_at),  # the day, as on the page
             row.detail,
         ]
         for row in rows
     )
-    filename = f"parcours-{name}-{csvexport.paris_date(_now()).isoformat()}.csv"
+    filename = f"parcours-{name}-{timefmt.paris_date(_now()).isoformat()}.csv"
     with unit_of_work():
         _record_list("pilotage.list.export", rows, details)
         return csvexport.csv_response(filename, CSV_HEADER, lines)

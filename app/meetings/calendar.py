@@ -19,6 +19,7 @@ from icalendar import Calendar, Event
 from app import access
 from app.accounts.models import User
 from app.audit.services import record_event
+from app.core.timefmt import ZONE_NAME
 from app.db_types import utcnow
 from app.extensions import db
 from app.labels import label
@@ -148,7 +149,7 @@ def calendar_feed(user: User, *, now: datetime | None = None, items: list[Agenda
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", "Parcours — mes rendez-vous")
-    cal.add("x-wr-timezone", "Europe/Paris")
+    cal.add("x-wr-timezone", ZONE_NAME)
     for item in feed_items(user, now=now) if items is None else items:
         try:
             event = _event(item, now)

@@ -17,21 +17,21 @@ if TYPE_CHECKING:
 
 
 class MeetingStatus(StrEnum):
-    PLANNED = "planned"
-    HELD = "held"
-    MISSED = "missed"  # the person did not come
-    CANCELLED = "cancelled"
+    PLANNED = "planned", "Prévu"
+    HELD = "held", "Réalisé"
+    MISSED = "missed", "Absent·e"  # the person did not come
+    CANCELLED = "cancelled", "Annulé"
 
 
 class MeetingChannel(StrEnum):
-    IN_PERSON = "in_person"
-    PHONE = "phone"
-    VIDEO = "video"
+    IN_PERSON = "in_person", "En présentiel"
+    PHONE = "phone", "Par téléphone"
+    VIDEO = "video", "En visioconférence"
 
 
 class MeetingKind(StrEnum):
-    FOLLOW_UP = "follow_up"  # entretien de suivi
-    CHECKIN = "checkin"  # point de suivi dans l'emploi (+1, +3, +6 mois)
+    FOLLOW_UP = "follow_up", "Entretien de suivi"
+    CHECKIN = "checkin", "Point de suivi dans l'emploi"  # at +1, +3 and +6 months
 
 
 class Meeting(TerritoryScoped, Timestamped, Versioned, db.Model):

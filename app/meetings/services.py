@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -10,6 +9,7 @@ from dateutil.relativedelta import relativedelta
 from app import access
 from app.accounts.models import User
 from app.audit.services import record_event
+from app.core.timefmt import PARIS
 from app.db_types import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -17,7 +17,6 @@ from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingSta
 from app.pathways.models import Pathway, Visibility
 from app.transaction import check_version, unit_of_work
 
-PARIS = ZoneInfo("Europe/Paris")
 CHECKIN_HOUR = time(10, 0)  # check-ins are proposed at 10:00, Paris time; the referent adjusts them
 
 

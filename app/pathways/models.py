@@ -16,68 +16,68 @@ if TYPE_CHECKING:
 
 
 class Orientation(StrEnum):
-    PROFESSIONAL = "professional"
-    SOCIO_PROFESSIONAL = "socio_professional"
-    SOCIAL = "social"
+    PROFESSIONAL = "professional", "Professionnelle"
+    SOCIO_PROFESSIONAL = "socio_professional", "Socio-professionnelle"
+    SOCIAL = "social", "Sociale"
 
 
 class Stage(StrEnum):
-    INTAKE = "intake"  # accueil
-    DIAGNOSIS = "diagnosis"
-    SUPPORT = "support"  # accompagnement
-    EMPLOYED = "employed"  # suivi dans l'emploi
-    CLOSED = "closed"
+    INTAKE = "intake", "Accueil"
+    DIAGNOSIS = "diagnosis", "Diagnostic"
+    SUPPORT = "support", "Accompagnement"
+    EMPLOYED = "employed", "Suivi dans l'emploi"
+    CLOSED = "closed", "Clôturé"
 
 
 class ClosureReason(StrEnum):
-    EMPLOYMENT_SUSTAINED = "employment_sustained"  # emploi durable, suivi dans l'emploi terminé
-    TRAINING = "training"  # entrée en formation qualifiante
-    MOVED_AWAY = "moved_away"  # déménagement hors du département
-    RIGHTS_ENDED = "rights_ended"  # fin de droits / sortie du RSA
-    NO_CONTACT = "no_contact"  # perte de contact
-    PERSON_REQUEST = "person_request"  # à la demande de la personne
-    DECEASED = "deceased"
-    OTHER = "other"
+    EMPLOYMENT_SUSTAINED = "employment_sustained", "Emploi durable (suivi dans l'emploi terminé)"
+    TRAINING = "training", "Entrée en formation qualifiante"
+    MOVED_AWAY = "moved_away", "Déménagement hors du département"
+    RIGHTS_ENDED = "rights_ended", "Fin de droits"  # e.g. sortie du RSA
+    NO_CONTACT = "no_contact", "Perte de contact"
+    PERSON_REQUEST = "person_request", "À la demande de la personne"
+    DECEASED = "deceased", "Décès"
+    OTHER = "other", "Autre motif"
 
 
 class EmploymentContractType(StrEnum):
-    CDI = "cdi"
-    CDD = "cdd"
-    INTERIM = "interim"
-    IAE = "iae"  # insertion par l'activité économique
-    APPRENTICESHIP = "apprenticeship"
-    SELF_EMPLOYED = "self_employed"
-    OTHER = "other"
+    CDI = "cdi", "CDI"
+    CDD = "cdd", "CDD"
+    INTERIM = "interim", "Intérim"
+    IAE = "iae", "Insertion par l'activité économique (IAE)"
+    APPRENTICESHIP = "apprenticeship", "Apprentissage ou alternance"
+    SELF_EMPLOYED = "self_employed", "Création d'activité ou indépendant"
+    OTHER = "other", "Autre contrat"
 
 
 class ContractKind(StrEnum):
-    CER = "cer"  # contrat d'engagement réciproque (RSA, conseil départemental)
-    PPAE = "ppae"  # projet personnalisé d'accès à l'emploi (France Travail)
-    CEJ = "cej"  # contrat d'engagement jeune
-    PACEA = "pacea"  # parcours contractualisé d'accompagnement vers l'emploi et l'autonomie
+    CER = "cer", "Contrat d'engagement réciproque (CER)"  # RSA, conseil départemental
+    PPAE = "ppae", "Projet personnalisé d'accès à l'emploi (PPAE)"  # France Travail
+    CEJ = "cej", "Contrat d'engagement jeune (CEJ)"
+    PACEA = "pacea", "Parcours contractualisé d'accompagnement vers l'emploi et l'autonomie (PACEA)"
 
 
 class ConsentMethod(StrEnum):
-    WRITTEN = "written"
-    ORAL = "oral"
+    WRITTEN = "written", "Consentement écrit"
+    ORAL = "oral", "Consentement oral"
 
 
 class Visibility(StrEnum):
-    TEAM = "team"  # the whole team of the pathway (with consent)
-    AGENCY = "agency"  # the author's agency only
-    REFERENT = "referent"  # the referent and the author only
+    TEAM = "team", "Équipe de suivi"  # the whole team of the pathway (with consent)
+    AGENCY = "agency", "Ma structure"  # the author's agency only
+    REFERENT = "referent", "Référent uniquement"  # the referent and the author only
 
 
 class JoinRequestStatus(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
+    PENDING = "pending", "En attente"
+    ACCEPTED = "accepted", "Acceptée"
+    REFUSED = "refused", "Refusée"
 
 
 class EntryKind(StrEnum):
-    NOTE = "note"
-    REORIENTATION = "reorientation"
-    EVENT = "event"
+    NOTE = "note", "Note"
+    REORIENTATION = "reorientation", "Réorientation"
+    EVENT = "event", "Événement"
 
 
 class Beneficiary(TerritoryScoped, Timestamped, Versioned, db.Model):

@@ -14,7 +14,7 @@ from marshmallow import fields
 from app import access
 from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
-from app.core.formatting import date_fr
+from app.core.timefmt import long_date
 from app.core.urls import record_url
 from app.core.webforms import FIELD_LABELS, FormPage, local_input
 from app.db_types import utcnow
@@ -376,7 +376,7 @@ def record_employment(pathway_id: int) -> ResponseReturnValue:
         checkins = planned_checkins(pathway)
         flash(
             "Retour à l'emploi enregistré. Points de suivi dans l'emploi prévus avec le même référent : "
-            + ", ".join(date_fr(at) for at in checkins)
+            + ", ".join(long_date(at) for at in checkins)
             + ".",
             "success",
         )

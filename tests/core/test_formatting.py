@@ -1,4 +1,4 @@
-"""French dates and labels for templates."""
+"""The Jinja filters, and the French labels of the enums (the formatters: test_timefmt.py)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -7,49 +7,53 @@ import pytest
 from flask import Flask, render_template_string
 
 from app import labels
-from app.core.formatting import age, date_fr, date_short, datetime_fr
+from app.db_types import StrEnum
 
 
-def test_date_fr() -> None:
-    assert date_fr(date(2026, 3, 12)) == "12 mars 2026"
-    assert date_fr(date(2026, 8, 1)) == "1er août 2026"
-    assert date_fr(None) == ""
+def _domain_enums() -> list[type[StrEnum]]:
+    """Every StrEnum of the features' models (and their subclasses), once app.models is imported."""
+    import app.models  # noqa: F401
+
+    found, todo = [], list(StrEnum.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted((c for c in found if c.__module__.startswith("app.")), key=lambda c: c.__name__)
 
 
-def test_datetime_fr_converts_utc_to_paris() -> None:
-    assert datetime_fr(datetime(2026, 3, 12, 13, 30, tzinfo=UTC)) == "12 mars 2026 à 14:30"  # UTC+1
-    assert datetime_fr(datetime(2026, 7, 14, 8, 5, tzinfo=UTC)) == "14 juillet 2026 à 10:05"  # UTC+2
-    # 23:30 UTC on 31 December is already New Year's Day in Paris.
-    assert datetime_fr(datetime(2025, 12, 31, 23, 30, tzinfo=UTC)) == "1er janvier 2026 à 00:30"
-
-
-def test_date_short() -> None:
-    assert date_short(date(2026, 3, 12)) == "12/03/2026"
-    assert date_short(datetime(2025, 12, 31, 23, 30, tzinfo=UTC)) == "01/01/2026"
-
-
-def test_age_counts_full_years() -> None:
-    assert age(date(1985, 4, 12), today=date(2026, 4, 11)) == 40
-    assert age(date(1985, 4, 12), today=date(2026, 4, 12)) == 41
-    assert age(None) is None
-    assert isinstance(age(date(2000, 1, 1)), int)
-
-
-@pytest.mark.parametrize("enum_cls", list(labels.LABELS))
+@pytest.mark.parametrize("enum_cls", _domain_enums(), ids=lambda c: c.__name__)
 def test_every_enum_member_has_a_french_label(enum_cls) -> None:
-    mapping = labels.LABELS[enum_cls]
-    assert set(mapping) == set(enum_cls), f"{enum_cls.__name__}: labels missing or extra"
     for member in enum_cls:
-        assert labels.label(member) == mapping[member]
-        assert labels.label(member.value, enum_cls) == mapping[member]
+        assert isinstance(member.label, str) and member.label.strip(), f"{enum_cls.__name__}.{member.name}: no label"
+        assert member.label != member.value, f"{enum_cls.__name__}.{member.name}: the label is the code"
+        assert labels.label(member) == member.label
+        assert labels.label(member.value, enum_cls) == member.label
+    assert labels.choices(enum_cls) == [(m.value, m.label) for m in enum_cls]
 
 
 def test_every_enum_of_the_models_is_labelled() -> None:
     import app.models as models
-    from app.db_types import StrEnum
 
-    enums = {obj for obj in vars(models).values() if isinstance(obj, type) and issubclass(obj, StrEnum)}
-    assert enums - set(labels.LABELS) == set()
+    exported = {obj for obj in vars(models).values() if isinstance(obj, type) and issubclass(obj, StrEnum)}
+    assert len(exported) >= 20 and exported <= set(_domain_enums())
+
+
+def test_a_value_without_a_label_is_refused() -> None:
+    with pytest.raises(TypeError, match="French label"):
+        class Unlabelled(StrEnum):
+            PLAIN = "plain"
+
+
+def test_labels_import_no_model() -> None:
+    """app.labels sits low: it reads the labels the enums carry, and imports no feature."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(labels.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert {name for name in imported if name.startswith("app")} == {"app.db_types"}
 
 
 def test_some_labels_read_as_the_professionals_say_them() -> None:
@@ -78,9 +82,6 @@ def test_filters_are_registered_in_templates(app: Flask) -> None:
 
 def test_a_date_at_the_end_of_time_is_still_shown(app) -> None:
     """A meeting stored at 9999-12-31 23:30 UTC (before dates were bounded) must not break a page."""
-    from datetime import datetime, timezone
-
-    from app.core.formatting import datetime_fr
-
     with app.test_request_context():
-        assert "9999" in datetime_fr(datetime(9999, 12, 31, 23, 30, tzinfo=timezone.utc))
+        out = render_template_string("{{ t|datetime_fr }}", t=datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
+    assert "9999" in out

@@ -167,3 +167,23 @@ def test_a_second_process_holding_the_lock_makes_this_run_skip(app, outbox: Path
             other_process.execute(sa.select(sa.func.pg_advisory_unlock(DIGEST_LOCK_KEY)))
             other_process.commit()
     assert send_daily_digest(MORNING).sent == 3
+
+
+def test_the_digest_writes_dates_as_the_pages_do() -> None:
+    """« 1er avril », not « 1 avril »: the digest's dates come from the same formatter as the pages."""
+    from types import SimpleNamespace
+
+    from app.followup.models import AlertKind, AlertStatus
+
+    user = SimpleNamespace(first_name="Inès", email="ines@example.fr")
+    person = SimpleNamespace(first_name="Thibault", last_name="Morel")
+    first = SimpleNamespace(kind=AlertKind.ORIENTATION_LATE, status=AlertStatus.OPEN,
+                            due_at=datetime(2026, 3, 31, 22, 0, tzinfo=timezone.utc))  # 1 April in Paris
+    second = SimpleNamespace(kind=AlertKind.CONTRACT_LATE, status=AlertStatus.ACKNOWLEDGED,
+                             due_at=datetime(2026, 4, 2, 8, 0, tzinfo=timezone.utc))
+    message = digest.build_digest(user, [(first, person), (second, person)],
+                                  datetime(2026, 4, 1, 5, 30, tzinfo=timezone.utc))
+    text = message.get_content()
+    assert "ce mercredi 1er avril 2026 (2 alertes)" in text
+    assert "- Thibault Morel : Orientation en retard, échéance le 1er avril 2026\n" in text
+    assert "- Thibault Morel : Contrat en retard, échéance le 2 avril 2026 (déjà vue)\n" in text

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
-from app.core.csvexport import cell, neutralise, paris_date, to_csv
+from app.core.csvexport import cell, neutralise, to_csv
+from app.core.timefmt import paris_date
 from app.extensions import db
 from app.followup.scan import scan_follow_ups
 from app.pathways import services
