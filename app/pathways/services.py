@@ -16,6 +16,7 @@ from app import access
 from app.accounts.models import Agency, User
 from app.audit.models import AuditEvent
 from app.audit.services import record_event
+from app.core.timefmt import paris_today
 from app.db_types import utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db
@@ -548,7 +549,7 @@ def record_contract(
     access.require(access.can_record_contract(actor, pathway), actor, pathway)
     _require_open(pathway)
     now = now or utcnow()
-    if signed_on > now.date():
+    if signed_on > paris_today(now):  # the day it is in Paris, not in UTC
         raise ValidationError("La date de signature ne peut pas être dans le futur.", field="signed_on")
     if ends_on is not None and ends_on < starts_on:
         raise ValidationError("La fin du contrat doit suivre son début.", field="ends_on")

@@ -376,3 +376,15 @@ def test_timestamps_are_stored_and_returned_in_utc(world: World) -> None:
         pathway.oriented_at = datetime(2026, 1, 1)  # noqa: DTZ001  (naive on purpose)
         db.session.flush()
     db.session.rollback()
+
+
+def test_a_contract_signed_today_in_paris_is_accepted_just_after_midnight(world: World) -> None:
+    """00:30 in Paris on 2 March is still 1 March in UTC: « today » is the Paris day."""
+    from datetime import date, datetime, timezone
+
+    from app.pathways.models import ContractKind
+
+    now = datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc)  # 2 March, 00:30 in Paris
+    contract = services.record_contract(world.referent, world.pathway, kind=ContractKind.PPAE,
+                                        signed_on=date(2026, 3, 2), starts_on=date(2026, 3, 2), now=now)
+    assert contract.signed_on == date(2026, 3, 2)
