@@ -139,6 +139,11 @@ def can_see_meeting_notes(user: Any, meeting: Meeting, pathway: Pathway) -> bool
     return _visible(user, pathway, meeting.notes_visibility, author_id, author_agency_id)
 
 
+def can_read_handover_notes(user: Any, pathway: Pathway) -> bool:
+    """Handover notes (« note de passation ») stay within the lead agency."""
+    return record_access(user, pathway) == RecordAccess.FULL
+
+
 def can_read_audit(user: Any, pathway: Pathway) -> bool:
     """Who read or changed the record: the referent's agency (its managers included) and the
     managers steering the territory — not partners, whose own reads are logged too."""

@@ -42,17 +42,24 @@ class TimelineItem:
 def timeline(actor: User, pathway: Pathway, *, limit: int = 200) -> list[TimelineItem]:
     """Entries, meetings, barrier changes and referent changes the actor may see, newest first.
 
-    Four queries, each limited, whatever the size of the record. The caller has checked that the
-    actor may read the record; notes the actor may not see are not even selected.
+    Four queries, each limited, whatever the size of the record. Notes the actor may not see are
+    not even selected.
     """
-
     if not access.can_read_record(actor, pathway):
         return []
-    author = aliased(User)
-    agency = aliased(Agency)
-    items: list[TimelineItem] = []
+    items = [
+        *_entries(actor, pathway, limit),
+        *_meetings(actor, pathway, limit),
+        *_barrier_events(pathway, limit),
+        *_handovers(actor, pathway, limit),
+    ]
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items[:limit]
 
-    entries = db.session.execute(
+
+def _entries(actor: User, pathway: Pathway, limit: int) -> list[TimelineItem]:
+    author, agency = aliased(User), aliased(Agency)
+    rows = db.session.execute(
         sa.select(Entry, author, agency)
         .join(Pathway, Pathway.id == Entry.pathway_id)
         .join(author, author.id == Entry.author_id)
@@ -61,32 +68,21 @@ def timeline(actor: User, pathway: Pathway, *, limit: int = 200) -> list[Timelin
         .order_by(Entry.occurred_at.desc())
         .limit(limit)
     ).all()
-    for entry, who, where in entries:
-        items.append(
-            TimelineItem(
-                "entry",
-                entry.occurred_at,
-                label(entry.kind),
-                entry.body,
-                who.full_name,
-                where.name,
-                entry.visibility,
-                entry.id,
-            )
-        )
+    return [
+        TimelineItem("entry", entry.occurred_at, label(entry.kind), entry.body, who.full_name, where.name,
+                     entry.visibility, entry.id)
+        for entry, who, where in rows
+    ]
 
+
+def _meetings(actor: User, pathway: Pathway, limit: int) -> list[TimelineItem]:
+    """Meetings held, missed or cancelled; their notes only where the actor may read them."""
+    author, agency = aliased(User), aliased(Agency)
     notes = sa.case((access.visible_meeting_notes_clause(actor), Meeting.notes), else_=None)
-    meetings = db.session.execute(
+    rows = db.session.execute(
         sa.select(
-            Meeting.id,
-            Meeting.scheduled_at,
-            Meeting.status,
-            Meeting.kind,
-            Meeting.channel,
-            Meeting.notes_visibility,
-            notes.label("notes"),
-            author,
-            agency,
+            Meeting.id, Meeting.scheduled_at, Meeting.status, Meeting.kind, Meeting.channel,
+            Meeting.notes_visibility, notes.label("notes"), author, agency,
         )
         .join(Pathway, Pathway.id == Meeting.pathway_id)
         .join(author, author.id == sa.func.coalesce(Meeting.recorded_by_id, Meeting.organizer_id))
@@ -95,22 +91,27 @@ def timeline(actor: User, pathway: Pathway, *, limit: int = 200) -> list[Timelin
         .order_by(Meeting.scheduled_at.desc())
         .limit(limit)
     ).all()
-    for mid, at, status, kind, channel, visibility, text, who, where in meetings:
-        items.append(
-            TimelineItem(
-                "meeting",
-                at,
-                f"{label(kind)} — {label(status)}",
-                text,
-                who.full_name,
-                where.name,
-                visibility if text else Visibility.TEAM,
-                mid,
-                {"status": status.value, "channel": channel.value},
-            )
-        )
+    return [
+        TimelineItem("meeting", at, f"{label(kind)} — {label(status)}", text, who.full_name, where.name,
+                     visibility if text else Visibility.TEAM, mid, {"status": status.value, "channel": channel.value})
+        for mid, at, status, kind, channel, visibility, text, who, where in rows
+    ]
 
-    events = db.session.execute(
+
+BARRIER_EVENT_TITLES = {
+    "barrier.added": "Frein ajouté",
+    "barrier.updated": "Frein mis à jour",
+    "referral.sent": "Frein orienté vers un partenaire",
+    "referral.accepted": "Orientation acceptée",
+    "referral.declined": "Orientation déclinée",
+    "referral.done": "Orientation réalisée",
+}
+
+
+def _barrier_events(pathway: Pathway, limit: int) -> list[TimelineItem]:
+    """Changes of barriers and referrals, from the audit trail (facts only, visible to the team)."""
+    author, agency = aliased(User), aliased(Agency)
+    rows = db.session.execute(
         sa.select(AuditEvent, author, agency)
         .outerjoin(author, author.id == AuditEvent.actor_id)
         .outerjoin(agency, agency.id == AuditEvent.actor_agency_id)
@@ -121,54 +122,30 @@ def timeline(actor: User, pathway: Pathway, *, limit: int = 200) -> list[Timelin
         .order_by(AuditEvent.occurred_at.desc())
         .limit(limit)
     ).all()
-    titles = {
-        "barrier.added": "Frein ajouté",
-        "barrier.updated": "Frein mis à jour",
-        "referral.sent": "Frein orienté vers un partenaire",
-        "referral.accepted": "Orientation acceptée",
-        "referral.declined": "Orientation déclinée",
-        "referral.done": "Orientation réalisée",
-    }
-    for event, who, where in events:
-        items.append(
-            TimelineItem(
-                "barrier",
-                event.occurred_at,
-                titles.get(event.action, event.action),
-                None,
-                who.full_name if who else "Parcours",
-                where.name if where else None,
-                Visibility.TEAM,
-                event.object_id,
-                dict(event.details or {}),
-            )
-        )
+    return [
+        TimelineItem("barrier", event.occurred_at, BARRIER_EVENT_TITLES.get(event.action, event.action), None,
+                     who.full_name if who else "Parcours", where.name if where else None, Visibility.TEAM,
+                     event.object_id, dict(event.details or {}))
+        for event, who, where in rows
+    ]
 
-    previous = aliased(User)
-    assignments = db.session.execute(
-        sa.select(ReferentAssignment, author, agency, previous)
+
+def _handovers(actor: User, pathway: Pathway, limit: int) -> list[TimelineItem]:
+    """Referent changes; the handover note only for those who may read it."""
+    author, agency, by = aliased(User), aliased(Agency), aliased(User)
+    rows = db.session.execute(
+        sa.select(ReferentAssignment, author, agency, by)
         .join(author, author.id == ReferentAssignment.user_id)
         .join(agency, agency.id == ReferentAssignment.agency_id)
-        .outerjoin(previous, previous.id == ReferentAssignment.assigned_by_id)
+        .outerjoin(by, by.id == ReferentAssignment.assigned_by_id)
         .where(ReferentAssignment.pathway_id == pathway.id)
         .order_by(ReferentAssignment.started_at.desc())
         .limit(limit)
     ).all()
-    full = access.record_access(actor, pathway) == access.RecordAccess.FULL
-    for assignment, who, where, by in assignments:
-        items.append(
-            TimelineItem(
-                "referent",
-                assignment.started_at,
-                f"Référent : {who.full_name}",
-                assignment.note if full else None,  # handover notes stay within the referent's agency
-                by.full_name if by else None,
-                where.name,
-                Visibility.TEAM if not full else Visibility.AGENCY,
-                assignment.id,
-                {"referent_id": who.id},
-            )
-        )
-
-    items.sort(key=lambda item: item.at, reverse=True)
-    return items[:limit]
+    notes = access.can_read_handover_notes(actor, pathway)
+    return [
+        TimelineItem("referent", assignment.started_at, f"Référent : {who.full_name}",
+                     assignment.note if notes else None, assigner.full_name if assigner else None, where.name,
+                     Visibility.AGENCY if notes else Visibility.TEAM, assignment.id, {"referent_id": who.id})
+        for assignment, who, where, assigner in rows
+    ]
