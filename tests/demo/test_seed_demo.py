@@ -510,6 +510,18 @@ GOLDEN_COUNTS = {
 GOLDEN_CHECKSUM = "1303dd561e2c99fc9369502d330f90fbfa6aa0c87eb217675ed3d171274efa2f"
 
 
+def _id_table(column: sa.Column) -> str | None:
+    """The table whose id a column holds: composite foreign keys (which keep a row in its
+    territory, or an agency with its user) may point to another table's foreign key first."""
+    for fk in sorted(column.foreign_keys, key=lambda fk: str(fk.column)):
+        if fk.column.name == "id":
+            return fk.column.table.name
+    for fk in sorted(column.foreign_keys, key=lambda fk: str(fk.column)):
+        if found := _id_table(fk.column):
+            return found
+    return None
+
+
 def _checksum() -> tuple[dict[str, int], str]:
     """Row counts and one checksum of every column of every demo table.
 
@@ -529,6 +541,7 @@ def _checksum() -> tuple[dict[str, int], str]:
         rows = db.session.execute(sa.select(table)).all()
         counts[table.name] = len(rows)
         columns = [c for c in table.c if c.name != "password_hash"]
+        targets = {c.name: _id_table(c) for c in columns if _id_table(c)}
         normalised = []
         for row in rows:
             values = []
@@ -536,8 +549,8 @@ def _checksum() -> tuple[dict[str, int], str]:
                 value = row._mapping[column]
                 if value is not None and column.name == "id":
                     value -= base[table.name]
-                elif value is not None and column.foreign_keys:
-                    value -= base[next(iter(column.foreign_keys)).column.table.name]
+                elif value is not None and column.name in targets:
+                    value -= base[targets[column.name]]
                 if isinstance(value, datetime):
                     value = value.astimezone(UTC).isoformat()
                 values.append(repr(value) if not isinstance(value, str) else value)
