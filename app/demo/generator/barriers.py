@@ -1,7 +1,7 @@
 """A pathway's barriers and the referrals sent to lift them."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from app.demo import data
 from app.demo.generator.common import (
@@ -31,60 +31,88 @@ class BarriersMixin:
 
     def _barrier(self, category: str, first_day: int) -> None:
         s, rng = self.s, self.rng
-        r = s._randint
         end = self.end_day
-        created_day = r(end + 1, first_day) if first_day > end + 1 else first_day
-        # A partner who could take it on (a member of the team, or joining it now).
-        partner = None
+        created_day = s._randint(end + 1, first_day) if first_day > end + 1 else first_day
+        partner = self._barrier_partner(category, created_day)
+        referral = self._referral_kind(partner)
+        status = self._barrier_status(referral)
+        referral, sent_day = self._referral_day(referral, partner, created_day)
+        created_at = max(s.at(created_day), self.started_at)
+        sent_at = max(s.at(sent_day), created_at) if sent_day is not None else None
+        due, lifted_at = self._due_and_lifted(status, created_day, sent_day, created_at, sent_at)
+        barrier_id = self.w.new_id("barrier")
+        self.w.add("barrier", {
+            "id": barrier_id, "territory_id": self.tid, "pathway_id": self.pid, "category": category,
+            "title": rng.choice(data.BARRIER_TITLES[category]),
+            "description": rng.choice(data.BARRIER_DESCRIPTIONS),
+            "owner_agency_id": partner if referral in ("accepted", "done") else self.lead_agency,
+            "due_on": due, "status": status, "lifted_at": lifted_at,
+            "created_by_id": self.who(created_day)[0],
+            "created_at": created_at, "updated_at": lifted_at or created_at, "version": 1,
+        })
+        if referral is not None and sent_at is not None and sent_day is not None and partner is not None:
+            self._referral(barrier_id, partner, referral, sent_day, sent_at, lifted_at)
+
+    def _barrier_partner(self, category: str, created_day: int) -> int | None:
+        """A partner who could take it on (a member of the team, or joining it now)."""
+        rng = self.rng
         suited = [self.ctx.agency_by_kind[k] for k in data.PARTNERS_BY_CATEGORY[category]
                   if k in self.ctx.agency_by_kind and self.ctx.agency_by_kind[k] != self.lead_agency]
         in_team = [a for a in suited if a in self.members]
         if in_team:
-            partner = rng.choice(in_team)
-        elif suited and len(self.members) < 3 and rng.random() < 0.4:
+            return rng.choice(in_team)
+        if suited and len(self.members) < 3 and rng.random() < 0.4:
             partner = suited[0]
-            self._add_member(partner, max(created_day, end + 1))
-            if partner not in self.members:
-                partner = None
-        referral = None
-        if partner is not None and rng.random() < 0.55:
-            if self.closed:
-                referral = rng.choice(("done", "done", "declined"))
-            else:
-                referral = s._pick("referral", ["sent_old", "sent_recent", "accepted", "declined", "done"],
-                                   [12, 12, 30, 14, 32])
-        # Status of the barrier itself (consistent with the referral's answer).
+            self._add_member(partner, max(created_day, self.end_day + 1))
+            return partner if partner in self.members else None
+        return None
+
+    def _referral_kind(self, partner: int | None) -> str | None:
+        if partner is None or self.rng.random() >= 0.55:
+            return None
         if self.closed:
-            status = "lifted" if rng.random() < 0.7 else "abandoned"
-        elif referral == "done":
-            status = "lifted"
-        elif referral in ("sent_old", "sent_recent"):
-            status = "open"
-        elif referral == "accepted":
-            status = "in_progress"
-        elif referral == "declined":
-            status = rng.choice(("open", "in_progress"))
-        else:
-            status = s._pick("barrier_status", ["open", "in_progress", "lifted", "abandoned"],
-                             [35, 30, 25, 10])
-        # Referral timing (days ago): after the barrier was created and the partner joined the team.
-        sent_day = None
-        if referral is not None:
-            oldest = min(created_day, self.member_day.get(partner, created_day))
-            if referral == "sent_old" and oldest < 11:
-                s._defer("referral")
-                referral = "sent_recent"
-            if referral == "sent_old":
-                sent_day = r(11, min(40, oldest))
-            elif referral == "sent_recent":
-                sent_day = r(1, min(9, oldest)) if oldest >= 1 else 0
-            elif oldest - end >= 3:
-                sent_day = r(end + 2, oldest)
-            else:
-                referral = None
-        created_at = max(s.at(created_day), self.started_at)
-        sent_at = max(s.at(sent_day), created_at) if sent_day is not None else None
-        # Due date and lifting.
+            return self.rng.choice(("done", "done", "declined"))
+        return self.s._pick("referral", ["sent_old", "sent_recent", "accepted", "declined", "done"],
+                            [12, 12, 30, 14, 32])
+
+    def _barrier_status(self, referral: str | None) -> str:
+        """The status of the barrier itself, consistent with the referral's answer."""
+        rng = self.rng
+        if self.closed:
+            return "lifted" if rng.random() < 0.7 else "abandoned"
+        if referral == "done":
+            return "lifted"
+        if referral in ("sent_old", "sent_recent"):
+            return "open"
+        if referral == "accepted":
+            return "in_progress"
+        if referral == "declined":
+            return rng.choice(("open", "in_progress"))
+        return self.s._pick("barrier_status", ["open", "in_progress", "lifted", "abandoned"], [35, 30, 25, 10])
+
+    def _referral_day(
+        self, referral: str | None, partner: int | None, created_day: int
+    ) -> tuple[str | None, int | None]:
+        """When the referral was sent (days ago): after the barrier was created and the partner joined
+        the team; no referral when there was no time for one."""
+        if referral is None:
+            return None, None
+        s, r, end = self.s, self.s._randint, self.end_day
+        oldest = min(created_day, self.member_day.get(partner, created_day))
+        if referral == "sent_old" and oldest < 11:
+            s._defer("referral")
+            referral = "sent_recent"
+        if referral == "sent_old":
+            return referral, r(11, min(40, oldest))
+        if referral == "sent_recent":
+            return referral, r(1, min(9, oldest)) if oldest >= 1 else 0
+        if oldest - end >= 3:
+            return referral, r(end + 2, oldest)
+        return None, None
+
+    def _due_and_lifted(self, status: str, created_day: int, sent_day: int | None, created_at: datetime,
+                        sent_at: datetime | None) -> tuple[date | None, datetime | None]:
+        s, r, end = self.s, self.s._randint, self.end_day
         lifted_at = None
         if status in ("open", "in_progress"):
             if created_day >= 3 and s._pick("barrier_due", ["past", "future"], [30, 70]) == "past":
@@ -99,20 +127,9 @@ class BarriersMixin:
                 lifted_at = min(max(s.at(settled_day), (sent_at or created_at) + timedelta(hours=1)),
                                 self.end_at)
                 lifted_at = max(lifted_at, created_at)
-        if rng.random() < 0.1:
+        if self.rng.random() < 0.1:
             due = None
-        barrier_id = self.w.new_id("barrier")
-        self.w.add("barrier", {
-            "id": barrier_id, "territory_id": self.tid, "pathway_id": self.pid, "category": category,
-            "title": rng.choice(data.BARRIER_TITLES[category]),
-            "description": rng.choice(data.BARRIER_DESCRIPTIONS),
-            "owner_agency_id": partner if referral in ("accepted", "done") else self.lead_agency,
-            "due_on": due, "status": status, "lifted_at": lifted_at,
-            "created_by_id": self.who(created_day)[0],
-            "created_at": created_at, "updated_at": lifted_at or created_at, "version": 1,
-        })
-        if referral is not None and sent_at is not None and sent_day is not None and partner is not None:
-            self._referral(barrier_id, partner, referral, sent_day, sent_at, lifted_at)
+        return due, lifted_at
 
     def _referral(self, barrier_id: int, partner: int, kind: str, sent_day: int, sent_at: datetime,
                   lifted_at: datetime | None) -> None:

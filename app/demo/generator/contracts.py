@@ -45,14 +45,7 @@ class ContractsMixin:
         signed = s.day(max(signed_day, 0))
         starts = signed
         while True:
-            if kind == "ppae":
-                months = None if s._chance(0.5) else 12
-            elif kind == "cer":
-                months = self.rng.choice([6, 12])
-            elif kind == "cej":
-                months = 12
-            else:
-                months = self.rng.choice([12, 24])
+            months = self._contract_months(kind)
             ends = add_months(starts, months) - timedelta(days=1) if months else None
             if ends is None or ends >= stop:
                 if not self.closed:
@@ -66,6 +59,16 @@ class ContractsMixin:
             # Renewal, signed shortly before the previous one ends.
             signed = max(min(ends - timedelta(days=r(0, 10)), today), starts)
             starts = ends + timedelta(days=1)
+
+    def _contract_months(self, kind: str) -> int | None:
+        """How long a contract of this kind runs (None: open-ended)."""
+        if kind == "ppae":
+            return None if self.s._chance(0.5) else 12
+        if kind == "cer":
+            return self.rng.choice([6, 12])
+        if kind == "cej":
+            return 12
+        return self.rng.choice([12, 24])
 
     def _contract_row(self, kind: str, signed: date, starts: date, ends: date | None) -> None:
         s = self.s

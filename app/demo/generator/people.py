@@ -102,7 +102,8 @@ class PeopleMixin:
         earliest = add_months(self.today, -12 * (age + 1)) + timedelta(days=1)
         return earliest + timedelta(days=self.rng.randint(0, (latest - earliest).days))
 
-    def _person(self, ctx: TerritoryContext) -> None:
+    def _plans(self, ctx: TerritoryContext) -> list[Plan]:
+        """The person's pathways, oldest first: one open, one closed, or a closed one then an open one."""
         r = self._randint
         scenario = self._pick("scenario", SCENARIOS, SCENARIO_WEIGHTS)
         if scenario == "closed_then_open":
@@ -110,21 +111,13 @@ class PeopleMixin:
                                   [60, 15, 15, 10])
             current = self._plan_open(ctx, reopened)
             old_kind = "mission_locale" if current.lead_kind == "mission_locale" else None
-            plans = [self._plan_closed(ctx, current.start_day + r(10, 60), old_kind), current]
-        elif scenario == "closed":
-            plans = [self._plan_closed(ctx, r(20, 400))]
-        else:
-            plans = [self._plan_open(ctx, scenario)]
+            return [self._plan_closed(ctx, current.start_day + r(10, 60), old_kind), current]
+        if scenario == "closed":
+            return [self._plan_closed(ctx, r(20, 400))]
+        return [self._plan_open(ctx, scenario)]
 
-        young = any(p.lead_kind == "mission_locale" for p in plans)
-        earliest = max(p.start_day for p in plans)
-        female = self._chance(0.52)
-        fake = self.fake
-        first = fake.first_name_female() if female else fake.first_name_male()
-        last = fake.last_name()
-        birth_name = fake.last_name() if female and not young and self._chance(0.15) else None
-        postal_code, city = self.rng.choice(ctx.cities)
-        kinds = {p.lead_kind for p in plans}
+    def _rights(self, kinds: set[str], plans: list[Plan]) -> list[str]:
+        """Social rights consistent with the agencies that lead the pathways (RSA, AAH, ASS…)."""
         rights: list[str] = []
         if kinds & {"departmental_council", "ccas", "association"} or self._chance(0.3):
             rights.append("rsa")
@@ -136,6 +129,21 @@ class PeopleMixin:
             rights.append("css")
         if any(p.stage == "employed" for p in plans) and self._chance(0.5):
             rights.append("prime_activite")
+        return rights
+
+    def _person(self, ctx: TerritoryContext) -> None:
+        r = self._randint
+        plans = self._plans(ctx)
+        young = any(p.lead_kind == "mission_locale" for p in plans)
+        earliest = max(p.start_day for p in plans)
+        female = self._chance(0.52)
+        fake = self.fake
+        first = fake.first_name_female() if female else fake.first_name_male()
+        last = fake.last_name()
+        birth_name = fake.last_name() if female and not young and self._chance(0.15) else None
+        postal_code, city = self.rng.choice(ctx.cities)
+        kinds = {p.lead_kind for p in plans}
+        rights = self._rights(kinds, plans)
         ben_id = self.w.new_id("beneficiary")
         created = self.at(earliest)
         self.w.add("beneficiary", {
