@@ -111,35 +111,12 @@ def now() -> datetime:
     return datetime(2026, 3, 10, 9, 30, tzinfo=timezone.utc)
 
 
-class QueryCounter:
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
-            self.statements.append(statement)
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
-
-
 @pytest.fixture
 def count_queries(app: Flask) -> Any:
-    """`with count_queries() as counter: ...` then `counter.count` (SAVEPOINTs excluded)."""
-    from contextlib import contextmanager
+    """`with count_queries() as counter: ...` then `counter.count` (see `tests.queries`)."""
+    from tests.queries import count_queries
 
-    @contextmanager
-    def _count() -> Iterator[QueryCounter]:
-        counter = QueryCounter()
-        engine = db.engine
-        sa.event.listen(engine, "before_cursor_execute", counter)
-        try:
-            yield counter
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", counter)
-
-    return _count
+    return count_queries
 
 
 pytest_plugins = ["tests.factories", "tests.world", "tests.api_client"]

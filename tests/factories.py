@@ -1,16 +1,47 @@
-"""factory_boy factories and a few fixtures building consistent worlds."""
+"""factory_boy factories, one per model, and a few fixtures.
+
+Every factory builds a consistent row with its parents (a meeting comes with its pathway, whose
+referent, lead agency, person and territory agree), flushed but not committed. Times default to
+`NOW` (the `now` fixture's instant) and before, so rules evaluated at `now` see a plausible past.
+Traits name the states tests ask for: `MeetingFactory(held=True)`, `BarrierFactory(lifted=True)`,
+`AlertFactory(acknowledged=True)`, `PathwayFactory(closed=True)`…
+"""
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+from datetime import UTC, date, datetime, timedelta
 
 import factory
 import pytest
 from factory.alchemy import SQLAlchemyModelFactory
 
-from app.accounts.models import Agency, AgencyKind, Role, Territory, User
+from app.accounts.models import Agency, AgencyKind, ApiToken, PasswordReset, Role, Territory, User, UserSession
 from app.accounts.passwords import hash_password
+from app.audit.models import AuditEvent
+from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, DeclineReason, Referral, ReferralStatus
+from app.core.idempotency import FormSubmission
 from app.extensions import db
-from app.pathways.models import Beneficiary
+from app.followup.models import Alert, AlertKind, AlertStatus, DeliveryStatus, DigestDelivery, ScanState
+from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
+from app.pathways.models import (
+    Beneficiary,
+    ClosureReason,
+    Consent,
+    ConsentMethod,
+    Contract,
+    ContractKind,
+    EmploymentContractType,
+    Entry,
+    EntryKind,
+    JoinRequestStatus,
+    Orientation,
+    Pathway,
+    PathwayMember,
+    ReferentAssignment,
+    Stage,
+    TeamJoinRequest,
+    Visibility,
+)
 from app.pathways.search import search_key
 
 PASSWORD = "motdepasse-de-test-123"
@@ -66,6 +97,414 @@ class BeneficiaryFactory(BaseFactory):
     last_name = factory.Faker("last_name", locale="fr_FR")
     birth_date = date(1985, 4, 12)
     search_name = factory.LazyAttribute(lambda o: search_key(o.last_name, o.first_name))
+
+
+NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)  # the `now` fixture
+TODAY = NOW.date()
+
+
+def _days_ago(days: int) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def _hash(prefix: str, n: int) -> str:
+    """A unique SHA-256 hex digest, shaped like the stored hashes of tokens and keys."""
+    return hashlib.sha256(f"{prefix}-{n}".encode()).hexdigest()
+
+
+def _colleague(agency: Agency) -> User:
+    return UserFactory(agency=agency)
+
+
+# ---- accounts ------------------------------------------------------------------------------------
+
+
+class ApiTokenFactory(BaseFactory):
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    territory_id = factory.SelfAttribute("user.territory_id")
+    token_hash = factory.Sequence(lambda n: _hash("api-token", n))
+    created_at = factory.LazyFunction(lambda: _days_ago(1))
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + timedelta(days=90))
+
+    class Params:
+        revoked = factory.Trait(revoked_at=factory.LazyFunction(lambda: _days_ago(0)))
+        expired = factory.Trait(
+            created_at=factory.LazyFunction(lambda: _days_ago(100)),
+            expires_at=factory.LazyFunction(lambda: _days_ago(10)),
+        )
+
+
+class UserSessionFactory(BaseFactory):
+    class Meta:
+        model = UserSession
+
+    user = factory.SubFactory(UserFactory)
+    key_hash = factory.Sequence(lambda n: _hash("session", n))
+    created_at = factory.LazyFunction(lambda: _days_ago(1))
+    last_seen_at = factory.SelfAttribute("created_at")
+
+    class Params:
+        revoked = factory.Trait(revoked_at=factory.LazyFunction(lambda: _days_ago(0)))
+
+
+class PasswordResetFactory(BaseFactory):
+    class Meta:
+        model = PasswordReset
+
+    user = factory.SubFactory(UserFactory)
+    token_hash = factory.Sequence(lambda n: _hash("reset", n))
+    created_at = factory.LazyFunction(lambda: _days_ago(0))
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + timedelta(hours=1))
+
+    class Params:
+        used = factory.Trait(used_at=factory.SelfAttribute("created_at"))
+
+
+class FormSubmissionFactory(BaseFactory):
+    class Meta:
+        model = FormSubmission
+
+    token_hash = factory.Sequence(lambda n: _hash("form", n))
+    user_id = factory.LazyFunction(lambda: UserFactory().id)
+    submitted_at = factory.LazyFunction(lambda: _days_ago(0))
+    result_url = "/portefeuille"
+
+
+# ---- pathways ------------------------------------------------------------------------------------
+
+
+class PathwayFactory(BaseFactory):
+    """An open pathway at intake, with its referent (of the lead agency) and its person."""
+
+    class Meta:
+        model = Pathway
+
+    referent = factory.SubFactory(UserFactory)
+    lead_agency = factory.LazyAttribute(lambda o: o.referent.agency if o.referent else AgencyFactory())
+    territory_id = factory.LazyAttribute(lambda o: o.lead_agency.territory_id)
+    beneficiary = factory.SubFactory(BeneficiaryFactory, territory_id=factory.SelfAttribute("..territory_id"))
+    stage = Stage.INTAKE
+    started_at = factory.LazyFunction(lambda: _days_ago(60))
+
+    class Params:
+        without_referent = factory.Trait(referent=None)
+        oriented = factory.Trait(
+            stage=Stage.SUPPORT,
+            orientation=Orientation.PROFESSIONAL,
+            oriented_at=factory.LazyFunction(lambda: _days_ago(50)),
+        )
+        employed = factory.Trait(
+            oriented=True,
+            stage=Stage.EMPLOYED,
+            employment_started_on=TODAY - timedelta(days=20),
+            employment_contract_type=EmploymentContractType.CDI,
+            employer="Boulangerie du Centre",
+        )
+        closed = factory.Trait(
+            stage=Stage.CLOSED,
+            closed_at=factory.LazyFunction(lambda: _days_ago(1)),
+            closure_reason=ClosureReason.NO_CONTACT,
+        )
+
+
+def _referent_or_colleague(pathway: Pathway) -> User:
+    return pathway.referent or _colleague(pathway.lead_agency)
+
+
+def _partner_agency(pathway: Pathway) -> Agency:
+    territory = db.session.get(Territory, pathway.territory_id)
+    return AgencyFactory(territory=territory, kind=AgencyKind.CAF)
+
+
+class _OfPathway(BaseFactory):
+    """A row hanging from a pathway, in its territory."""
+
+    class Meta:
+        abstract = True
+
+    pathway = factory.SubFactory(PathwayFactory)
+    territory_id = factory.SelfAttribute("pathway.territory_id")
+
+
+class ReferentAssignmentFactory(_OfPathway):
+    """The pathway's current referent assignment (pass `ended=True` for a past one)."""
+
+    class Meta:
+        model = ReferentAssignment
+
+    user = factory.LazyAttribute(lambda o: _referent_or_colleague(o.pathway))
+    agency_id = factory.SelfAttribute("user.agency_id")
+    assigned_by_id = factory.SelfAttribute("user.id")
+    started_at = factory.SelfAttribute("pathway.started_at")
+
+    class Params:
+        ended = factory.Trait(ended_at=factory.LazyFunction(lambda: _days_ago(5)), note="Passage de relais.")
+
+
+class PathwayMemberFactory(_OfPathway):
+    """A partner agency (a CAF of the same territory) in the pathway's team."""
+
+    class Meta:
+        model = PathwayMember
+
+    agency = factory.LazyAttribute(lambda o: _partner_agency(o.pathway))
+    added_at = factory.LazyFunction(lambda: _days_ago(30))
+    added_by_id = factory.LazyAttribute(lambda o: _referent_or_colleague(o.pathway).id)
+
+    class Params:
+        removed = factory.Trait(
+            removed_at=factory.LazyFunction(lambda: _days_ago(2)),
+            removed_by_id=factory.SelfAttribute("added_by_id"),
+        )
+
+
+class TeamJoinRequestFactory(_OfPathway):
+    """A pending request of another agency of the territory to join the team."""
+
+    class Meta:
+        model = TeamJoinRequest
+        exclude = ("pathway",)  # no relationship to it on the model
+
+    pathway_id = factory.SelfAttribute("pathway.id")
+
+    agency = factory.LazyAttribute(lambda o: _partner_agency(o.pathway))
+    requested_by = factory.LazyAttribute(lambda o: _colleague(o.agency))
+    requested_at = factory.LazyFunction(lambda: _days_ago(3))
+    message = "Nous suivons déjà cette personne."
+    status = JoinRequestStatus.PENDING
+
+    class Params:
+        accepted = factory.Trait(
+            status=JoinRequestStatus.ACCEPTED,
+            answered_at=factory.LazyFunction(lambda: _days_ago(1)),
+            answered_by_id=factory.LazyAttribute(lambda o: _referent_or_colleague(o.pathway).id),
+        )
+        refused = factory.Trait(
+            status=JoinRequestStatus.REFUSED,
+            answered_at=factory.LazyFunction(lambda: _days_ago(1)),
+            answered_by_id=factory.LazyAttribute(lambda o: _referent_or_colleague(o.pathway).id),
+            answer_comment="Déjà dans l'équipe.",
+        )
+
+
+class ConsentFactory(_OfPathway):
+    """The person's active consent to share the record with the team."""
+
+    class Meta:
+        model = Consent
+
+    given_at = factory.LazyFunction(lambda: _days_ago(30))
+    method = ConsentMethod.WRITTEN
+    recorded_by_id = factory.LazyAttribute(lambda o: _referent_or_colleague(o.pathway).id)
+
+    class Params:
+        withdrawn = factory.Trait(
+            withdrawn_at=factory.LazyFunction(lambda: _days_ago(2)),
+            withdrawn_by_id=factory.SelfAttribute("recorded_by_id"),
+        )
+
+
+class ContractFactory(_OfPathway):
+    """A CER running from a month ago for six months."""
+
+    class Meta:
+        model = Contract
+
+    kind = ContractKind.CER
+    signed_on = TODAY - timedelta(days=30)
+    starts_on = factory.SelfAttribute("signed_on")
+    ends_on = factory.LazyAttribute(lambda o: o.starts_on + timedelta(days=182))
+    recorded_by_id = factory.LazyAttribute(lambda o: _referent_or_colleague(o.pathway).id)
+
+    class Params:
+        ending_soon = factory.Trait(
+            signed_on=TODAY - timedelta(days=170), ends_on=TODAY + timedelta(days=10)
+        )
+
+
+class EntryFactory(_OfPathway):
+    """A journal note of the referent, visible to the team."""
+
+    class Meta:
+        model = Entry
+        exclude = ("pathway",)  # no relationship to it on the model
+
+    pathway_id = factory.SelfAttribute("pathway.id")
+
+    author = factory.LazyAttribute(lambda o: _referent_or_colleague(o.pathway))
+    author_agency_id = factory.SelfAttribute("author.agency_id")
+    kind = EntryKind.NOTE
+    visibility = Visibility.TEAM
+    body = factory.Sequence(lambda n: f"Note de suivi n° {n}.")
+    occurred_at = factory.LazyFunction(lambda: _days_ago(3))
+    created_at = factory.SelfAttribute("occurred_at")
+
+
+# ---- meetings, barriers, referrals ---------------------------------------------------------------
+
+
+class MeetingFactory(_OfPathway):
+    """A planned follow-up meeting a week from now, organised by the referent."""
+
+    class Meta:
+        model = Meeting
+
+    organizer = factory.LazyAttribute(lambda o: _referent_or_colleague(o.pathway))
+    agency_id = factory.SelfAttribute("organizer.agency_id")
+    kind = MeetingKind.FOLLOW_UP
+    channel = MeetingChannel.IN_PERSON
+    scheduled_at = factory.LazyFunction(lambda: NOW + timedelta(days=7))
+    duration_minutes = 45
+    status = MeetingStatus.PLANNED
+    notes_visibility = Visibility.AGENCY
+
+    class Params:
+        planned = factory.Trait(status=MeetingStatus.PLANNED)
+        held = factory.Trait(
+            status=MeetingStatus.HELD,
+            scheduled_at=factory.LazyFunction(lambda: _days_ago(7)),
+            recorded_at=factory.SelfAttribute("scheduled_at"),
+            recorded_by_id=factory.SelfAttribute("organizer.id"),
+            notes="Point sur la recherche d'emploi.",
+        )
+        missed = factory.Trait(
+            status=MeetingStatus.MISSED,
+            scheduled_at=factory.LazyFunction(lambda: _days_ago(7)),
+            recorded_at=factory.SelfAttribute("scheduled_at"),
+            recorded_by_id=factory.SelfAttribute("organizer.id"),
+        )
+        cancelled = factory.Trait(
+            status=MeetingStatus.CANCELLED,
+            cancelled_at=factory.LazyFunction(lambda: _days_ago(1)),
+            cancellation_reason="Empêchement.",
+        )
+
+
+class BarrierFactory(_OfPathway):
+    """An open mobility barrier, owned by the lead agency."""
+
+    class Meta:
+        model = Barrier
+
+    category = BarrierCategory.MOBILITY
+    title = "Pas de permis"
+    owner_agency_id = factory.SelfAttribute("pathway.lead_agency_id")
+    created_by_id = factory.LazyAttribute(lambda o: _referent_or_colleague(o.pathway).id)
+    status = BarrierStatus.OPEN
+    created_at = factory.LazyFunction(lambda: _days_ago(20))
+
+    class Params:
+        in_progress = factory.Trait(status=BarrierStatus.IN_PROGRESS)
+        lifted = factory.Trait(status=BarrierStatus.LIFTED, lifted_at=factory.LazyFunction(lambda: _days_ago(1)))
+        abandoned = factory.Trait(status=BarrierStatus.ABANDONED)
+        overdue = factory.Trait(due_on=TODAY - timedelta(days=5))
+
+
+_ANSWERED = {
+    "answered_at": factory.LazyFunction(lambda: _days_ago(1)),
+    "answered_by_id": factory.LazyAttribute(lambda o: _colleague(o.agency).id),
+}
+
+
+class ReferralFactory(BaseFactory):
+    """A referral of a barrier to a partner agency of the territory, waiting for an answer."""
+
+    class Meta:
+        model = Referral
+
+    barrier = factory.SubFactory(BarrierFactory)
+    territory_id = factory.SelfAttribute("barrier.territory_id")
+    agency = factory.LazyAttribute(lambda o: _partner_agency(o.barrier.pathway))
+    status = ReferralStatus.SENT
+    message = "Pouvez-vous recevoir cette personne ?"
+    sent_at = factory.LazyFunction(lambda: _days_ago(5))
+    sent_by_id = factory.SelfAttribute("barrier.created_by_id")
+
+    class Params:
+        accepted = factory.Trait(status=ReferralStatus.ACCEPTED, **_ANSWERED)
+        declined = factory.Trait(status=ReferralStatus.DECLINED, decline_reason=DeclineReason.NO_CAPACITY, **_ANSWERED)
+        done = factory.Trait(status=ReferralStatus.DONE, **_ANSWERED)
+
+
+# ---- follow-up and audit -------------------------------------------------------------------------
+
+
+class AlertFactory(_OfPathway):
+    """An open follow-up-overdue alert of a pathway."""
+
+    class Meta:
+        model = Alert
+
+    kind = AlertKind.FOLLOW_UP_OVERDUE
+    subject_key = ""
+    due_at = factory.LazyFunction(lambda: _days_ago(2))
+    status = AlertStatus.OPEN
+    raised_at = factory.LazyFunction(lambda: _days_ago(1))
+
+    class Params:
+        open = factory.Trait(status=AlertStatus.OPEN)
+        acknowledged = factory.Trait(
+            status=AlertStatus.ACKNOWLEDGED,
+            acknowledged_at=factory.LazyFunction(lambda: _days_ago(0)),
+            acknowledged_by_id=factory.SelfAttribute("pathway.referent_id"),
+        )
+        resolved = factory.Trait(status=AlertStatus.RESOLVED, resolved_at=factory.LazyFunction(lambda: _days_ago(0)))
+
+
+class ScanStateFactory(BaseFactory):
+    """A territory already scanned (fully) an hour ago."""
+
+    class Meta:
+        model = ScanState
+        exclude = ("territory",)
+
+    territory = factory.SubFactory(TerritoryFactory)
+    territory_id = factory.SelfAttribute("territory.id")
+    last_now = factory.LazyFunction(lambda: NOW - timedelta(hours=1))
+    last_started_at = factory.SelfAttribute("last_now")
+    last_full_at = factory.SelfAttribute("last_now")
+    settings_version = factory.SelfAttribute("territory.version")
+
+
+class DigestDeliveryFactory(BaseFactory):
+    """Today's digest of a user, not sent yet."""
+
+    class Meta:
+        model = DigestDelivery
+        exclude = ("user",)
+
+    user = factory.SubFactory(UserFactory)
+    user_id = factory.SelfAttribute("user.id")
+    digest_date = TODAY
+    status = DeliveryStatus.PENDING
+    created_at = factory.LazyFunction(lambda: _days_ago(0))
+
+    class Params:
+        sent = factory.Trait(status=DeliveryStatus.SENT, attempts=1, sent_at=factory.SelfAttribute("created_at"))
+        failed = factory.Trait(status=DeliveryStatus.FAILED, attempts=1, last_error="SMTPServerDisconnected")
+
+
+class AuditEventFactory(BaseFactory):
+    """A professional read a pathway."""
+
+    class Meta:
+        model = AuditEvent
+        exclude = ("actor", "pathway")
+
+    pathway = factory.SubFactory(PathwayFactory)
+    actor = factory.SelfAttribute("pathway.referent")
+    territory_id = factory.SelfAttribute("pathway.territory_id")
+    actor_id = factory.LazyAttribute(lambda o: o.actor.id if o.actor else None)
+    actor_agency_id = factory.LazyAttribute(lambda o: o.actor.agency_id if o.actor else None)
+    occurred_at = factory.LazyFunction(lambda: _days_ago(0))
+    action = "pathway.read"
+    object_type = "pathway"
+    object_id = factory.SelfAttribute("pathway.id")
+    pathway_id = factory.SelfAttribute("pathway.id")
+    details = factory.LazyFunction(dict)
 
 
 @pytest.fixture

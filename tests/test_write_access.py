@@ -29,9 +29,8 @@ from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.meetings import services as meeting_services
 from app.meetings.models import Meeting
-from app.validation import PARIS
 from tests.factories import UserFactory
-from tests.web_helpers import login_as
+from tests.web_helpers import local_input_in, login_as
 from tests.world import World
 
 OPS = [
@@ -112,10 +111,6 @@ QUESTIONS: dict[str, Callable[[Any, Scene], bool]] = {
 }
 
 
-def _local(delta: timedelta) -> str:
-    return (utcnow() + delta).astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
-
-
 def _iso(delta: timedelta) -> str:
     return (utcnow() + delta).isoformat()
 
@@ -179,7 +174,7 @@ def _fill(value: Any, ids: dict[str, Any], *, web: bool) -> Any:
     if isinstance(value, dict):
         return {k: _fill(v, ids, web=web) for k, v in value.items()}
     if value in TIMES:
-        return _local(TIMES[value]) if web else _iso(TIMES[value])
+        return local_input_in(TIMES[value]) if web else _iso(TIMES[value])
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         found = ids[value[1:-1]]
         return str(found) if web else found

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from html import unescape
 from typing import Any
 
 from flask import g
 
+from app.db_types import utcnow
+from app.validation import PARIS
 from tests.factories import PASSWORD
 
 
@@ -34,3 +37,13 @@ def field_error(html: str, field: str) -> str | None:
     """The French error shown next to a field (`champ-<field>-erreur`), if any."""
     match = re.search(rf'id="champ-{field}-erreur" class="fr-error-text">([^<]+)<', html)
     return unescape(match.group(1)) if match else None
+
+
+def local_input(moment: datetime) -> str:
+    """A moment as a `datetime-local` field takes it: Paris wall-clock time, to the minute."""
+    return moment.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+
+
+def local_input_in(delta: timedelta) -> str:
+    """`local_input` of the real clock's now plus `delta` (forms compare with the real clock)."""
+    return local_input(utcnow() + delta)

@@ -143,126 +143,160 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None, fu
         if not try_advisory_xact_lock(session, SCAN_LOCK_KEY):
             result.skipped = True
             return result
-        query = sa.select(Territory).order_by(Territory.id)
-        if territory_ids is not None:
-            query = query.where(Territory.id.in_(territory_ids))
-        territories = list(session.scalars(query))
+        territories = _territories(session, territory_ids)
         if not territories:
             return result
         full_territories, incremental = _plan(session, territories, now, started, full)
         conn = session.connection()
-        dialect = conn.dialect.name
-        if dialect == "postgresql":
+        if conn.dialect.name == "postgresql":
             # Hash joins and aggregates over every open pathway stay in memory for this transaction.
             conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
         scope = None
         if incremental:
-            result.full = False
-            scope = _scope
-            conn.exec_driver_sql(_CREATE_SCOPE)
-            conn.execute(_scope.delete())
-            for territory, state in incremental:
-                prev = RuleContext(now=state.last_now, territories=[territory])
-                current = RuleContext(now=now, territories=[territory])
-                for select in changed_pathways(prev, current, state.last_started_at - CHANGE_MARGIN):
-                    conn.execute(_scope.insert().from_select(["pathway_id"], select))
-            if full_territories:
-                conn.execute(
-                    _scope.insert().from_select(
-                        ["pathway_id"],
-                        sa.select(Pathway.id).where(Pathway.territory_id.in_([t.id for t in full_territories])),
-                    )
-                )
-            result.examined = conn.execute(sa.select(sa.func.count(sa.distinct(_scope.c.pathway_id)))).scalar()
-            total = conn.execute(
-                sa.select(sa.func.count(Pathway.id)).where(Pathway.territory_id.in_([t.id for t in territories]))
-            ).scalar()
-            if result.examined > INCREMENTAL_MAX_SHARE * total:
-                # So much may have changed that a full scan is cheaper than a scoped one.
-                scope, result.full, result.examined = None, True, None
-                full_territories = territories
-            elif dialect == "postgresql":
-                conn.exec_driver_sql("ANALYZE scan_scope")
-        ctx = RuleContext(now=now, territories=territories, scope=scope)
-        conn.exec_driver_sql(_CREATE)
-        conn.execute(_candidates.delete())
-        columns = ["territory_id", "pathway_id", "kind", "subject_key", "due_at"]
-        for rule in RULES.values():
-            conn.execute(_candidates.insert().from_select(columns, rule(ctx)))
-        if dialect == "postgresql":
-            conn.exec_driver_sql("ANALYZE alert_candidate")  # temporary tables get no autovacuum stats
-
-        in_scope = Alert.territory_id.in_([t.id for t in territories])
-        if scope is not None:
-            in_scope = sa.and_(in_scope, Alert.pathway_id.in_(sa.select(scope.c.pathway_id)))
-        # One pass (a FULL JOIN) finds both the candidates without an unresolved alert (to raise)
-        # and the unresolved alerts without a candidate (to resolve).
-        unresolved = (
-            sa.select(Alert.id, Alert.pathway_id, Alert.kind, Alert.subject_key)
-            .where(in_scope, Alert.status != AlertStatus.RESOLVED)
-            .subquery("unresolved")
-        )
-        conn.exec_driver_sql(_CREATE_DIFF)
-        conn.execute(_diff.delete())
-        conn.execute(
-            _diff.insert().from_select(
-                ["alert_id", "territory_id", "pathway_id", "kind", "subject_key", "due_at"],
-                sa.select(
-                    unresolved.c.id,
-                    _candidates.c.territory_id,
-                    _candidates.c.pathway_id,
-                    _candidates.c.kind,
-                    _candidates.c.subject_key,
-                    _candidates.c.due_at,
-                )
-                .select_from(_candidates)
-                .join(
-                    unresolved,
-                    sa.and_(
-                        unresolved.c.pathway_id == _candidates.c.pathway_id,
-                        unresolved.c.kind == _candidates.c.kind,
-                        unresolved.c.subject_key == _candidates.c.subject_key,
-                    ),
-                    full=True,
-                )
-                .where(sa.or_(unresolved.c.id.is_(None), _candidates.c.pathway_id.is_(None))),
-            )
-        )
-        resolved = conn.execute(
-            sa.update(Alert.__table__)
-            .where(Alert.id.in_(sa.select(_diff.c.alert_id).where(_diff.c.alert_id.is_not(None))))
-            .values(status=AlertStatus.RESOLVED.value, resolved_at=now)
-        )
-        result.resolved = resolved.rowcount or 0
-
-        new_rows = sa.select(
-            _diff.c.territory_id,
-            _diff.c.pathway_id,
-            _diff.c.kind,
-            _diff.c.subject_key,
-            _diff.c.due_at,
-            sa.literal(AlertStatus.OPEN.value),
-            sa.literal(now, Alert.__table__.c.raised_at.type),
-        ).where(_diff.c.alert_id.is_(None))  # (SQLite also needs this WHERE before ON CONFLICT)
-        insert_module = postgresql if dialect == "postgresql" else sqlite
-        insert = (
-            insert_module.insert(Alert.__table__)
-            .from_select(
-                ["territory_id", "pathway_id", "kind", "subject_key", "due_at", "status", "raised_at"], new_rows
-            )
-            .on_conflict_do_nothing()
-        )
-        result.raised = conn.execute(insert).rowcount or 0
-        conn.execute(_candidates.delete())
-        conn.execute(_diff.delete())
-        if scope is not None:
-            conn.execute(_scope.delete())
+            scope, full_territories = _decide_scope(conn, result, territories, full_territories, incremental, now)
+        _evaluate_rules(conn, RuleContext(now=now, territories=territories, scope=scope))
+        _diff_with_unresolved(conn, territories, scope)
+        _apply_diff(conn, result, now)
+        _clear_work_tables(conn, scope)
         _save_states(session, territories, full_territories, now, started)
-        territory_scope = Alert.territory_id.in_([t.id for t in territories])
-        for kind, count in conn.execute(
-            sa.select(Alert.kind, sa.func.count())
-            .where(territory_scope, Alert.status != AlertStatus.RESOLVED)
-            .group_by(Alert.kind)
-        ):
-            result.open_by_kind[AlertKind(kind)] = count
+        _count_open(conn, result, territories)
     return result
+
+
+def _territories(session: sa.orm.Session, territory_ids: list[int] | None) -> list[Territory]:
+    query = sa.select(Territory).order_by(Territory.id)
+    if territory_ids is not None:
+        query = query.where(Territory.id.in_(territory_ids))
+    return list(session.scalars(query))
+
+
+def _decide_scope(
+    conn: sa.Connection,
+    result: ScanResult,
+    territories: list[Territory],
+    full_territories: list[Territory],
+    incremental: list[tuple[Territory, ScanState]],
+    now: datetime,
+) -> tuple[sa.Table | None, list[Territory]]:
+    """Fill `scan_scope` with the pathways to re-examine; returns the scope (None: scan everything)
+    and the territories whose scan counts as full."""
+    result.full = False
+    conn.exec_driver_sql(_CREATE_SCOPE)
+    conn.execute(_scope.delete())
+    for territory, state in incremental:
+        prev = RuleContext(now=state.last_now, territories=[territory])
+        current = RuleContext(now=now, territories=[territory])
+        for select in changed_pathways(prev, current, state.last_started_at - CHANGE_MARGIN):
+            conn.execute(_scope.insert().from_select(["pathway_id"], select))
+    if full_territories:
+        conn.execute(
+            _scope.insert().from_select(
+                ["pathway_id"],
+                sa.select(Pathway.id).where(Pathway.territory_id.in_([t.id for t in full_territories])),
+            )
+        )
+    result.examined = conn.execute(sa.select(sa.func.count(sa.distinct(_scope.c.pathway_id)))).scalar()
+    total = conn.execute(
+        sa.select(sa.func.count(Pathway.id)).where(Pathway.territory_id.in_([t.id for t in territories]))
+    ).scalar()
+    if result.examined > INCREMENTAL_MAX_SHARE * total:
+        # So much may have changed that a full scan is cheaper than a scoped one.
+        result.full, result.examined = True, None
+        return None, territories
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE scan_scope")
+    return _scope, full_territories
+
+
+def _evaluate_rules(conn: sa.Connection, ctx: RuleContext) -> None:
+    """Every rule's candidates (the alerts that should be unresolved) into `alert_candidate`."""
+    conn.exec_driver_sql(_CREATE)
+    conn.execute(_candidates.delete())
+    columns = ["territory_id", "pathway_id", "kind", "subject_key", "due_at"]
+    for rule in RULES.values():
+        conn.execute(_candidates.insert().from_select(columns, rule(ctx)))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE alert_candidate")  # temporary tables get no autovacuum stats
+
+
+def _diff_with_unresolved(conn: sa.Connection, territories: list[Territory], scope: sa.Table | None) -> None:
+    """Into `alert_diff`: the candidates without an unresolved alert (to raise) and the unresolved
+    alerts without a candidate (to resolve), found in one pass (a FULL JOIN)."""
+    in_scope = Alert.territory_id.in_([t.id for t in territories])
+    if scope is not None:
+        in_scope = sa.and_(in_scope, Alert.pathway_id.in_(sa.select(scope.c.pathway_id)))
+    unresolved = (
+        sa.select(Alert.id, Alert.pathway_id, Alert.kind, Alert.subject_key)
+        .where(in_scope, Alert.status != AlertStatus.RESOLVED)
+        .subquery("unresolved")
+    )
+    conn.exec_driver_sql(_CREATE_DIFF)
+    conn.execute(_diff.delete())
+    conn.execute(
+        _diff.insert().from_select(
+            ["alert_id", "territory_id", "pathway_id", "kind", "subject_key", "due_at"],
+            sa.select(
+                unresolved.c.id,
+                _candidates.c.territory_id,
+                _candidates.c.pathway_id,
+                _candidates.c.kind,
+                _candidates.c.subject_key,
+                _candidates.c.due_at,
+            )
+            .select_from(_candidates)
+            .join(
+                unresolved,
+                sa.and_(
+                    unresolved.c.pathway_id == _candidates.c.pathway_id,
+                    unresolved.c.kind == _candidates.c.kind,
+                    unresolved.c.subject_key == _candidates.c.subject_key,
+                ),
+                full=True,
+            )
+            .where(sa.or_(unresolved.c.id.is_(None), _candidates.c.pathway_id.is_(None))),
+        )
+    )
+
+
+def _apply_diff(conn: sa.Connection, result: ScanResult, now: datetime) -> None:
+    """Resolve the alerts whose cause is gone, raise the new ones (two statements)."""
+    resolved = conn.execute(
+        sa.update(Alert.__table__)
+        .where(Alert.id.in_(sa.select(_diff.c.alert_id).where(_diff.c.alert_id.is_not(None))))
+        .values(status=AlertStatus.RESOLVED.value, resolved_at=now)
+    )
+    result.resolved = resolved.rowcount or 0
+
+    new_rows = sa.select(
+        _diff.c.territory_id,
+        _diff.c.pathway_id,
+        _diff.c.kind,
+        _diff.c.subject_key,
+        _diff.c.due_at,
+        sa.literal(AlertStatus.OPEN.value),
+        sa.literal(now, Alert.__table__.c.raised_at.type),
+    ).where(_diff.c.alert_id.is_(None))  # (SQLite also needs this WHERE before ON CONFLICT)
+    insert_module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = (
+        insert_module.insert(Alert.__table__)
+        .from_select(["territory_id", "pathway_id", "kind", "subject_key", "due_at", "status", "raised_at"], new_rows)
+        .on_conflict_do_nothing()
+    )
+    result.raised = conn.execute(insert).rowcount or 0
+
+
+def _clear_work_tables(conn: sa.Connection, scope: sa.Table | None) -> None:
+    conn.execute(_candidates.delete())
+    conn.execute(_diff.delete())
+    if scope is not None:
+        conn.execute(_scope.delete())
+
+
+def _count_open(conn: sa.Connection, result: ScanResult, territories: list[Territory]) -> None:
+    territory_scope = Alert.territory_id.in_([t.id for t in territories])
+    for kind, count in conn.execute(
+        sa.select(Alert.kind, sa.func.count())
+        .where(territory_scope, Alert.status != AlertStatus.RESOLVED)
+        .group_by(Alert.kind)
+    ):
+        result.open_by_kind[AlertKind(kind)] = count

@@ -12,7 +12,7 @@ from app.accounts.models import AgencyKind, User
 from app.extensions import db
 from app.pathways import services as pathway_services
 from app.pathways.models import ConsentMethod, Orientation
-from app.validation import PARIS
+from tests.web_helpers import local_input_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_rollback]
 
@@ -44,12 +44,6 @@ def scene(live_server):
     }
 
 
-def _local(delta: timedelta) -> str:
-    from app.db_types import utcnow
-
-    return (utcnow() + delta).astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
-
-
 def test_referent_logs_a_meeting_adds_and_refers_a_barrier(
     browser_page, scene, login, assert_accessible
 ) -> None:
@@ -71,10 +65,10 @@ def test_referent_logs_a_meeting_adds_and_refers_a_barrier(
     assert "droit d'accès" in page.locator("main").inner_text()
     assert_accessible(page)
     page.locator("label", has_text="L'entretien a eu lieu").click()
-    page.locator("#champ-held_at").fill(_local(-timedelta(hours=1)))
+    page.locator("#champ-held_at").fill(local_input_in(-timedelta(hours=1)))
     page.locator("#champ-notes").fill("Point confidentiel sur la situation familiale.")
     page.locator("label", has_text="Référent uniquement").click()
-    page.locator("#champ-next_at").fill(_local(timedelta(days=14)))
+    page.locator("#champ-next_at").fill(local_input_in(timedelta(days=14)))
     page.get_by_role("button", name="Enregistrer l'entretien").click()
     assert (
         "L'entretien est enregistré. Le prochain rendez-vous est planifié."

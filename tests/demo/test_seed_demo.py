@@ -26,6 +26,7 @@ from app.pathways.models import (
     Visibility,
 )
 from app.pathways.search import search_key
+from tests.db_helpers import count_rows
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 NOW_ISO = "2026-03-10T09:30:00+00:00"
@@ -51,12 +52,8 @@ def _scalar(stmt):
     return db.session.scalar(stmt)
 
 
-def _count(model, *where) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
-
-
 def _counts() -> dict[str, int]:
-    return {model.__tablename__: _count(model) for model in TABLES}
+    return {model.__tablename__: count_rows(model) for model in TABLES}
 
 
 def _fingerprint() -> tuple:
@@ -118,18 +115,18 @@ def test_the_neighbour_territory_is_small_and_separate(seeded):
     assert neighbour.name == "Territoire voisin (98)"
     user = db.session.scalar(sa.select(User).where(User.email == "referent.voisin@demo.parcours.fr"))
     assert user.territory_id == neighbour.id and verify_password(user.password_hash, "parcours-demo")
-    assert _count(Agency, Agency.territory_id == neighbour.id) == 1
-    assert 1 <= _count(Beneficiary, Beneficiary.territory_id == neighbour.id) <= 10
-    assert _count(Pathway, Pathway.territory_id == neighbour.id, Pathway.referent_id == user.id) >= 1
+    assert count_rows(Agency, Agency.territory_id == neighbour.id) == 1
+    assert 1 <= count_rows(Beneficiary, Beneficiary.territory_id == neighbour.id) <= 10
+    assert count_rows(Pathway, Pathway.territory_id == neighbour.id, Pathway.referent_id == user.id) >= 1
     # Nothing of territory 98 points into territory 99.
-    assert _count(Pathway, Pathway.territory_id == neighbour.id, Pathway.lead_agency_id.in_(
+    assert count_rows(Pathway, Pathway.territory_id == neighbour.id, Pathway.lead_agency_id.in_(
         sa.select(Agency.id).where(Agency.territory_id == seeded.id))) == 0
 
 
 def test_people_count_and_caseloads(seeded):
-    assert _count(Beneficiary, Beneficiary.territory_id == seeded.id) == 60
+    assert count_rows(Beneficiary, Beneficiary.territory_id == seeded.id) == 60
     claire = db.session.scalar(sa.select(User).where(User.email == "referente.cd@demo.parcours.fr"))
-    assert _count(Pathway, Pathway.referent_id == claire.id, Pathway.closed_at.is_(None)) >= 3
+    assert count_rows(Pathway, Pathway.referent_id == claire.id, Pathway.closed_at.is_(None)) >= 3
 
 
 def test_default_size_gives_realistic_caseloads(runner):
@@ -137,7 +134,7 @@ def test_default_size_gives_realistic_caseloads(runner):
     assert result.exit_code == 0, result.output
     for email in ("referente.cd@demo.parcours.fr", "referent.ft@demo.parcours.fr"):
         user_id = _scalar(sa.select(User.id).where(User.email == email))
-        caseload = _count(Pathway, Pathway.referent_id == user_id)
+        caseload = count_rows(Pathway, Pathway.referent_id == user_id)
         assert 20 <= caseload <= 70, (email, caseload)
 
 
@@ -161,10 +158,10 @@ def test_every_alert_situation_is_present(seeded):
     grace = NOW - timedelta(days=2)
     open_pathway = sa.and_(Pathway.territory_id == tid, Pathway.closed_at.is_(None))
     # no referent after 30 days
-    assert _count(Pathway, open_pathway, Pathway.stage == Stage.INTAKE, Pathway.referent_id.is_(None),
+    assert count_rows(Pathway, open_pathway, Pathway.stage == Stage.INTAKE, Pathway.referent_id.is_(None),
                   Pathway.started_at < NOW - timedelta(days=30))
     # not oriented 42 days after it began
-    assert _count(Pathway, open_pathway, Pathway.orientation.is_(None),
+    assert count_rows(Pathway, open_pathway, Pathway.orientation.is_(None),
                   Pathway.started_at < NOW - timedelta(days=42))
     # employed with a past check-in still planned
     assert db.session.execute(
@@ -182,8 +179,8 @@ def test_every_alert_situation_is_present(seeded):
     )
     assert db.session.execute(done).first()
     # a check-in still to come, and one held
-    assert _count(Meeting, Meeting.kind == MeetingKind.CHECKIN, Meeting.scheduled_at > NOW)
-    assert _count(Meeting, Meeting.kind == MeetingKind.CHECKIN, Meeting.status == MeetingStatus.HELD)
+    assert count_rows(Meeting, Meeting.kind == MeetingKind.CHECKIN, Meeting.scheduled_at > NOW)
+    assert count_rows(Meeting, Meeting.kind == MeetingKind.CHECKIN, Meeting.status == MeetingStatus.HELD)
     # missed, more than 7 days ago, nothing planned or held since
     later = sa.orm.aliased(Meeting)
     assert db.session.execute(
@@ -212,15 +209,15 @@ def test_every_alert_situation_is_present(seeded):
     ).all()
     assert any(last < NOW - timedelta(days=seeded.cadence_days(o)) for o, last in candidates)
     # an upcoming meeting within the cadence (the normal case)
-    assert _count(Meeting, Meeting.status == MeetingStatus.PLANNED, Meeting.scheduled_at > NOW,
+    assert count_rows(Meeting, Meeting.status == MeetingStatus.PLANNED, Meeting.scheduled_at > NOW,
                   Meeting.kind == MeetingKind.FOLLOW_UP)
     # open barrier past due
-    assert _count(Barrier, Barrier.territory_id == tid,
+    assert count_rows(Barrier, Barrier.territory_id == tid,
                   Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]), Barrier.due_on < TODAY)
     # referral sent more than 10 days ago, unanswered
-    assert _count(Referral, Referral.territory_id == tid, Referral.status == ReferralStatus.SENT,
+    assert count_rows(Referral, Referral.territory_id == tid, Referral.status == ReferralStatus.SENT,
                   Referral.sent_at < NOW - timedelta(days=10))
-    assert _count(Referral, Referral.status == ReferralStatus.SENT,
+    assert count_rows(Referral, Referral.status == ReferralStatus.SENT,
                   Referral.sent_at > NOW - timedelta(days=10))
     # contract ending within 30 days
     assert db.session.execute(
@@ -248,23 +245,23 @@ def test_variety_of_barriers_referrals_consents_notes_and_handovers(seeded):
     assert set(db.session.scalars(sa.select(Barrier.category).distinct())) == set(BarrierCategory)
     assert set(db.session.scalars(sa.select(Barrier.status).distinct())) == set(BarrierStatus)
     assert set(db.session.scalars(sa.select(Referral.status).distinct())) == set(ReferralStatus)
-    assert _count(Referral, Referral.decline_reason.is_not(None))
+    assert count_rows(Referral, Referral.decline_reason.is_not(None))
     assert set(db.session.scalars(sa.select(Entry.visibility).distinct())) == set(Visibility)
     assert set(db.session.scalars(
         sa.select(Meeting.notes_visibility)
         .where(Meeting.status == MeetingStatus.HELD, Meeting.notes.is_not(None))
         .distinct())) == set(Visibility)
-    assert _count(Meeting, Meeting.status == MeetingStatus.CANCELLED)
-    assert _count(Consent, Consent.withdrawn_at.is_(None))
-    assert _count(Consent, Consent.withdrawn_at.is_not(None))
+    assert count_rows(Meeting, Meeting.status == MeetingStatus.CANCELLED)
+    assert count_rows(Consent, Consent.withdrawn_at.is_(None))
+    assert count_rows(Consent, Consent.withdrawn_at.is_not(None))
     # team pathways without any consent
     assert db.session.execute(
         sa.select(Pathway.id).where(sa.exists().where(PathwayMember.pathway_id == Pathway.id),
                                     ~sa.exists().where(Consent.pathway_id == Pathway.id))
     ).first()
     # handovers: an ended assignment, then the current one with a note
-    assert _count(ReferentAssignment, ReferentAssignment.ended_at.is_not(None))
-    assert _count(ReferentAssignment, ReferentAssignment.ended_at.is_(None),
+    assert count_rows(ReferentAssignment, ReferentAssignment.ended_at.is_not(None))
+    assert count_rows(ReferentAssignment, ReferentAssignment.ended_at.is_(None),
                   ReferentAssignment.note.is_not(None))
     # team sizes from 0 to 3 partner agencies
     sizes = set(db.session.scalars(
@@ -285,7 +282,7 @@ def test_no_beneficiary_has_two_open_pathways(seeded):
         .group_by(Pathway.beneficiary_id).having(sa.func.count() > 1)
     ).all()
     assert rows == []
-    assert _count(Beneficiary, ~sa.exists().where(Pathway.beneficiary_id == Beneficiary.id)) == 0
+    assert count_rows(Beneficiary, ~sa.exists().where(Pathway.beneficiary_id == Beneficiary.id)) == 0
 
 
 def test_pathway_invariants(seeded):
@@ -363,7 +360,7 @@ def test_barrier_and_referral_invariants(seeded):
             assert r.answered_at is None or r.sent_at <= r.answered_at <= NOW
             assert r.agency_id != b.pathway.lead_agency_id and r.territory_id == b.territory_id
             # the partner asked is in the pathway's team
-            assert _count(PathwayMember, PathwayMember.pathway_id == b.pathway_id,
+            assert count_rows(PathwayMember, PathwayMember.pathway_id == b.pathway_id,
                           PathwayMember.agency_id == r.agency_id, PathwayMember.removed_at.is_(None))
             if r.answered_by_id is not None:
                 assert db.session.get(User, r.answered_by_id).agency_id == r.agency_id
@@ -431,7 +428,7 @@ def test_same_seed_and_now_give_the_same_data(seeded, runner):
     first = _fingerprint()
     _seed(runner, "--reset")
     assert _fingerprint() == first
-    assert _count(Territory, Territory.code.in_(["98", "99"])) == 2
+    assert count_rows(Territory, Territory.code.in_(["98", "99"])) == 2
     _seed(runner, "--reset", "--seed", "7")
     assert _fingerprint() != first
 
@@ -441,7 +438,7 @@ def test_dates_follow_now(runner):
     later = datetime(2030, 1, 15, 10, tzinfo=UTC)
     assert _scalar(sa.select(sa.func.max(Pathway.started_at))) <= later
     assert _scalar(sa.select(sa.func.min(Pathway.started_at))) > later - timedelta(days=5 * 365)
-    assert _count(Meeting, Meeting.status == MeetingStatus.PLANNED, Meeting.scheduled_at > later)
+    assert count_rows(Meeting, Meeting.status == MeetingStatus.PLANNED, Meeting.scheduled_at > later)
 
 
 def test_orm_inserts_after_seeding_do_not_collide(seeded):
@@ -466,8 +463,8 @@ def test_a_failure_keeps_nothing_and_exits_non_zero(runner, monkeypatch):
     result = runner.invoke(args=ARGS)
     assert result.exit_code != 0
     assert "panne simulée" in result.output and "--reset" in result.output
-    assert _count(Territory, Territory.code.in_(["98", "99"])) == 0
-    assert _count(Beneficiary) == 0
+    assert count_rows(Territory, Territory.code.in_(["98", "99"])) == 0
+    assert count_rows(Beneficiary) == 0
 
 
 def test_bad_now_is_refused(runner):
@@ -481,7 +478,7 @@ def test_reset_keeps_other_territories(runner, make_user):
     _seed(runner)
     _seed(runner, "--reset")
     assert db.session.get(User, other.id) is not None
-    assert _count(Territory, Territory.code == "99") == 1
+    assert count_rows(Territory, Territory.code == "99") == 1
 
 
 def test_closed_pathways_have_no_current_referent_assignment(seeded) -> None:
@@ -495,3 +492,73 @@ def test_closed_pathways_have_no_current_referent_assignment(seeded) -> None:
         .where(Pathway.closed_at.is_not(None), ReferentAssignment.ended_at.is_(None))
     )
     assert current_on_closed == 0
+
+
+# ---- golden output: the generator's refactorings must not change a single row -------------------
+
+# sha256 of every demo row (see `_checksum`) for ARGS, recorded before the generator was split into
+# modules. A change here means `flask seed-demo` no longer writes the same data for the same seed and
+# `--now`: only update it when the data set is meant to change.
+GOLDEN_COUNTS = {
+    "agency": 8, "barrier": 96, "beneficiary": 68, "consent": 49, "contract": 47, "entry": 179, "meeting": 364,
+    "pathway": 71, "pathway_member": 85, "referent_assignment": 68, "referral": 34, "territory": 2,
+    "user_account": 13,
+}
+GOLDEN_CHECKSUM = "1303dd561e2c99fc9369502d330f90fbfa6aa0c87eb217675ed3d171274efa2f"
+
+
+def _id_table(column: sa.Column) -> str | None:
+    """The table whose id a column holds: composite foreign keys (which keep a row in its
+    territory, or an agency with its user) may point to another table's foreign key first."""
+    for fk in sorted(column.foreign_keys, key=lambda fk: str(fk.column)):
+        if fk.column.name == "id":
+            return fk.column.table.name
+    for fk in sorted(column.foreign_keys, key=lambda fk: str(fk.column)):
+        if found := _id_table(fk.column):
+            return found
+    return None
+
+
+def _checksum() -> tuple[dict[str, int], str]:
+    """Row counts and one checksum of every column of every demo table.
+
+    Ids depend on the database's sequences (PostgreSQL's are not rolled back between tests), so
+    every id and foreign key is taken relative to the smallest id of the table it points to.
+    Password hashes are salted: left out.
+    """
+    import hashlib
+
+    counts: dict[str, int] = {}
+    base: dict[str, int] = {}
+    tables = [t for t in db.metadata.sorted_tables if "id" in t.c]
+    for table in tables:
+        base[table.name] = db.session.execute(sa.select(sa.func.min(table.c.id))).scalar() or 0
+    digest = hashlib.sha256()
+    for table in sorted(db.metadata.sorted_tables, key=lambda t: t.name):
+        rows = db.session.execute(sa.select(table)).all()
+        counts[table.name] = len(rows)
+        columns = [c for c in table.c if c.name != "password_hash"]
+        targets = {c.name: _id_table(c) for c in columns if _id_table(c)}
+        normalised = []
+        for row in rows:
+            values = []
+            for column in columns:
+                value = row._mapping[column]
+                if value is not None and column.name == "id":
+                    value -= base[table.name]
+                elif value is not None and column.name in targets:
+                    value -= base[targets[column.name]]
+                if isinstance(value, datetime):
+                    value = value.astimezone(UTC).isoformat()
+                values.append(repr(value) if not isinstance(value, str) else value)
+            normalised.append("\x1f".join(values))
+        digest.update(table.name.encode())
+        for line in sorted(normalised):
+            digest.update(line.encode() + b"\n")
+    return {name: n for name, n in counts.items() if n}, digest.hexdigest()
+
+
+def test_the_demo_data_set_is_the_one_recorded(seeded):
+    counts, checksum = _checksum()
+    assert counts == GOLDEN_COUNTS
+    assert checksum == GOLDEN_CHECKSUM

@@ -14,6 +14,7 @@ from app.followup.models import Alert, AlertKind, AlertStatus
 from app.followup.scan import scan_follow_ups
 from app.pathways import services
 from app.pathways.models import Pathway
+from tests.queries import assert_num_queries
 from tests.world import T0, World
 
 NOW = datetime.now(timezone.utc)
@@ -115,7 +116,7 @@ def test_reassign_from_pilotage(client, login_as, alerted: World) -> None:
     assert alerted.pathway.referent_id == alerted.colleague.id
 
 
-def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, world: World, count_queries) -> None:
+def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, world: World) -> None:
     def add(n: int) -> None:
         for i in range(n):
             pathway = services.create_beneficiary(
@@ -130,12 +131,24 @@ def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, worl
 
     login_as(world.manager_cd)
 
-    def measure() -> int:
-        with count_queries() as counter:
+    def measure() -> None:
+        # The same for 10 and 300 pathways, on SQLite and PostgreSQL:
+        # 1 the user and their session (Flask-Login's loader, one JOIN)
+        # 2 the manager's agency
+        # 3 unresolved alerts counted by referent and kind
+        # 4 open pathways counted by referent and stage
+        # 5 those referents (one IN)
+        # 6 check-ins of the employed due this month (a count)
+        # 7 open barriers counted by category
+        # 8 the territory (its deadlines)
+        # 9 pathways oriented within the deadline (one aggregate)
+        # 10 first contracts signed within the deadline (one aggregate)
+        # 11 the territory's agencies (the filter's choices)
+        # 12 the territory's active professionals and managers (the "reassign" choices)
+        with assert_num_queries(12):
             assert client.get("/pilotage").status_code == 200
-        return counter.count
 
     add(10)
-    small = measure()
+    measure()
     add(290)
-    assert measure() == small
+    measure()

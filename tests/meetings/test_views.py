@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from icalendar import Calendar
@@ -12,17 +12,9 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.meetings import services as meeting_services
 from app.meetings.models import Meeting, MeetingStatus
-from app.validation import PARIS
-from tests.web_helpers import field_error, login_as, text
+from tests.db_helpers import count_rows
+from tests.web_helpers import field_error, local_input, login_as, text
 from tests.world import World
-
-
-def _local(dt: datetime) -> str:
-    return dt.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
-
-
-def _meetings() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Meeting))
 
 
 def test_log_form_reminds_that_notes_must_be_factual(client, world: World) -> None:
@@ -38,11 +30,11 @@ def test_log_a_held_meeting_and_plan_the_next_in_one_step(client, world: World) 
         f"/parcours/{world.pathway.id}/entretien",
         data={
             "status": "held",
-            "held_at": _local(held),
+            "held_at": local_input(held),
             "channel": "in_person",
             "notes": "Inscription à la formation.",
             "notes_visibility": "team",
-            "next_at": _local(nxt),
+            "next_at": local_input(nxt),
         },
         follow_redirects=True,
     )
@@ -55,26 +47,26 @@ def test_log_a_held_meeting_and_plan_the_next_in_one_step(client, world: World) 
     ).all()
     assert len(planned) == 1
     # the datetime-local value was Paris wall-clock time
-    assert _local(planned[0].scheduled_at) == _local(nxt)
+    assert local_input(planned[0].scheduled_at) == local_input(nxt)
 
 
 def test_invalid_log_keeps_what_was_typed_and_writes_nothing(client, world: World) -> None:
     login_as(client, world.referent)
-    before = _meetings()
+    before = count_rows(Meeting)
     response = client.post(
         f"/parcours/{world.pathway.id}/entretien",
         data={
             "status": "held",
-            "held_at": _local(utcnow() - timedelta(hours=1)),
+            "held_at": local_input(utcnow() - timedelta(hours=1)),
             "notes": "Texte saisi à garder",
-            "next_at": _local(utcnow() - timedelta(days=1)),
+            "next_at": local_input(utcnow() - timedelta(days=1)),
         },
     )
     html = text(response)
     assert response.status_code == 422
     assert field_error(html, "next_at") == "Le prochain rendez-vous doit être dans le futur."
     assert "Texte saisi à garder" in html
-    assert _meetings() == before
+    assert count_rows(Meeting) == before
     response = client.post(
         f"/parcours/{world.pathway.id}/entretien", data={"status": "", "held_at": "demain"}
     )
@@ -88,7 +80,7 @@ def test_plan_and_cancel_a_meeting(client, world: World) -> None:
     assert (
         client.post(
             f"/parcours/{world.pathway.id}/rendez-vous/nouveau",
-            data={"scheduled_at": _local(when), "channel": "phone", "duration_minutes": "30"},
+            data={"scheduled_at": local_input(when), "channel": "phone", "duration_minutes": "30"},
         ).status_code
         == 302
     )

@@ -12,6 +12,7 @@ from app.meetings.models import Meeting, MeetingStatus
 from app.pathways.models import Beneficiary, Entry, Pathway, Stage, Visibility
 from app.pathways.search import search_key
 from tests.factories import UserFactory
+from tests.queries import assert_num_queries
 from tests.web_helpers import login_as
 from tests.world import T0, World
 
@@ -116,26 +117,54 @@ def _record(world: World, pathway: Pathway, n: int) -> None:
     db.session.commit()
 
 
-def _count(client, count_queries, url: str) -> int:
+def _get_within(client, url: str, budget: int) -> None:
     assert client.get(url).status_code == 200  # warm-up: same caches for both sizes
-    with count_queries() as counter:
+    with assert_num_queries(budget):
         assert client.get(url).status_code == 200
-    return counter.count
 
 
-def test_caseload_page_queries_do_not_grow_with_the_caseload(client, world: World, count_queries) -> None:
+# GET /portefeuille, the same for 10 and 300 people (the same on SQLite and PostgreSQL):
+CASELOAD_PAGE = 7
+# 1 the user and their session (Flask-Login's loader, one JOIN)
+# 2 the caseload's count (pagination)
+# 3 the page of pathways, with person, lead agency and referent (JOINs)
+# 4 the unresolved alerts of the pathways on the page (one IN)
+# 5 which of them the user may read in full (one IN through the access filter)
+# 6 the referral requests waiting for the user's agency
+# 7 INSERT the audit event of the read
+
+# GET /parcours/<id>, the same for a record of 10 and of 300 items of each kind (both dialects):
+RECORD_PAGE = 20
+# 1 the user and their session (Flask-Login's loader, one JOIN)
+# 2 INSERT the audit event of the read (first: its commit expires what is loaded, see the view)
+# 3-6 what that commit expired, reloaded once: the user, the pathway, its lead agency, its person
+# 7 the pathway's unresolved alerts
+# 8 its consents
+# 9 its contracts
+# 10 its current referent assignment, with user and agency
+# 11 its active team members, with their agencies
+# 12 its barriers, with their owner agencies
+# 13 the referrals of those barriers, with their agencies (one IN)
+# 14 its meetings, with organizer and agency
+# 15 the journal entries the user may read
+# 16 the meeting history (cancelled left out), with who recorded it
+# 17 the record's activity from the audit log, with actors and agencies
+# 18 the referent history, with who assigned each referent
+# 19 the pending requests to join the team
+# 20 the territory's active agencies (the "add to the team" choices)
+
+
+def test_caseload_page_queries_do_not_grow_with_the_caseload(client, world: World) -> None:
     small, large = UserFactory(agency=world.ft), UserFactory(agency=world.ft)
     _people(small, 10)
     _people(large, 300)
     login_as(client, small)
-    small_count = _count(client, count_queries, "/portefeuille")
+    _get_within(client, "/portefeuille", CASELOAD_PAGE)
     login_as(client, large)
-    large_count = _count(client, count_queries, "/portefeuille")
-    assert small_count == large_count, (small_count, large_count)
-    assert small_count <= 12
+    _get_within(client, "/portefeuille", CASELOAD_PAGE)
 
 
-def test_record_page_queries_do_not_grow_with_the_record(client, world: World, count_queries) -> None:
+def test_record_page_queries_do_not_grow_with_the_record(client, world: World) -> None:
     from app.pathways import services
 
     other = services.create_beneficiary(
@@ -144,7 +173,5 @@ def test_record_page_queries_do_not_grow_with_the_record(client, world: World, c
     _record(world, world.pathway, 10)
     _record(world, other, 300)
     login_as(client, world.referent)
-    small_count = _count(client, count_queries, f"/parcours/{world.pathway.id}")
-    large_count = _count(client, count_queries, f"/parcours/{other.id}")
-    assert small_count == large_count, (small_count, large_count)
-    assert small_count <= 30
+    _get_within(client, f"/parcours/{world.pathway.id}", RECORD_PAGE)
+    _get_within(client, f"/parcours/{other.id}", RECORD_PAGE)

@@ -4,12 +4,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from app.core.idempotency import FormSubmission, purge_form_submissions
 from app.db_types import utcnow
 from app.extensions import db
 from app.meetings.models import Meeting
+from tests.db_helpers import count_rows
 from tests.web_helpers import login_as
 from tests.world import World
 
@@ -20,16 +19,11 @@ def _token(html: str) -> str:
     return match.group(1)
 
 
-def _meetings(world: World) -> int:
-    query = sa.select(sa.func.count()).select_from(Meeting).where(Meeting.pathway_id == world.pathway.id)
-    return db.session.scalar(query)
-
-
 def test_a_double_submit_of_saisir_un_entretien_creates_one_meeting(client, world: World) -> None:
     login_as(client, world.referent)
     url = f"/parcours/{world.pathway.id}/entretien"
     token = _token(client.get(url).get_data(as_text=True))
-    before = _meetings(world)
+    before = count_rows(Meeting, Meeting.pathway_id == world.pathway.id)
     held_at = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     data = {"status": "held", "held_at": held_at, "channel": "in_person", "notes": "Point",
             "notes_visibility": "agency", "form_token": token}
@@ -38,7 +32,7 @@ def test_a_double_submit_of_saisir_un_entretien_creates_one_meeting(client, worl
     second = client.post(url, data=data)
     assert second.status_code == 303
     assert second.headers["Location"] == first.headers["Location"]  # sent where the first one went
-    assert _meetings(world) == before + 1
+    assert count_rows(Meeting, Meeting.pathway_id == world.pathway.id) == before + 1
     follow = client.get(second.headers["Location"]).get_data(as_text=True)
     assert "déjà été envoyé" in follow
 
