@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
@@ -112,6 +112,19 @@ def _out_of_bounds(value: date | datetime, earliest: date, latest: date) -> bool
 class BaseSchema(Schema):
     """Unknown fields are refused; messages are French; text without control characters; dates
     within the bounds of their kind (`date_bounds`)."""
+
+    # French labels and hints of the fields, by name: the form pages render them (`form_input`…),
+    # and refusals name the field with them. Declared by each schema for its own fields.
+    LABELS: ClassVar[dict[str, str]] = {}
+    HINTS: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def label_of(cls, name: str) -> str:
+        return cls.LABELS.get(name, name)
+
+    @classmethod
+    def hint_of(cls, name: str) -> str | None:
+        return cls.HINTS.get(name)
 
     class Meta:
         unknown = RAISE

@@ -9,6 +9,17 @@ from app.validation import BaseSchema, id_field
 
 
 class BarrierSchema(BaseSchema):
+    LABELS = {
+        "category": "Thème",
+        "title": "Intitulé",
+        "description": "Description",
+        "owner_agency_id": "Structure qui porte le frein",
+        "due_on": "Échéance",
+    }
+    HINTS = {
+        "title": "En quelques mots, par exemple : « Pas de permis de conduire ».",
+    }
+
     category = fields.Enum(BarrierCategory, by_value=True, required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
     description = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
@@ -17,6 +28,15 @@ class BarrierSchema(BaseSchema):
 
 
 class BarrierUpdateSchema(BaseSchema):
+    LABELS = {
+        "status": "Statut",
+        "category": "Thème",
+        "title": "Intitulé",
+        "description": "Description",
+        "owner_agency_id": "Structure qui porte le frein",
+        "due_on": "Échéance",
+    }
+
     category = fields.Enum(BarrierCategory, by_value=True)
     title = fields.String(validate=validate.Length(min=1, max=160, error="Entre 1 et 160 caractères."))
     description = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
@@ -33,11 +53,28 @@ class BarrierUpdateSchema(BaseSchema):
 
 
 class ReferralSchema(BaseSchema):
+    LABELS = {
+        "agency_id": "Structure partenaire",
+        "message": "Message pour le partenaire",
+    }
+    HINTS = {
+        "message": "Ce qui est attendu du partenaire. La personne peut lire ce message (droit d'accès).",
+    }
+
     agency_id = id_field(required=True)
     message = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
 
 
 class ReferralAnswerSchema(BaseSchema):
+    LABELS = {
+        "accept": "Votre réponse",
+        "decline_reason": "Motif du refus",
+        "comment": "Commentaire pour le référent",
+    }
+    HINTS = {
+        "decline_reason": "Obligatoire en cas de refus.",
+    }
+
     accept = fields.Boolean(required=True)
     decline_reason = fields.Enum(DeclineReason, by_value=True, allow_none=True)
     comment = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})

@@ -38,7 +38,7 @@ def _render(template: str, form: FormPage, pathway: Pathway, **context: object) 
 @login_required
 def add_barrier(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_add_barrier)
-    form = FormPage({"owner_agency_id": str(current_user.agency_id)})
+    form = FormPage({"owner_agency_id": str(current_user.agency_id)}, schema=BarrierSchema())
     if form.submitted and form.submit(
         BarrierSchema(), lambda d: services.add_barrier(current_user, pathway, **d)
     ):
@@ -62,7 +62,7 @@ def update_barrier(barrier_id: int) -> ResponseReturnValue:
             "due_on": barrier.due_on.isoformat() if barrier.due_on else None,
             "status": barrier.status.value,
             "version": barrier.version,
-        }
+        }, schema=BarrierUpdateSchema()
     )
     if form.submitted and form.submit(
         BarrierUpdateSchema(),
@@ -85,7 +85,7 @@ def update_barrier(barrier_id: int) -> ResponseReturnValue:
 def refer_barrier(barrier_id: int) -> ResponseReturnValue:
     barrier, pathway = services.get_barrier_or_404(current_user, barrier_id)
     access.require(access.can_refer_barrier(current_user, pathway), current_user, pathway)
-    form = FormPage()
+    form = FormPage(schema=ReferralSchema())
     if form.submitted and form.submit(
         ReferralSchema(),
         lambda d: services.refer_barrier(current_user, barrier, **d),
@@ -119,7 +119,7 @@ def answer_referral(referral_id: int) -> ResponseReturnValue:
     referral, barrier, pathway = _referral_or_404(referral_id)
     if not access.can_answer_referral(current_user, referral, pathway):
         raise Forbidden("Seule la structure sollicitée peut répondre à cette orientation.")
-    form = FormPage({"accept": "true", "version": referral.version})
+    form = FormPage({"accept": "true", "version": referral.version}, schema=ReferralAnswerSchema())
     if form.submitted and form.submit(
         ReferralAnswerSchema(),
         lambda d: services.answer_referral(

@@ -43,7 +43,8 @@ def local_input(value: datetime | None) -> str:
 class FormPage:
     """What a form page shows: values (typed, or defaults), errors by field, a summary message."""
 
-    def __init__(self, defaults: dict[str, Any] | None = None) -> None:
+    def __init__(self, defaults: dict[str, Any] | None = None, *, schema: Schema | None = None) -> None:
+        self.schema = schema  # its LABELS and HINTS name the fields on the page and in refusals
         self.values: dict[str, Any] = {k: v for k, v in (defaults or {}).items()}
         self.errors: dict[str, list[str]] = {}
         self.message: str | None = None
@@ -66,6 +67,14 @@ class FormPage:
         except (KeyError, ValueError):
             return None
 
+    def label(self, name: str) -> str:
+        """The field's French label, from the schema (its name when the schema has none)."""
+        labels = getattr(self.schema, "LABELS", {})
+        return labels.get(name, name)
+
+    def hint(self, name: str) -> str | None:
+        return getattr(self.schema, "HINTS", {}).get(name)
+
     def get(self, name: str, default: Any = None) -> Any:
         value = self.values.get(name)
         return default if value is None else value
@@ -79,6 +88,7 @@ class FormPage:
         extra: tuple[str, ...] = (),
     ) -> dict[str, Any] | None:
         """The form validated by `schema` (control fields and `extra` left out), or None."""
+        self.schema = self.schema or schema
         data = form_data(request.form, datetime_fields=datetime_fields, list_fields=list_fields)
         for key in (*CONTROL_FIELDS, *extra):
             data.pop(key, None)
@@ -113,7 +123,7 @@ class FormPage:
 
     def errors_text(self) -> str:
         """The refusal in one sentence, each message after its field's French name (for a flash)."""
-        parts = [f"{FIELD_LABELS.get(name, name)} : {message}" for name, messages in self.errors.items()
+        parts = [f"{self.label(name)} : {message}" for name, messages in self.errors.items()
                  for message in messages]
         return " ".join(parts) or self.message or ""
 
@@ -128,60 +138,3 @@ class FormPage:
             self.message = "Le formulaire contient des erreurs : corrigez les champs signalés."
             if not self.errors:
                 self.message = exc.message
-
-
-# French names of the form fields, for the error summary at the top of a refused form.
-FIELD_LABELS = {
-    "first_name": "Prénom",
-    "last_name": "Nom",
-    "birth_name": "Nom de naissance",
-    "birth_date": "Date de naissance",
-    "email": "Adresse électronique",
-    "phone": "Téléphone",
-    "address": "Adresse",
-    "postal_code": "Code postal",
-    "city": "Commune",
-    "caf_number": "Numéro allocataire CAF",
-    "france_travail_id": "Identifiant France Travail",
-    "rights": "Droits",
-    "orientation": "Orientation",
-    "oriented_at": "Date de la décision",
-    "note": "Note",
-    "stage": "Étape",
-    "user_id": "Nouveau référent",
-    "referent_id": "Référent",
-    "agency_id": "Structure",
-    "method": "Forme du consentement",
-    "given_at": "Date du consentement",
-    "kind": "Type de contrat",
-    "signed_on": "Date de signature",
-    "starts_on": "Début",
-    "ends_on": "Fin",
-    "body": "Texte de la note",
-    "visibility": "Visibilité",
-    "occurred_at": "Date",
-    "started_on": "Date d'embauche",
-    "contract_type": "Type de contrat",
-    "employer": "Employeur",
-    "job_title": "Poste",
-    "reason": "Motif",
-    "status": "Statut",
-    "held_at": "Date et heure de l'entretien",
-    "channel": "Modalité",
-    "notes": "Compte rendu",
-    "notes_visibility": "Visibilité du compte rendu",
-    "next_at": "Prochain rendez-vous",
-    "next_channel": "Modalité du prochain rendez-vous",
-    "scheduled_at": "Date et heure",
-    "duration_minutes": "Durée",
-    "location": "Lieu",
-    "category": "Thème",
-    "title": "Intitulé",
-    "description": "Description",
-    "owner_agency_id": "Structure qui porte le frein",
-    "due_on": "Échéance",
-    "message": "Message",
-    "accept": "Réponse",
-    "decline_reason": "Motif du refus",
-    "comment": "Commentaire",
-}

@@ -14,6 +14,17 @@ RECORDABLE = [MeetingStatus.HELD.value, MeetingStatus.MISSED.value]
 
 
 class PlanMeetingSchema(BaseSchema):
+    LABELS = {
+        "scheduled_at": "Date et heure",
+        "channel": "Modalité",
+        "duration_minutes": "Durée en minutes",
+        "location": "Lieu",
+    }
+    HINTS = {
+        "scheduled_at": "Heure de Paris.",
+        "location": "Par exemple : agence, salle, adresse du partenaire.",
+    }
+
     scheduled_at = fields.AwareDateTime(required=True, default_timezone=None)
     channel = fields.Enum(MeetingChannel, by_value=True, load_default=MeetingChannel.IN_PERSON)
     duration_minutes = fields.Integer(load_default=45, validate=validate.Range(5, 480, error="Entre 5 et 480 minutes."))
@@ -22,6 +33,25 @@ class PlanMeetingSchema(BaseSchema):
 
 class LogMeetingSchema(BaseSchema):
     """« Saisir un entretien »: held or missed, notes with their visibility, and the next one."""
+    LABELS = {
+        "status": "Déroulement",
+        "held_at": "Date et heure de l'entretien",
+        "channel": "Modalité",
+        "notes": "Compte rendu",
+        "notes_visibility": "Qui peut lire ce compte rendu ?",
+        "next_at": "Date et heure du prochain rendez-vous",
+        "next_channel": "Modalité du prochain rendez-vous",
+    }
+    HINTS = {
+        "held_at": "Heure de Paris.",
+        "notes": "Faits, démarches engagées, décisions prises avec la personne.",
+        "notes_visibility": (
+            "Les partenaires de l'équipe ne voient que la date et le statut, sauf si vous choisissez "
+            "« Équipe de suivi »."
+        ),
+        "next_at": "Facultatif, mais un suivi sans rendez-vous planifié finit en alerte.",
+    }
+
 
     status = fields.String(
         required=True, validate=validate.OneOf(RECORDABLE, error="Indiquez « honoré » ou « absent ».")
@@ -63,6 +93,10 @@ class UpdateMeetingSchema(BaseSchema):
 
 
 class CancelMeetingSchema(BaseSchema):
+    LABELS = {
+        "reason": "Motif de l'annulation",
+    }
+
     reason = fields.String(allow_none=True, validate=validate.Length(max=255))
 
 

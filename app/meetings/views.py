@@ -35,7 +35,7 @@ def log_meeting(pathway_id: int) -> ResponseReturnValue:
             "held_at": local_input(utcnow()),
             "channel": MeetingChannel.IN_PERSON.value,
             "notes_visibility": Visibility.AGENCY.value,
-        }
+        }, schema=LogMeetingSchema()
     )
     if form.submitted and form.submit(
         LogMeetingSchema(),
@@ -70,7 +70,7 @@ def log_meeting(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def plan_meeting(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_plan_meeting)
-    form = FormPage({"channel": MeetingChannel.IN_PERSON.value, "duration_minutes": "45"})
+    form = FormPage({"channel": MeetingChannel.IN_PERSON.value, "duration_minutes": "45"}, schema=PlanMeetingSchema())
     if form.submitted and form.submit(
         PlanMeetingSchema(),
         lambda d: services.plan_meeting(current_user, pathway, **d),
@@ -93,7 +93,7 @@ def plan_meeting(pathway_id: int) -> ResponseReturnValue:
 def cancel_meeting(meeting_id: int) -> ResponseReturnValue:
     meeting, pathway = services.get_meeting_or_404(current_user, meeting_id)
     access.require(access.can_record_meeting(current_user, pathway), current_user, pathway)
-    form = FormPage()
+    form = FormPage(schema=CancelMeetingSchema())
     if form.submitted and form.submit(
         CancelMeetingSchema(),
         lambda d: services.cancel_meeting(

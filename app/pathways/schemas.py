@@ -45,6 +45,26 @@ def _trimmed(length: int, *, required: bool = False) -> fields.String:
 
 
 class BeneficiarySchema(BaseSchema):
+    LABELS = {
+        "last_name": "Nom",
+        "first_name": "Prénom",
+        "birth_name": "Nom de naissance",
+        "birth_date": "Date de naissance",
+        "caf_number": "Numéro allocataire CAF",
+        "france_travail_id": "Identifiant France Travail",
+        "phone": "Téléphone",
+        "email": "Adresse électronique",
+        "address": "Adresse",
+        "postal_code": "Code postal",
+        "city": "Commune",
+    }
+    HINTS = {
+        "birth_name": "S'il diffère du nom d'usage.",
+        "caf_number": "7 chiffres.",
+        "france_travail_id": "7 chiffres suivis d'un chiffre ou d'une lettre.",
+        "email": "Format attendu : nom@domaine.fr",
+    }
+
     first_name = _trimmed(80, required=True)
     last_name = _trimmed(80, required=True)
     birth_name = _trimmed(80)
@@ -73,39 +93,78 @@ class BeneficiaryUpdateSchema(BeneficiarySchema):
 
 
 class OrientSchema(BaseSchema):
+    LABELS = {
+        "orientation": "Orientation",
+        "oriented_at": "Date de la décision",
+        "note": "Motif (en cas de réorientation)",
+    }
+    HINTS = {
+        "oriented_at": "Heure de Paris.",
+        "note": "Une réorientation est inscrite au journal, visible de l'équipe de suivi.",
+    }
+
     orientation = fields.Enum(Orientation, by_value=True, required=True)
     oriented_at = fields.AwareDateTime(allow_none=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=2000), metadata={"multiline": True})
 
 
 class AssignReferentSchema(BaseSchema):
+    LABELS = {
+        "user_id": "Nouveau référent",
+        "note": "Note de passation",
+    }
+    HINTS = {
+        "note": "Pour le nouveau référent : où en est la personne, ce qui est en cours, les prochaines échéances.",
+    }
+
     user_id = id_field(required=True, strict=False)
     note = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
 
 
 class TeamMemberSchema(BaseSchema):
+    LABELS = {"agency_id": "Structure"}
+
     agency_id = id_field(required=True)
 
 
 class JoinRequestSchema(BaseSchema):
     """« Demander à rejoindre l'équipe de suivi »: why the agency follows the person (optional)."""
 
+    LABELS = {"message": "Message"}
+
     message = fields.String(allow_none=True, validate=validate.Length(max=500, error="500 caractères au plus."),
                             metadata={"multiline": True})
 
 
 class JoinAnswerSchema(BaseSchema):
+    LABELS = {"accept": "Réponse", "comment": "Commentaire"}
+
     accept = fields.Boolean(required=True)
     comment = fields.String(allow_none=True, validate=validate.Length(max=500, error="500 caractères au plus."),
                             metadata={"multiline": True})
 
 
 class ConsentSchema(BaseSchema):
+    LABELS = {
+        "method": "Forme du consentement",
+        "given_at": "Date du consentement",
+    }
+    HINTS = {
+        "given_at": "Heure de Paris.",
+    }
+
     method = fields.Enum(ConsentMethod, by_value=True, required=True)
     given_at = fields.AwareDateTime(allow_none=True)
 
 
 class ContractSchema(BaseSchema):
+    LABELS = {
+        "kind": "Type de contrat",
+        "signed_on": "Date de signature",
+        "starts_on": "Début",
+        "ends_on": "Fin",
+    }
+
     kind = fields.Enum(ContractKind, by_value=True, required=True)
     signed_on = fields.Date(required=True)
     starts_on = fields.Date(required=True)
@@ -118,6 +177,15 @@ class ContractSchema(BaseSchema):
 
 
 class EntrySchema(BaseSchema):
+    LABELS = {
+        "body": "Texte de la note",
+        "visibility": "Qui peut lire cette note ?",
+        "occurred_at": "Date des faits",
+    }
+    HINTS = {
+        "occurred_at": "Facultatif ; par défaut, maintenant (heure de Paris).",
+    }
+
     body = fields.String(
         required=True,
         validate=validate.Length(min=1, max=10000, error="Entre 1 et 10 000 caractères."),
@@ -128,6 +196,13 @@ class EntrySchema(BaseSchema):
 
 
 class EmploymentSchema(BaseSchema):
+    LABELS = {
+        "started_on": "Date d'embauche",
+        "contract_type": "Type de contrat",
+        "employer": "Employeur",
+        "job_title": "Poste",
+    }
+
     started_on = fields.Date(required=True)
     contract_type = fields.Enum(EmploymentContractType, by_value=True, required=True)
     employer = fields.String(required=True, validate=validate.Length(min=1, max=160))
@@ -135,6 +210,11 @@ class EmploymentSchema(BaseSchema):
 
 
 class CloseSchema(BaseSchema):
+    LABELS = {
+        "reason": "Motif de clôture",
+        "note": "Commentaire",
+    }
+
     reason = fields.Enum(ClosureReason, by_value=True, required=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=4000), metadata={"multiline": True})
 

@@ -16,7 +16,7 @@ from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
 from app.core.timefmt import long_date
 from app.core.urls import record_url
-from app.core.webforms import FIELD_LABELS, FormPage, local_input
+from app.core.webforms import FormPage, local_input
 from app.db_types import utcnow
 from app.extensions import db
 from app.followup.models import AlertKind
@@ -62,6 +62,13 @@ TABS = ("synthese", "freins", "rendez-vous", "journal", "equipe")
 class StageSchema(BaseSchema):
     """Web-only load schema for « Changer d'étape » (kept here: schemas.py belongs to the API work).
     The service refuses `employed` and `closed`, which have their own forms."""
+    LABELS = {
+        "stage": "Étape du parcours",
+    }
+    HINTS = {
+        "stage": "Le retour à l'emploi et la clôture ont leur propre formulaire.",
+    }
+
 
     stage = fields.Enum(Stage, by_value=True, required=True)
 
@@ -145,7 +152,7 @@ def record(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/personnes/nouvelle", methods=["GET", "POST"])
 @login_required
 def create_person() -> ResponseReturnValue:
-    form = FormPage({"become_referent": "1"})
+    form = FormPage({"become_referent": "1"}, schema=BeneficiarySchema())
     matches: list[services.DuplicateMatch] = []
     if form.submitted:
         data = form.parse(BeneficiarySchema(), extra=("become_referent",))
@@ -170,7 +177,7 @@ def create_person() -> ResponseReturnValue:
 def request_to_join(pathway_id: int) -> ResponseReturnValue:
     """« Demander à rejoindre l'équipe de suivi », from the duplicate warning."""
     pathway = services.require_joinable(current_user, db.session.get(Pathway, pathway_id))
-    form = FormPage()
+    form = FormPage(schema=JoinRequestSchema())
     if form.submit(JoinRequestSchema(), lambda d: services.request_to_join(current_user, pathway, **d)):
         flash(f"Votre demande est transmise à {pathway.lead_agency.name}, qui l'acceptera ou la refusera.",
               "success")
@@ -183,7 +190,7 @@ def request_to_join(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def answer_join_request(request_id: int) -> ResponseReturnValue:
     join_request, pathway = services.get_join_request_or_404(current_user, request_id)
-    form = FormPage()
+    form = FormPage(schema=JoinAnswerSchema())
     if form.submit(JoinAnswerSchema(), lambda d: services.answer_join_request(current_user, join_request, **d)):
         accepted = form.result.status == JoinRequestStatus.ACCEPTED
         flash(f"{join_request.agency.name} " + ("rejoint l'équipe de suivi." if accepted else "est informée du refus."),
@@ -212,7 +219,7 @@ def orient(pathway_id: int) -> ResponseReturnValue:
         {
             "orientation": pathway.orientation.value if pathway.orientation else None,
             "oriented_at": local_input(utcnow()),
-        }
+        }, schema=OrientSchema()
     )
     if form.submitted and form.submit(
         OrientSchema(),
@@ -235,7 +242,7 @@ def orient(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def set_stage(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_change_stage)
-    form = FormPage({"stage": pathway.stage.value})
+    form = FormPage({"stage": pathway.stage.value}, schema=StageSchema())
     if form.submitted and form.submit(
         StageSchema(),
         lambda d: services.set_stage(
@@ -253,7 +260,7 @@ def set_stage(pathway_id: int) -> ResponseReturnValue:
 def hand_over(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_assign_referent,
                                  "Vous ne pouvez pas changer le référent de ce parcours.")
-    form = FormPage()
+    form = FormPage(schema=AssignReferentSchema())
     if form.submitted and form.submit(
         AssignReferentSchema(),
         lambda d: services.assign_referent(
@@ -277,7 +284,7 @@ def hand_over(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def add_team_agency(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_manage_team)
-    form = FormPage()
+    form = FormPage(schema=TeamMemberSchema())
     if form.submit(
         TeamMemberSchema(), lambda d: services.add_team_agency(current_user, pathway, d["agency_id"])
     ):
@@ -300,7 +307,7 @@ def remove_team_agency(pathway_id: int, agency_id: int) -> ResponseReturnValue:
 @login_required
 def record_consent(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_record_consent)
-    form = FormPage({"given_at": local_input(utcnow())})
+    form = FormPage({"given_at": local_input(utcnow())}, schema=ConsentSchema())
     if form.submitted and form.submit(
         ConsentSchema(),
         lambda d: services.record_consent(
@@ -330,7 +337,7 @@ def withdraw_consent(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def record_contract(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_record_contract)
-    form = FormPage()
+    form = FormPage(schema=ContractSchema())
     if form.submitted and form.submit(
         ContractSchema(),
         lambda d: services.record_contract(current_user, pathway, **d),
@@ -345,7 +352,7 @@ def record_contract(pathway_id: int) -> ResponseReturnValue:
 def add_entry(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_add_entry,
                                  "Vous ne pouvez pas écrire dans ce dossier.")
-    form = FormPage({"visibility": Visibility.AGENCY.value})
+    form = FormPage({"visibility": Visibility.AGENCY.value}, schema=EntrySchema())
     if form.submitted and form.submit(
         EntrySchema(),
         lambda d: services.add_entry(
@@ -366,7 +373,7 @@ def add_entry(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def record_employment(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_record_employment)
-    form = FormPage()
+    form = FormPage(schema=EmploymentSchema())
     if form.submitted and form.submit(
         EmploymentSchema(),
         lambda d: services.record_employment(
@@ -388,7 +395,7 @@ def record_employment(pathway_id: int) -> ResponseReturnValue:
 @login_required
 def close(pathway_id: int) -> ResponseReturnValue:
     pathway = access.pathway_for(current_user, pathway_id, access.can_close_pathway)
-    form = FormPage()
+    form = FormPage(schema=CloseSchema())
     if form.submitted and form.submit(
         CloseSchema(),
         lambda d: services.close_pathway(
@@ -402,9 +409,3 @@ def close(pathway_id: int) -> ResponseReturnValue:
         flash("Le parcours est clôturé. Les rendez-vous à venir sont annulés.", "success")
         return redirect(record_url(pathway.id))
     return _action_page("pathways/close.html", pathway, form, choices=choices(ClosureReason))
-
-
-@bp.record_once
-def _template_globals(state: Any) -> None:
-
-    state.app.jinja_env.globals["field_labels"] = FIELD_LABELS
