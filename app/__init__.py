@@ -23,6 +23,7 @@ def create_app(config: Config | str | None = None, overrides: dict[str, Any] | N
 
     register_proxy_fix(app)
     register_extensions(app)
+    register_write_hooks(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -76,6 +77,14 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+
+def register_write_hooks(app: Flask) -> None:
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which would otherwise run them before it exists (a cycle at start-up).
+    from app.followup import live
+
+    live.install()  # follow-up state refreshed in each write's transaction
 
 
 def register_blueprints(app: Flask) -> None:

@@ -153,6 +153,27 @@ class Pathway(TerritoryScoped, Timestamped, Versioned, db.Model):
         ),
         sa.Index("ix_pathway_territory_stage", "territory_id", "stage"),
         sa.Index("ix_pathway_lead_agency_open", "lead_agency_id", "closed_at"),
+        # The caseload's order (most urgent first) read from an index, for the big lists: an
+        # agency's open pathways, a territory's (walked in order while a filter such as « my agency
+        # is in the team » picks rows, until the page is full).
+        sa.Index(
+            "ix_pathway_agency_urgency",
+            "lead_agency_id",
+            "first_alert_due_at",
+            "next_meeting_at",
+            "id",
+            postgresql_where=sa.text("closed_at IS NULL"),
+            sqlite_where=sa.text("closed_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_pathway_territory_urgency",
+            "territory_id",
+            "first_alert_due_at",
+            "next_meeting_at",
+            "id",
+            postgresql_where=sa.text("closed_at IS NULL"),
+            sqlite_where=sa.text("closed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,6 +198,15 @@ class Pathway(TerritoryScoped, Timestamped, Versioned, db.Model):
     )
     employer: Mapped[Optional[str]] = mapped_column(sa.String(160))
     job_title: Mapped[Optional[str]] = mapped_column(sa.String(160))
+
+    # Follow-up summary, derived from meetings, barriers and alerts and kept exact by
+    # app/followup/summary.py in every write's transaction: lists read these instead of
+    # aggregating whole tables. Never written by the ORM (no service sets them).
+    next_meeting_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())  # earliest planned
+    last_held_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    open_barrier_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    open_alert_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    first_alert_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     beneficiary: Mapped[Beneficiary] = relationship(back_populates="pathways", foreign_keys=[beneficiary_id])
     lead_agency: Mapped[Agency] = relationship(foreign_keys=[lead_agency_id])

@@ -1,0 +1,60 @@
+"""What a write changes in the follow-up state, brought up to date in the write's own transaction.
+
+Every ORM flush notes the pathways whose meetings, barriers or alerts it wrote; just before the
+session commits, `before_commit` refreshes their follow-up summary (`app.followup.summary`). A
+service that writes with a Core statement instead of the ORM calls `touch(session, ids)`.
+
+Listening on the session keeps the features unaware of it: a meeting service does not import the
+follow-up package, and no write can forget the refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.barriers.models import Barrier
+from app.followup import summary
+from app.followup.models import Alert
+from app.meetings.models import Meeting
+
+_TOUCHED = "parcours.followup.touched_pathways"
+_SOURCES = (Meeting, Barrier, Alert)
+
+
+def touch(session: Session, pathway_ids: Iterable[int]) -> None:
+    """Note pathways written outside the ORM: they are refreshed when the session commits."""
+    session.info.setdefault(_TOUCHED, set()).update(pathway_ids)
+
+
+def _collect(session: Session, _context: Any) -> None:
+    touched: set[int] | None = None
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, _SOURCES) and obj.pathway_id is not None:
+            if touched is None:
+                touched = session.info.setdefault(_TOUCHED, set())
+            touched.add(obj.pathway_id)
+
+
+def _refresh(session: Session) -> None:
+    if not session.info.get(_TOUCHED):
+        return
+    session.flush()  # pending changes first: they may touch more pathways
+    ids = session.info.pop(_TOUCHED, set())
+    if ids:
+        summary.refresh(session.connection(), ids)
+
+
+def _forget(session: Session, *_args: Any) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
+def install() -> None:
+    """Listen on every session (idempotent; called once by the application factory)."""
+    if not sa.event.contains(Session, "after_flush", _collect):
+        sa.event.listen(Session, "after_flush", _collect)
+        sa.event.listen(Session, "before_commit", _refresh)
+        sa.event.listen(Session, "after_rollback", _forget)

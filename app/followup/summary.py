@@ -1,0 +1,141 @@
+"""A pathway's follow-up summary, kept on the `pathway` row so lists never aggregate per request.
+
+Five columns of `pathway` answer what « Mon portefeuille », the API lists and the sorting of the
+caseload need — the earliest planned meeting (`next_meeting_at`, past ones included: they wait to
+be recorded), the last held one (`last_held_at`), the number of open barriers and of unresolved
+alerts, and the earliest deadline among those alerts (`first_alert_due_at`). Reading them costs
+what a page shows; computing them per request cost a `GROUP BY` over the whole `meeting`,
+`barrier` and `alert` tables (7 M meetings at 1 M people).
+
+They are *derived*: `refresh(conn, ids)` recomputes them from the source rows (never by deltas,
+so a refresh is idempotent and repairs any drift), and is called
+- by every ORM write, from the session hook of `app.followup.live` (in the write's transaction);
+- by the follow-up scan for the pathways whose alerts it changed;
+- by `rebuild(conn)` after bulk loads (the demo seeder) and by the migration that added them.
+
+Concurrency (PostgreSQL, READ COMMITTED): `refresh` first locks the pathway rows (in id order, so
+two writers never deadlock), then computes in a *new* statement, whose snapshot sees everything
+committed by a writer that held the lock before. Every writer of meetings, barriers or alerts
+refreshes before committing, so the last one to commit always computes from all the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from app.barriers.models import Barrier, BarrierStatus
+from app.followup.models import Alert, AlertStatus
+from app.meetings.models import Meeting, MeetingStatus
+from app.pathways.models import Pathway
+
+OPEN_BARRIER_STATUSES = (BarrierStatus.OPEN.value, BarrierStatus.IN_PROGRESS.value)
+
+_pathway = Pathway.__table__
+_meeting = Meeting.__table__
+_barrier = Barrier.__table__
+_alert = Alert.__table__
+
+# Above this many pathways, `refresh` takes the ids from a temporary table rather than an IN list.
+_BATCH = 5_000
+
+
+SUMMARY_COLUMNS = ("next_meeting_at", "last_held_at", "open_barrier_count", "open_alert_count", "first_alert_due_at")
+
+
+def _update(conn: sa.Connection, computed: sa.Subquery) -> int:
+    """Write the computed summaries that differ from the stored ones (unchanged rows stay untouched)."""
+    changed = sa.or_(*[_pathway.c[name].is_distinct_from(computed.c[name]) for name in SUMMARY_COLUMNS])
+    statement = (
+        sa.update(_pathway)
+        .where(_pathway.c.id == computed.c.pathway_id, changed)
+        # `updated_at` is the pathway's own history (incremental scans read it): a summary
+        # refresh is not a change of the pathway, so it keeps its value (no `onupdate`).
+        .values(updated_at=_pathway.c.updated_at, **{name: computed.c[name] for name in SUMMARY_COLUMNS})
+    )
+    return conn.execute(statement).rowcount or 0
+
+
+def refresh(conn: sa.Connection, pathway_ids: Iterable[int]) -> int:
+    """Recompute the summary of these pathways from their rows; returns how many rows changed."""
+    ids = sorted(set(pathway_ids))
+    if not ids:
+        return 0
+    changed = 0
+    postgresql = conn.dialect.name == "postgresql"
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start : start + _BATCH]
+        if postgresql:
+            # Lock first, compute in the next statement (see the module docstring).
+            conn.execute(
+                sa.select(_pathway.c.id).where(_pathway.c.id.in_(chunk)).order_by(_pathway.c.id).with_for_update()
+            ).all()
+        p = _pathway.alias("p")
+        computed = _computed_for(p.c.id.in_(chunk), p)
+        changed += _update(conn, computed)
+    return changed
+
+
+def refresh_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
+    """`refresh` for the pathways a SELECT of ids returns (set-based: the scan's changed pathways).
+
+    The caller holds the locks it needs (the scan runs under its advisory lock and locks nothing
+    row by row: writers refresh their own pathways after it)."""
+    p = _pathway.alias("p")
+    computed = _computed_for(p.c.id.in_(pathway_ids), p)
+    return _update(conn, computed)
+
+
+def rebuild(conn: sa.Connection, *, territory_id: int | None = None) -> int:
+    """Recompute every pathway's summary (after a bulk load, or as a repair); returns rows changed."""
+    p = _pathway.alias("p")
+    where = sa.true() if territory_id is None else p.c.territory_id == territory_id
+    computed = _computed_for(where, p)
+    return _update(conn, computed)
+
+
+def drift(conn: sa.Connection, *, territory_id: int | None = None, limit: int = 20) -> list[int]:
+    """Pathways whose stored summary differs from a recount (empty when everything is exact)."""
+    p = _pathway.alias("p")
+    where = sa.true() if territory_id is None else p.c.territory_id == territory_id
+    computed = _computed_for(where, p)
+    changed = sa.or_(*[_pathway.c[name].is_distinct_from(computed.c[name]) for name in SUMMARY_COLUMNS])
+    query = (
+        sa.select(_pathway.c.id)
+        .where(_pathway.c.id == computed.c.pathway_id, changed)
+        .order_by(_pathway.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def _computed_for(where: sa.ColumnElement[bool], p: sa.Alias) -> sa.Subquery:
+    """Per pathway of `p` selected by `where`, its summary computed from the source rows, each value
+    read through an index (meeting by (pathway, status, time), barrier by (pathway, status), alert
+    by the partial unique index of unresolved alerts)."""
+    pid = p.c.id
+    open_alert = sa.and_(_alert.c.pathway_id == pid, _alert.c.status != AlertStatus.RESOLVED.value)
+    subquery = (
+        sa.select(
+            pid.label("pathway_id"),
+            sa.select(sa.func.min(_meeting.c.scheduled_at))
+            .where(_meeting.c.pathway_id == pid, _meeting.c.status == MeetingStatus.PLANNED.value)
+            .scalar_subquery()
+            .label("next_meeting_at"),
+            sa.select(sa.func.max(_meeting.c.scheduled_at))
+            .where(_meeting.c.pathway_id == pid, _meeting.c.status == MeetingStatus.HELD.value)
+            .scalar_subquery()
+            .label("last_held_at"),
+            sa.select(sa.func.count())
+            .select_from(_barrier)
+            .where(_barrier.c.pathway_id == pid, _barrier.c.status.in_(OPEN_BARRIER_STATUSES))
+            .scalar_subquery()
+            .label("open_barrier_count"),
+            sa.select(sa.func.count()).select_from(_alert).where(open_alert).scalar_subquery().label("open_alert_count"),
+            sa.select(sa.func.min(_alert.c.due_at)).where(open_alert).scalar_subquery().label("first_alert_due_at"),
+        )
+        .where(where)
+        .subquery("computed")
+    )
+    return subquery

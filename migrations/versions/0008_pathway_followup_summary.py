@@ -1,0 +1,52 @@
+"""Follow-up summary on pathway (next planned meeting, last held, open barriers, unresolved alerts,
+earliest alert deadline) and the indexes that serve the caseload's order.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02
+
+Reviewed: derived columns, kept exact by app/followup/summary.py in every write's transaction and by
+the scan; filled here from the existing rows (one set-based UPDATE). The two partial indexes cover
+open pathways only, in the caseload's order (alert deadline, next meeting, id), per agency and per
+territory.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('pathway', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('next_meeting_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_held_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('open_barrier_count', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('open_alert_count', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('first_alert_due_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_pathway_agency_urgency', ['lead_agency_id', 'first_alert_due_at', 'next_meeting_at', 'id'], unique=False, postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
+        batch_op.create_index('ix_pathway_territory_urgency', ['territory_id', 'first_alert_due_at', 'next_meeting_at', 'id'], unique=False, postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
+
+    # Filled from the rows as they are today (plain SQL: a migration must not depend on the
+    # application's code, which changes after it). app/followup/summary.py computes the same.
+    op.execute(
+        "UPDATE pathway SET "
+        "next_meeting_at = (SELECT min(scheduled_at) FROM meeting m WHERE m.pathway_id = pathway.id AND m.status = 'planned'), "
+        "last_held_at = (SELECT max(scheduled_at) FROM meeting m WHERE m.pathway_id = pathway.id AND m.status = 'held'), "
+        "open_barrier_count = (SELECT count(*) FROM barrier b WHERE b.pathway_id = pathway.id AND b.status IN ('open', 'in_progress')), "
+        "open_alert_count = (SELECT count(*) FROM alert a WHERE a.pathway_id = pathway.id AND a.status <> 'resolved'), "
+        "first_alert_due_at = (SELECT min(due_at) FROM alert a WHERE a.pathway_id = pathway.id AND a.status <> 'resolved')"
+    )
+
+
+def downgrade():
+    with op.batch_alter_table('pathway', schema=None) as batch_op:
+        batch_op.drop_index('ix_pathway_territory_urgency', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
+        batch_op.drop_index('ix_pathway_agency_urgency', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
+        batch_op.drop_column('first_alert_due_at')
+        batch_op.drop_column('open_alert_count')
+        batch_op.drop_column('open_barrier_count')
+        batch_op.drop_column('last_held_at')
+        batch_op.drop_column('next_meeting_at')
