@@ -57,6 +57,31 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     throttle_init_app(app)
     _enable_sqlite_foreign_keys(app)
+    _tune_postgresql_sessions(app)
+
+
+def _tune_postgresql_sessions(app: Flask) -> None:
+    """PostgreSQL's JIT compiles a plan when its estimated cost is high: hundreds of milliseconds
+    for queries that run in one (a capped count, a page read through an index). Every statement of
+    this application is short, so JIT is off on each connection (a SET, which pgbouncer in
+    transaction mode passes through, unlike a startup `options` parameter)."""
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which would otherwise run them before it exists (a cycle at start-up).
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            return
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET jit = off")
+            cursor.close()
+            dbapi_connection.commit()
 
 
 def _enable_sqlite_foreign_keys(app: Flask) -> None:

@@ -418,6 +418,42 @@ def readable_pathways_clause(user: Any, *, minimum: RecordAccess = RecordAccess.
     return sa.and_(Pathway.territory_id == user.territory_id, sa.or_(*conditions))
 
 
+def team_membership_clause(user: Any, *, minimum: RecordAccess = RecordAccess.EXISTENCE) -> sa.ColumnElement[bool]:
+    """For a query over `PathwayMember` joined to its `Pathway`: the user's agency's active
+    memberships of pathways the user reads at `minimum` at least — exactly the pathways of
+    `readable_pathways_clause(user, minimum=minimum)` whose team includes the user's agency, one
+    row each (one active membership per agency and pathway). Lists walk the agency's own
+    memberships in their order instead of testing every pathway of the territory."""
+    if not _is_user(user) or user.role == Role.ADMIN:
+        return sa.false()
+    conditions = [
+        PathwayMember.agency_id == user.agency_id,
+        PathwayMember.removed_at.is_(None),
+        PathwayMember.pathway_id == Pathway.id,
+        Pathway.territory_id == user.territory_id,
+    ]
+    if minimum >= RecordAccess.FULL:
+        conditions.append(Pathway.lead_agency_id == user.agency_id)
+    elif minimum == RecordAccess.SHARED and not is_territory_steering_manager(user):
+        conditions.append(sa.or_(Pathway.lead_agency_id == user.agency_id, _consent_exists()))
+    return sa.and_(*conditions)
+
+
+def team_existence_only_clause(user: Any) -> sa.ColumnElement[bool]:
+    """Like `team_membership_clause`: the memberships of pathways the user may only know exist
+    (no consent) — readable at EXISTENCE and not at SHARED."""
+    if not _is_user(user) or user.role == Role.ADMIN or is_territory_steering_manager(user):
+        return sa.false()
+    return sa.and_(
+        PathwayMember.agency_id == user.agency_id,
+        PathwayMember.removed_at.is_(None),
+        PathwayMember.pathway_id == Pathway.id,
+        Pathway.territory_id == user.territory_id,
+        Pathway.lead_agency_id != user.agency_id,
+        sa.not_(_consent_exists()),
+    )
+
+
 def _visibility_clause(user: User, visibility: Any, author_id: Any, author_agency_id: Any) -> sa.ColumnElement[bool]:
     return sa.or_(
         visibility == Visibility.TEAM,

@@ -295,8 +295,11 @@ def _link_header(total: int, page: int, per_page: int) -> str:
 
 
 def respond_page(page: Page, items: Iterable[dict[str, Any]]) -> Response:
-    """A page of already dumped items: {items, total, page, per_page} and RFC 8288 links."""
-    response = jsonify({"items": list(items), "total": page.total, "page": page.page, "per_page": page.per_page})
+    """A page of already dumped items: {items, total, total_is_exact, page, per_page} and RFC 8288 links.
+
+    `total_is_exact` is false when the count stopped at a cap (the list holds more than `total`)."""
+    response = jsonify({"items": list(items), "total": page.total, "total_is_exact": not page.more,
+                        "page": page.page, "per_page": page.per_page})
     response.headers["Link"] = _link_header(page.total, page.page, page.per_page)
     return response
 

@@ -166,10 +166,14 @@ def _success(op: Operation) -> dict[str, Any]:
     if op.paginated:
         schema: Any = {
             "type": "object",
-            "required": ["items", "total", "page", "per_page"],
+            "required": ["items", "total", "total_is_exact", "page", "per_page"],
             "properties": {
                 "items": {"type": "array", "items": op.response},
-                "total": {"type": "integer"},
+                "total": {"type": "integer", "description": "Nombre d'éléments, compté jusqu'à un plafond (500 pour les listes de personnes) : au-delà, `total_is_exact` est faux."},
+                "total_is_exact": {
+                    "type": "boolean",
+                    "description": "Faux quand le décompte s'est arrêté à `total` : la liste en contient davantage.",
+                },
                 "page": {"type": "integer"},
                 "per_page": {"type": "integer"},
             },

@@ -20,7 +20,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(timefmt.short_date, "date_short")
     app.add_template_filter(timefmt.age, "age")
     app.add_template_filter(label, "label")
+    app.add_template_filter(thousands, "thousands")
 
     @app.context_processor
     def _inject_now() -> dict[str, datetime]:
         return {"now_utc": utcnow()}
+
+
+def thousands(number: int) -> str:
+    """12345 → « 12 345 » (French digit grouping, with a narrow no-break space)."""
+    return f"{number:,}".replace(",", "\u202f")

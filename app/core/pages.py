@@ -21,6 +21,9 @@ class Page:
     total: int
     page: int
     per_page: int
+    # True when the list holds more than `total` rows (a count that stopped at a cap): shown as
+    # « plus de N », and there is no page after the last counted one.
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -44,7 +47,7 @@ class Page:
 
     def map(self, convert: Callable[[Any], Any]) -> Page:
         """The same page with each item converted (rows → read-model objects)."""
-        return Page([convert(item) for item in self.items], self.total, self.page, self.per_page)
+        return Page([convert(item) for item in self.items], self.total, self.page, self.per_page, self.more)
 
     def iter_pages(
         self, left_edge: int = 1, left_current: int = 2, right_current: int = 2, right_edge: int = 1

@@ -20,9 +20,12 @@ from app.barriers.models import Barrier
 from app.followup import summary
 from app.followup.models import Alert
 from app.meetings.models import Meeting
+from app.pathways.models import Pathway, PathwayMember
 
 _TOUCHED = "parcours.followup.touched_pathways"
-_SOURCES = (Meeting, Barrier, Alert)
+# Rows whose writes change a pathway's summary (or its copy on the team members): meetings,
+# barriers and alerts; a pathway itself (closed or reopened); a team member (added: gets the copy).
+_SOURCES = (Meeting, Barrier, Alert, PathwayMember)
 
 
 def touch(session: Session, pathway_ids: Iterable[int]) -> None:
@@ -33,10 +36,16 @@ def touch(session: Session, pathway_ids: Iterable[int]) -> None:
 def _collect(session: Session, _context: Any) -> None:
     touched: set[int] | None = None
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, _SOURCES) and obj.pathway_id is not None:
+        if isinstance(obj, _SOURCES):
+            pathway_id = obj.pathway_id
+        elif isinstance(obj, Pathway):
+            pathway_id = obj.id
+        else:
+            continue
+        if pathway_id is not None:
             if touched is None:
                 touched = session.info.setdefault(_TOUCHED, set())
-            touched.add(obj.pathway_id)
+            touched.add(pathway_id)
 
 
 def _refresh(session: Session) -> None:

@@ -22,13 +22,14 @@ refreshes before committing, so the last one to commit always computes from all 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
 from app.barriers.models import Barrier, BarrierStatus
 from app.followup.models import Alert, AlertStatus
 from app.meetings.models import Meeting, MeetingStatus
-from app.pathways.models import Pathway
+from app.pathways.models import Pathway, PathwayMember
 
 OPEN_BARRIER_STATUSES = (BarrierStatus.OPEN.value, BarrierStatus.IN_PROGRESS.value)
 
@@ -36,6 +37,7 @@ _pathway = Pathway.__table__
 _meeting = Meeting.__table__
 _barrier = Barrier.__table__
 _alert = Alert.__table__
+_member = PathwayMember.__table__
 
 # Above this many pathways, `refresh` takes the ids from a temporary table rather than an IN list.
 _BATCH = 5_000
@@ -57,6 +59,31 @@ def _update(conn: sa.Connection, computed: sa.Subquery) -> int:
     return conn.execute(statement).rowcount or 0
 
 
+MEMBER_COPIES = {
+    "pathway_open": lambda p: p.c.closed_at.is_(None),
+    "first_alert_due_at": lambda p: p.c.first_alert_due_at,
+    "next_meeting_at": lambda p: p.c.next_meeting_at,
+}
+
+
+def _update_members(conn: sa.Connection, where: Any) -> int:
+    """Copy each pathway's open state and caseload order onto its active team members (the team
+    list reads them from one index of the agency's rows). `where(p)` selects the pathways."""
+    p = _pathway.alias("p")
+    values = {name: copy(p) for name, copy in MEMBER_COPIES.items()}
+    statement = (
+        sa.update(_member)
+        .where(
+            _member.c.pathway_id == p.c.id,
+            _member.c.removed_at.is_(None),
+            where(p),
+            sa.or_(*[_member.c[name].is_distinct_from(value) for name, value in values.items()]),
+        )
+        .values(**values)
+    )
+    return conn.execute(statement).rowcount or 0
+
+
 def refresh(conn: sa.Connection, pathway_ids: Iterable[int]) -> int:
     """Recompute the summary of these pathways from their rows; returns how many rows changed."""
     ids = sorted(set(pathway_ids))
@@ -74,6 +101,7 @@ def refresh(conn: sa.Connection, pathway_ids: Iterable[int]) -> int:
         p = _pathway.alias("p")
         computed = _computed_for(p.c.id.in_(chunk), p)
         changed += _update(conn, computed)
+        _update_members(conn, lambda p, chunk=chunk: p.c.id.in_(chunk))
     return changed
 
 
@@ -84,7 +112,9 @@ def refresh_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
     row by row: writers refresh their own pathways after it)."""
     p = _pathway.alias("p")
     computed = _computed_for(p.c.id.in_(pathway_ids), p)
-    return _update(conn, computed)
+    changed = _update(conn, computed)
+    _update_members(conn, lambda p: p.c.id.in_(pathway_ids))
+    return changed
 
 
 def rebuild(conn: sa.Connection, *, territory_id: int | None = None) -> int:
@@ -92,11 +122,14 @@ def rebuild(conn: sa.Connection, *, territory_id: int | None = None) -> int:
     p = _pathway.alias("p")
     where = sa.true() if territory_id is None else p.c.territory_id == territory_id
     computed = _computed_for(where, p)
-    return _update(conn, computed)
+    changed = _update(conn, computed)
+    _update_members(conn, lambda p: sa.true() if territory_id is None else p.c.territory_id == territory_id)
+    return changed
 
 
 def drift(conn: sa.Connection, *, territory_id: int | None = None, limit: int = 20) -> list[int]:
-    """Pathways whose stored summary differs from a recount (empty when everything is exact)."""
+    """Pathways whose stored summary (or its copy on a team member) differs from a recount
+    (empty when everything is exact)."""
     p = _pathway.alias("p")
     where = sa.true() if territory_id is None else p.c.territory_id == territory_id
     computed = _computed_for(where, p)
@@ -107,7 +140,20 @@ def drift(conn: sa.Connection, *, territory_id: int | None = None, limit: int = 
         .order_by(_pathway.c.id)
         .limit(limit)
     )
-    return list(conn.execute(query).scalars())
+    ids = set(conn.execute(query).scalars())
+    p = _pathway.alias("p")
+    members = (
+        sa.select(_member.c.pathway_id)
+        .where(
+            _member.c.pathway_id == p.c.id,
+            _member.c.removed_at.is_(None),
+            sa.true() if territory_id is None else p.c.territory_id == territory_id,
+            sa.or_(*[_member.c[name].is_distinct_from(copy(p)) for name, copy in MEMBER_COPIES.items()]),
+        )
+        .limit(limit)
+    )
+    ids.update(conn.execute(members).scalars())
+    return sorted(ids)[:limit]
 
 
 def _computed_for(where: sa.ColumnElement[bool], p: sa.Alias) -> sa.Subquery:

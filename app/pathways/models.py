@@ -279,6 +279,25 @@ class PathwayMember(TerritoryScoped, db.Model):
             sqlite_where=sa.text("removed_at IS NULL"),
         ),
         sa.Index("ix_pathway_member_agency_active", "agency_id", "removed_at"),
+        # « Suivis par ma structure », most urgent first, read from the agency's own rows: the
+        # caseload order of the pathway (copied below) for the active members of open pathways,
+        # and by pathway for the records a partner may only know exist.
+        sa.Index(
+            "ix_pathway_member_team_urgency",
+            "agency_id",
+            "first_alert_due_at",
+            "next_meeting_at",
+            "pathway_id",
+            postgresql_where=sa.text("removed_at IS NULL AND pathway_open"),
+            sqlite_where=sa.text("removed_at IS NULL AND pathway_open"),
+        ),
+        sa.Index(
+            "ix_pathway_member_team_pathway",
+            "agency_id",
+            "pathway_id",
+            postgresql_where=sa.text("removed_at IS NULL"),
+            sqlite_where=sa.text("removed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -288,6 +307,11 @@ class PathwayMember(TerritoryScoped, db.Model):
     added_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
     removed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     removed_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    # Copied from the pathway by app/followup/summary.py (never set by a service): the team list's
+    # order and whether the pathway is open, so the list walks one index of this agency's rows.
+    pathway_open: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    first_alert_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    next_meeting_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     pathway: Mapped[Pathway] = relationship(back_populates="members")
     agency: Mapped[Agency] = relationship(foreign_keys=[agency_id], primaryjoin="PathwayMember.agency_id == Agency.id")

@@ -76,115 +76,150 @@ def _search_clause(q: str) -> sa.ColumnElement[bool]:
     return sa.and_(*[Beneficiary.search_name.contains(word, autoescape=True) for word in words]) if words else sa.true()
 
 
-def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: int = 25) -> Page:
-    """People the actor follows, most urgent first: with alerts (oldest deadline first), then by the
-    nearest upcoming deadline (next meeting), then by name. Four queries whatever the size."""
-    page = max(1, page)
-    per_page = max(1, min(per_page, 200))
+# Lists longer than this are counted up to here only (« plus de 500 ») : a page costs what it
+# shows, and nobody pages through five hundred people — they search or filter.
+COUNT_CAP = 500
 
-    last_held = (
-        sa.select(Meeting.pathway_id, sa.func.max(Meeting.scheduled_at).label("at"))
-        .where(Meeting.status == MeetingStatus.HELD)
-        .group_by(Meeting.pathway_id)
-        .subquery("last_held")
-    )
-    next_meeting = (
-        sa.select(Meeting.pathway_id, sa.func.min(Meeting.scheduled_at).label("at"))
-        .where(Meeting.status == MeetingStatus.PLANNED)
-        .group_by(Meeting.pathway_id)
-        .subquery("next_meeting")
-    )
-    barriers = (
-        sa.select(Barrier.pathway_id, sa.func.count().label("n"))
-        .where(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
-        .group_by(Barrier.pathway_id)
-        .subquery("barriers")
-    )
-    alerts = (
-        sa.select(Alert.pathway_id, sa.func.count().label("n"), sa.func.min(Alert.due_at).label("due"))
-        .where(Alert.status != AlertStatus.RESOLVED)
-        .group_by(Alert.pathway_id)
-        .subquery("alerts")
-    )
-    referent = aliased(User)
 
-    conditions: list[sa.ColumnElement[bool]] = [access.readable_pathways_clause(actor)]
-    # Pathways the actor may only know exist (a partner without consent) must not be told apart
-    # by their state: filters on stage, alerts or closure never select them, and they are listed
-    # last, by number, whatever their deadlines or names.
-    shared = access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED)
-    if not filters.include_closed:
-        conditions.append(sa.or_(Pathway.closed_at.is_(None), sa.not_(shared)))
+def _conditions(actor: User, filters: CaseloadFilters) -> list[sa.ColumnElement[bool]]:
+    """The list's filters, apart from access (which `caseload` adds per segment)."""
+    conditions: list[sa.ColumnElement[bool]] = []
     if filters.scope == "mine":
-        conditions.append(Pathway.referent_id == actor.id)  # not an access rule: the tab (access above)
-    elif filters.scope == "team":
-        conditions.append(
-            sa.exists().where(
-                PathwayMember.pathway_id == Pathway.id,
-                PathwayMember.agency_id == actor.agency_id,  # not an access rule: the tab (access above)
-                PathwayMember.removed_at.is_(None),
-            )
-        )
+        conditions.append(Pathway.referent_id == actor.id)  # not an access rule: the tab (access added by caseload)
     elif filters.scope == "agency":
-        conditions.append(Pathway.lead_agency_id == actor.agency_id)  # not an access rule: the tab (access above)
-    if filters.q:
-        # Searching by name or number is reading identity: only records whose identity the user
-        # may see (never a partner without consent, who would learn who has a pathway).
-        conditions.append(sa.and_(shared, _search_clause(filters.q)))
-    if filters.stage:
-        conditions.append(sa.and_(shared, Pathway.stage == filters.stage))
+        conditions.append(Pathway.lead_agency_id == actor.agency_id)  # not an access rule: the tab (access added by caseload)
     if filters.referent_id:
         conditions.append(Pathway.referent_id == filters.referent_id)
     if filters.agency_id:
         conditions.append(Pathway.lead_agency_id == filters.agency_id)
+    # Searching by name or number is reading identity, filtering by stage or alerts is reading
+    # the record: only among records the user may read (never a partner without consent, who
+    # would learn who has a pathway, or in which state).
+    if filters.q:
+        conditions.append(_search_clause(filters.q))
+    if filters.stage:
+        conditions.append(Pathway.stage == filters.stage)
     if filters.alert:
-        conditions.append(sa.and_(shared, sa.exists().where(
+        conditions.append(sa.exists().where(
             Alert.pathway_id == Pathway.id, Alert.kind == filters.alert, Alert.status != AlertStatus.RESOLVED
-        )))
+        ))
     if filters.only_alerts:
-        conditions.append(sa.and_(shared, alerts.c.n.is_not(None)))
+        conditions.append(Pathway.open_alert_count > 0)
+    return conditions
 
-    base = (
-        sa.select(
-            Pathway,
-            Beneficiary,
-            referent,
-            Agency,
-            last_held.c.at,
-            next_meeting.c.at,
-            sa.func.coalesce(barriers.c.n, 0),
-            sa.func.coalesce(alerts.c.n, 0),
-            alerts.c.due,
+
+@dataclass
+class _Segments:
+    """Access of a list's two segments, and where their order is read from."""
+
+    readable: sa.ColumnElement[bool]  # the records the actor may read
+    hidden: sa.ColumnElement[bool] | None  # those the actor may only know exist (None: none can be listed)
+    via_members: bool  # the team list: rows walked from the agency's memberships
+
+    @property
+    def order(self) -> Any:
+        """The table whose copy of the caseload order (and open state) the list reads."""
+        return PathwayMember if self.via_members else Pathway
+
+
+def _segments(actor: User, filters: CaseloadFilters) -> _Segments:
+    if filters.scope == "team":
+        segments = _Segments(
+            access.team_membership_clause(actor, minimum=access.RecordAccess.SHARED),
+            access.team_existence_only_clause(actor),
+            via_members=True,
         )
-        .join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
-        .join(Agency, Agency.id == Pathway.lead_agency_id)
-        .outerjoin(referent, referent.id == Pathway.referent_id)
-        .outerjoin(last_held, last_held.c.pathway_id == Pathway.id)
-        .outerjoin(next_meeting, next_meeting.c.pathway_id == Pathway.id)
-        .outerjoin(barriers, barriers.c.pathway_id == Pathway.id)
-        .outerjoin(alerts, alerts.c.pathway_id == Pathway.id)
-        .where(*conditions)
-    )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.with_only_columns(Pathway.id).subquery()))
-    def if_shared(column: Any) -> Any:
-        return sa.case((shared, column), else_=sa.null())
+    else:
+        readable = access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED)
+        hidden = sa.and_(access.readable_pathways_clause(actor), sa.not_(readable)) if filters.scope == "all" else None
+        segments = _Segments(readable, hidden, via_members=False)
+    if _filters_read_the_record(filters):
+        segments.hidden = None  # filters on identity or state never select existence-only rows
+    return segments
 
-    ordered = (
-        base.order_by(
-            sa.case((shared, 0), else_=1),
-            if_shared(alerts.c.due).is_(None),
-            if_shared(alerts.c.due),
-            if_shared(next_meeting.c.at).is_(None),
-            if_shared(next_meeting.c.at),
-            if_shared(Beneficiary.last_name),
-            if_shared(Beneficiary.first_name),
-            Pathway.id,
+
+def _filters_read_the_record(filters: CaseloadFilters) -> bool:
+    return bool(filters.q or filters.stage or filters.alert or filters.only_alerts)
+
+
+def _base(segments: _Segments, columns: list[Any]) -> sa.Select:
+    query = sa.select(*columns)
+    if segments.via_members:
+        return query.select_from(PathwayMember).join(Pathway, Pathway.id == PathwayMember.pathway_id)
+    return query.select_from(Pathway)
+
+
+def _capped_count(segments: _Segments, *where: sa.ColumnElement[bool], by_name: bool = False,
+                  cap: int = COUNT_CAP) -> int:
+    """How many pathways match, counted up to `cap` + 1 (an index walk of that length at most).
+
+    Over `pathway` (and the memberships for the team list) alone: the rows query only adds inner
+    joins along foreign keys, which keep every row; a search by name (`by_name`) reads `beneficiary`."""
+    query = _base(segments, [Pathway.id]).where(*where)
+    if by_name:
+        query = query.join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
+    limited = query.limit(cap + 1).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(limited)) or 0
+
+
+def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: int = 25) -> Page:
+    """People the actor follows, most urgent first: with alerts (oldest deadline first), then by the
+    nearest deadline (the earliest planned meeting), then by record number (the oldest first) —
+    an order read whole from an index, so the database stops after the page's rows.
+
+    The order reads the follow-up summary kept on `pathway` (app/followup/summary.py; copied onto
+    the team memberships for « suivis par ma structure ») and is served by the urgency indexes, so
+    a page costs its rows, not the size of the caseload: the count stops at COUNT_CAP, and pages
+    beyond it are empty.
+
+    Pathways the actor may only know exist (a partner without consent) must not be told apart by
+    their state: they come after every readable one, by number, whatever their deadlines or names,
+    and no filter on identity or state ever selects them.
+    """
+    page = max(1, page)
+    per_page = max(1, min(per_page, 200))
+    offset = (page - 1) * per_page
+    conditions = _conditions(actor, filters)
+    segments = _segments(actor, filters)
+    order = segments.order
+    referent = aliased(User)
+
+    readable = [segments.readable]
+    if not filters.include_closed:
+        readable.append(PathwayMember.pathway_open if segments.via_members else Pathway.closed_at.is_(None))
+    readable_total = _capped_count(segments, *conditions, *readable, by_name=bool(filters.q))
+    hidden_total = 0
+    if segments.hidden is not None and readable_total <= COUNT_CAP:  # else the total is already capped
+        hidden_total = _capped_count(segments, *conditions, segments.hidden, cap=COUNT_CAP - readable_total)
+    total = min(readable_total + hidden_total, COUNT_CAP + 1)
+
+    def rows_query(*where: sa.ColumnElement[bool]) -> sa.Select:
+        return (
+            _base(segments, [Pathway, Beneficiary, referent, Agency])
+            .join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
+            .join(Agency, Agency.id == Pathway.lead_agency_id)
+            .outerjoin(referent, referent.id == Pathway.referent_id)
+            .where(*conditions, *where)
         )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    rows = db.session.execute(ordered).all()
 
+    rows: list[Any] = []
+    if offset < min(readable_total, COUNT_CAP):
+        rows += db.session.execute(
+            rows_query(*readable)
+            .order_by(
+                order.first_alert_due_at.asc().nulls_last(),
+                order.next_meeting_at.asc().nulls_last(),
+                order.pathway_id if segments.via_members else Pathway.id,
+            )
+            .limit(per_page)
+            .offset(offset)
+        ).all()
+    if segments.hidden is not None and len(rows) < per_page and offset + len(rows) < COUNT_CAP:
+        hidden_offset = max(0, offset - readable_total)
+        by_number = PathwayMember.pathway_id if segments.via_members else Pathway.id
+        rows += db.session.execute(
+            rows_query(segments.hidden).order_by(by_number).limit(per_page - len(rows)).offset(hidden_offset)
+        ).all()
     ids = [row[0].id for row in rows]
     kinds: dict[int, list[AlertKind]] = defaultdict(list)
     if ids:
@@ -196,20 +231,23 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
             if kind not in kinds[pathway_id]:
                 kinds[pathway_id].append(kind)
     levels = access.record_access_levels(actor, [row[0] for row in rows])
-    items = [
-        CaseloadRow(
-            pathway=p,
-            beneficiary=b,
-            referent=r,
-            lead_agency=a,
-            access=levels[p.id],
-            last_held_at=lh,
-            next_meeting_at=nm,
-            open_barriers=nb,
-            alert_count=na,
-            first_due_at=due,
-            alert_kinds=kinds[p.id],
+    items = []
+    for p, b, r, a in rows:
+        readable_row = levels[p.id] >= access.RecordAccess.SHARED
+        items.append(
+            CaseloadRow(
+                pathway=p,
+                beneficiary=b,
+                referent=r,
+                lead_agency=a,
+                access=levels[p.id],
+                last_held_at=p.last_held_at if readable_row else None,
+                next_meeting_at=p.next_meeting_at if readable_row else None,
+                open_barriers=p.open_barrier_count if readable_row else 0,
+                alert_count=p.open_alert_count if readable_row else 0,
+                first_due_at=p.first_alert_due_at if readable_row else None,
+                alert_kinds=kinds[p.id] if readable_row else [],
+            )
         )
-        for p, b, r, a, lh, nm, nb, na, due in rows
-    ]
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+    return Page(items=items, total=min(total, COUNT_CAP), page=page, per_page=per_page,
+                more=total > COUNT_CAP)

@@ -1,5 +1,6 @@
 """Follow-up summary on pathway (next planned meeting, last held, open barriers, unresolved alerts,
-earliest alert deadline) and the indexes that serve the caseload's order.
+earliest alert deadline), its copy on the team members, and the indexes that serve the caseload's
+order.
 
 Revision ID: 0008
 Revises: 0007
@@ -8,7 +9,8 @@ Create Date: 2026-12-02
 Reviewed: derived columns, kept exact by app/followup/summary.py in every write's transaction and by
 the scan; filled here from the existing rows (one set-based UPDATE). The two partial indexes cover
 open pathways only, in the caseload's order (alert deadline, next meeting, id), per agency and per
-territory.
+territory; the copy on pathway_member (open or not, alert deadline, next meeting) lets « suivis par
+ma structure » walk one index of the agency's own active memberships.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -29,6 +31,13 @@ def upgrade():
         batch_op.create_index('ix_pathway_agency_urgency', ['lead_agency_id', 'first_alert_due_at', 'next_meeting_at', 'id'], unique=False, postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
         batch_op.create_index('ix_pathway_territory_urgency', ['territory_id', 'first_alert_due_at', 'next_meeting_at', 'id'], unique=False, postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
 
+    with op.batch_alter_table('pathway_member', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('pathway_open', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('first_alert_due_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('next_meeting_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_pathway_member_team_urgency', ['agency_id', 'first_alert_due_at', 'next_meeting_at', 'pathway_id'], unique=False, postgresql_where=sa.text('removed_at IS NULL AND pathway_open'), sqlite_where=sa.text('removed_at IS NULL AND pathway_open'))
+        batch_op.create_index('ix_pathway_member_team_pathway', ['agency_id', 'pathway_id'], unique=False, postgresql_where=sa.text('removed_at IS NULL'), sqlite_where=sa.text('removed_at IS NULL'))
+
     # Filled from the rows as they are today (plain SQL: a migration must not depend on the
     # application's code, which changes after it). app/followup/summary.py computes the same.
     op.execute(
@@ -39,9 +48,22 @@ def upgrade():
         "open_alert_count = (SELECT count(*) FROM alert a WHERE a.pathway_id = pathway.id AND a.status <> 'resolved'), "
         "first_alert_due_at = (SELECT min(due_at) FROM alert a WHERE a.pathway_id = pathway.id AND a.status <> 'resolved')"
     )
+    op.execute(
+        "UPDATE pathway_member SET "
+        "pathway_open = (SELECT p.closed_at IS NULL FROM pathway p WHERE p.id = pathway_member.pathway_id), "
+        "first_alert_due_at = (SELECT p.first_alert_due_at FROM pathway p WHERE p.id = pathway_member.pathway_id), "
+        "next_meeting_at = (SELECT p.next_meeting_at FROM pathway p WHERE p.id = pathway_member.pathway_id) "
+        "WHERE removed_at IS NULL"
+    )
 
 
 def downgrade():
+    with op.batch_alter_table('pathway_member', schema=None) as batch_op:
+        batch_op.drop_index('ix_pathway_member_team_pathway', sqlite_where=sa.text('removed_at IS NULL'), postgresql_where=sa.text('removed_at IS NULL'))
+        batch_op.drop_index('ix_pathway_member_team_urgency', sqlite_where=sa.text('removed_at IS NULL AND pathway_open'), postgresql_where=sa.text('removed_at IS NULL AND pathway_open'))
+        batch_op.drop_column('next_meeting_at')
+        batch_op.drop_column('first_alert_due_at')
+        batch_op.drop_column('pathway_open')
     with op.batch_alter_table('pathway', schema=None) as batch_op:
         batch_op.drop_index('ix_pathway_territory_urgency', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
         batch_op.drop_index('ix_pathway_agency_urgency', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
