@@ -169,7 +169,11 @@ def _success(op: Operation) -> dict[str, Any]:
             "required": ["items", "total", "total_is_exact", "page", "per_page"],
             "properties": {
                 "items": {"type": "array", "items": op.response},
-                "total": {"type": "integer", "description": "Nombre d'éléments, compté jusqu'à un plafond (500 pour les listes de personnes) : au-delà, `total_is_exact` est faux."},
+                "total": {
+                    "type": "integer",
+                    "description": "Nombre d'éléments, compté jusqu'à un plafond (500 pour les listes de "
+                    "personnes) : au-delà, `total_is_exact` est faux.",
+                },
                 "total_is_exact": {
                     "type": "boolean",
                     "description": "Faux quand le décompte s'est arrêté à `total` : la liste en contient davantage.",

@@ -14,11 +14,9 @@ from sqlalchemy.orm import aliased
 
 from app import access
 from app.accounts.models import Agency, User
-from app.barriers.models import Barrier, BarrierStatus
 from app.core.pages import Page
 from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
-from app.meetings.models import Meeting, MeetingStatus
 from app.pathways.models import (
     Beneficiary,
     Pathway,
@@ -85,9 +83,9 @@ def _conditions(actor: User, filters: CaseloadFilters) -> list[sa.ColumnElement[
     """The list's filters, apart from access (which `caseload` adds per segment)."""
     conditions: list[sa.ColumnElement[bool]] = []
     if filters.scope == "mine":
-        conditions.append(Pathway.referent_id == actor.id)  # not an access rule: the tab (access added by caseload)
+        conditions.append(Pathway.referent_id == actor.id)  # not an access rule: the tab (access: _segments)
     elif filters.scope == "agency":
-        conditions.append(Pathway.lead_agency_id == actor.agency_id)  # not an access rule: the tab (access added by caseload)
+        conditions.append(Pathway.lead_agency_id == actor.agency_id)  # not an access rule: the tab (access: _segments)
     if filters.referent_id:
         conditions.append(Pathway.referent_id == filters.referent_id)
     if filters.agency_id:
