@@ -435,7 +435,12 @@ def team_membership_clause(user: Any, *, minimum: RecordAccess = RecordAccess.EX
     if minimum >= RecordAccess.FULL:
         conditions.append(Pathway.lead_agency_id == user.agency_id)
     elif minimum == RecordAccess.SHARED and not is_territory_steering_manager(user):
-        conditions.append(sa.or_(Pathway.lead_agency_id == user.agency_id, _consent_exists()))
+        # The membership's copy of "this agency reads the record" picks the rows from its index;
+        # the rule itself still decides (a stale copy could only hide a row, never show one).
+        conditions += [
+            PathwayMember.pathway_shared,
+            sa.or_(Pathway.lead_agency_id == user.agency_id, _consent_exists()),
+        ]
     return sa.and_(*conditions)
 
 
@@ -447,6 +452,7 @@ def team_existence_only_clause(user: Any) -> sa.ColumnElement[bool]:
     return sa.and_(
         PathwayMember.agency_id == user.agency_id,
         PathwayMember.removed_at.is_(None),
+        sa.not_(PathwayMember.pathway_shared),  # the copy picks the rows, the rule decides
         PathwayMember.pathway_id == Pathway.id,
         Pathway.territory_id == user.territory_id,
         Pathway.lead_agency_id != user.agency_id,

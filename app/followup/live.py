@@ -20,12 +20,13 @@ from app.barriers.models import Barrier
 from app.followup import summary
 from app.followup.models import Alert
 from app.meetings.models import Meeting
-from app.pathways.models import Pathway, PathwayMember
+from app.pathways.models import Consent, Pathway, PathwayMember
 
 _TOUCHED = "parcours.followup.touched_pathways"
 # Rows whose writes change a pathway's summary (or its copy on the team members): meetings,
-# barriers and alerts; a pathway itself (closed or reopened); a team member (added: gets the copy).
-_SOURCES = (Meeting, Barrier, Alert, PathwayMember)
+# barriers and alerts; a pathway itself (closed, reopened, led elsewhere); a team member (added:
+# gets the copy); a consent (given or withdrawn: who reads the record).
+_SOURCES = (Meeting, Barrier, Alert, PathwayMember, Consent)
 
 
 def touch(session: Session, pathway_ids: Iterable[int]) -> None:

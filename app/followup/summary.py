@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from app.barriers.models import Barrier, BarrierStatus
 from app.followup.models import Alert, AlertStatus
 from app.meetings.models import Meeting, MeetingStatus
-from app.pathways.models import Pathway, PathwayMember
+from app.pathways.models import Consent, Pathway, PathwayMember
 
 OPEN_BARRIER_STATUSES = (BarrierStatus.OPEN.value, BarrierStatus.IN_PROGRESS.value)
 
@@ -38,6 +38,7 @@ _meeting = Meeting.__table__
 _barrier = Barrier.__table__
 _alert = Alert.__table__
 _member = PathwayMember.__table__
+_consent = Consent.__table__
 
 # Above this many pathways, `refresh` takes the ids from a temporary table rather than an IN list.
 _BATCH = 5_000
@@ -61,14 +62,20 @@ def _update(conn: sa.Connection, computed: sa.Subquery) -> int:
 
 MEMBER_COPIES = {
     "pathway_open": lambda p: p.c.closed_at.is_(None),
+    # The member agency reads the record (app/access.py: it leads it, or consent is given).
+    "pathway_shared": lambda p: sa.or_(
+        p.c.lead_agency_id == _member.c.agency_id,
+        sa.exists().where(_consent.c.pathway_id == p.c.id, _consent.c.withdrawn_at.is_(None)),
+    ),
     "first_alert_due_at": lambda p: p.c.first_alert_due_at,
     "next_meeting_at": lambda p: p.c.next_meeting_at,
 }
 
 
 def _update_members(conn: sa.Connection, where: Any) -> int:
-    """Copy each pathway's open state and caseload order onto its active team members (the team
-    list reads them from one index of the agency's rows). `where(p)` selects the pathways."""
+    """Copy each pathway's open state, caseload order and whether each member agency reads it
+    onto its active team members (the team list reads them from one index of the agency's rows).
+    `where(p)` selects the pathways."""
     p = _pathway.alias("p")
     values = {name: copy(p) for name, copy in MEMBER_COPIES.items()}
     statement = (

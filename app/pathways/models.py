@@ -288,15 +288,15 @@ class PathwayMember(TerritoryScoped, db.Model):
             "first_alert_due_at",
             "next_meeting_at",
             "pathway_id",
-            postgresql_where=sa.text("removed_at IS NULL AND pathway_open"),
-            sqlite_where=sa.text("removed_at IS NULL AND pathway_open"),
+            postgresql_where=sa.text("removed_at IS NULL AND pathway_open AND pathway_shared"),
+            sqlite_where=sa.text("removed_at IS NULL AND pathway_open AND pathway_shared"),
         ),
         sa.Index(
             "ix_pathway_member_team_pathway",
             "agency_id",
             "pathway_id",
-            postgresql_where=sa.text("removed_at IS NULL"),
-            sqlite_where=sa.text("removed_at IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL AND NOT pathway_shared"),
+            sqlite_where=sa.text("removed_at IS NULL AND NOT pathway_shared"),
         ),
     )
 
@@ -308,13 +308,29 @@ class PathwayMember(TerritoryScoped, db.Model):
     removed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     removed_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
     # Copied from the pathway by app/followup/summary.py (never set by a service): the team list's
-    # order and whether the pathway is open, so the list walks one index of this agency's rows.
+    # order, whether the pathway is open, and whether this agency reads the record (it leads it or
+    # consent is given), so each segment of the list walks one index of this agency's rows. The
+    # copy only narrows: access.team_membership_clause still applies the rule itself.
     pathway_open: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    pathway_shared: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     first_alert_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     next_meeting_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     pathway: Mapped[Pathway] = relationship(back_populates="members")
     agency: Mapped[Agency] = relationship(foreign_keys=[agency_id], primaryjoin="PathwayMember.agency_id == Agency.id")
+
+
+# How an agency's memberships split between shared, existence-only and closed is far from
+# independent (a CCAS may have no consented record at all): without statistics on the columns
+# together, PostgreSQL assumes the average mix and, under a LIMIT, may scan the whole table hoping
+# to find rows that do not exist. Created with the table (create_all) and by migration 0008.
+PATHWAY_MEMBER_STATISTICS = (
+    "CREATE STATISTICS IF NOT EXISTS st_pathway_member_agency_state (mcv, dependencies) "
+    "ON agency_id, pathway_shared, pathway_open FROM pathway_member"
+)
+sa.event.listen(
+    PathwayMember.__table__, "after_create", sa.DDL(PATHWAY_MEMBER_STATISTICS).execute_if(dialect="postgresql")
+)
 
 
 class TeamJoinRequest(TerritoryScoped, db.Model):

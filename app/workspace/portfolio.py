@@ -102,7 +102,9 @@ def _conditions(actor: User, filters: CaseloadFilters) -> list[sa.ColumnElement[
             Alert.pathway_id == Pathway.id, Alert.kind == filters.alert, Alert.status != AlertStatus.RESOLVED
         ))
     if filters.only_alerts:
-        conditions.append(Pathway.open_alert_count > 0)
+        # "Has an unresolved alert", as the urgency indexes can read it (a deadline exists exactly
+        # when an alert does: app/followup/summary.py).
+        conditions.append(Pathway.first_alert_due_at.is_not(None))
     return conditions
 
 
@@ -148,7 +150,7 @@ def _base(segments: _Segments, columns: list[Any]) -> sa.Select:
 
 
 def _capped_count(segments: _Segments, *where: sa.ColumnElement[bool], by_name: bool = False,
-                  cap: int = COUNT_CAP) -> int:
+                  cap: int | None = None) -> int:
     """How many pathways match, counted up to `cap` + 1 (an index walk of that length at most).
 
     Over `pathway` (and the memberships for the team list) alone: the rows query only adds inner
@@ -156,7 +158,7 @@ def _capped_count(segments: _Segments, *where: sa.ColumnElement[bool], by_name: 
     query = _base(segments, [Pathway.id]).where(*where)
     if by_name:
         query = query.join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
-    limited = query.limit(cap + 1).subquery()
+    limited = query.limit((COUNT_CAP if cap is None else cap) + 1).subquery()
     return db.session.scalar(sa.select(sa.func.count()).select_from(limited)) or 0
 
 
@@ -201,6 +203,7 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
         )
 
     rows: list[Any] = []
+    wanted = max(0, min(per_page, COUNT_CAP - offset))  # never past what was counted
     if offset < min(readable_total, COUNT_CAP):
         rows += db.session.execute(
             rows_query(*readable)
@@ -209,14 +212,14 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
                 order.next_meeting_at.asc().nulls_last(),
                 order.pathway_id if segments.via_members else Pathway.id,
             )
-            .limit(per_page)
+            .limit(wanted)
             .offset(offset)
         ).all()
-    if segments.hidden is not None and len(rows) < per_page and offset + len(rows) < COUNT_CAP:
+    if segments.hidden is not None and len(rows) < wanted:
         hidden_offset = max(0, offset - readable_total)
         by_number = PathwayMember.pathway_id if segments.via_members else Pathway.id
         rows += db.session.execute(
-            rows_query(segments.hidden).order_by(by_number).limit(per_page - len(rows)).offset(hidden_offset)
+            rows_query(segments.hidden).order_by(by_number).limit(wanted - len(rows)).offset(hidden_offset)
         ).all()
     ids = [row[0].id for row in rows]
     kinds: dict[int, list[AlertKind]] = defaultdict(list)

@@ -33,10 +33,18 @@ def upgrade():
 
     with op.batch_alter_table('pathway_member', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pathway_open', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('pathway_shared', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('first_alert_due_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('next_meeting_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_pathway_member_team_urgency', ['agency_id', 'first_alert_due_at', 'next_meeting_at', 'pathway_id'], unique=False, postgresql_where=sa.text('removed_at IS NULL AND pathway_open'), sqlite_where=sa.text('removed_at IS NULL AND pathway_open'))
-        batch_op.create_index('ix_pathway_member_team_pathway', ['agency_id', 'pathway_id'], unique=False, postgresql_where=sa.text('removed_at IS NULL'), sqlite_where=sa.text('removed_at IS NULL'))
+        batch_op.create_index('ix_pathway_member_team_urgency', ['agency_id', 'first_alert_due_at', 'next_meeting_at', 'pathway_id'], unique=False, postgresql_where=sa.text('removed_at IS NULL AND pathway_open AND pathway_shared'), sqlite_where=sa.text('removed_at IS NULL AND pathway_open AND pathway_shared'))
+        batch_op.create_index('ix_pathway_member_team_pathway', ['agency_id', 'pathway_id'], unique=False, postgresql_where=sa.text('removed_at IS NULL AND NOT pathway_shared'), sqlite_where=sa.text('removed_at IS NULL AND NOT pathway_shared'))
+
+    if op.get_bind().dialect.name == 'postgresql':
+        # See app/pathways/models.py (PATHWAY_MEMBER_STATISTICS): the mix of an agency's memberships.
+        op.execute(
+            "CREATE STATISTICS IF NOT EXISTS st_pathway_member_agency_state (mcv, dependencies) "
+            "ON agency_id, pathway_shared, pathway_open FROM pathway_member"
+        )
 
     # Filled from the rows as they are today (plain SQL: a migration must not depend on the
     # application's code, which changes after it). app/followup/summary.py computes the same.
@@ -51,6 +59,8 @@ def upgrade():
     op.execute(
         "UPDATE pathway_member SET "
         "pathway_open = (SELECT p.closed_at IS NULL FROM pathway p WHERE p.id = pathway_member.pathway_id), "
+        "pathway_shared = ((SELECT p.lead_agency_id FROM pathway p WHERE p.id = pathway_member.pathway_id) = agency_id "
+        "OR EXISTS (SELECT 1 FROM consent c WHERE c.pathway_id = pathway_member.pathway_id AND c.withdrawn_at IS NULL)), "
         "first_alert_due_at = (SELECT p.first_alert_due_at FROM pathway p WHERE p.id = pathway_member.pathway_id), "
         "next_meeting_at = (SELECT p.next_meeting_at FROM pathway p WHERE p.id = pathway_member.pathway_id) "
         "WHERE removed_at IS NULL"
@@ -58,11 +68,14 @@ def upgrade():
 
 
 def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP STATISTICS IF EXISTS st_pathway_member_agency_state")
     with op.batch_alter_table('pathway_member', schema=None) as batch_op:
-        batch_op.drop_index('ix_pathway_member_team_pathway', sqlite_where=sa.text('removed_at IS NULL'), postgresql_where=sa.text('removed_at IS NULL'))
-        batch_op.drop_index('ix_pathway_member_team_urgency', sqlite_where=sa.text('removed_at IS NULL AND pathway_open'), postgresql_where=sa.text('removed_at IS NULL AND pathway_open'))
+        batch_op.drop_index('ix_pathway_member_team_pathway', sqlite_where=sa.text('removed_at IS NULL AND NOT pathway_shared'), postgresql_where=sa.text('removed_at IS NULL AND NOT pathway_shared'))
+        batch_op.drop_index('ix_pathway_member_team_urgency', sqlite_where=sa.text('removed_at IS NULL AND pathway_open AND pathway_shared'), postgresql_where=sa.text('removed_at IS NULL AND pathway_open AND pathway_shared'))
         batch_op.drop_column('next_meeting_at')
         batch_op.drop_column('first_alert_due_at')
+        batch_op.drop_column('pathway_shared')
         batch_op.drop_column('pathway_open')
     with op.batch_alter_table('pathway', schema=None) as batch_op:
         batch_op.drop_index('ix_pathway_territory_urgency', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
