@@ -50,9 +50,10 @@ def _collect(session: Session, _context: Any) -> None:
 
 
 def _refresh(session: Session) -> None:
-    if not session.info.get(_TOUCHED):
-        return
-    session.flush()  # pending changes first: they may touch more pathways
+    # `before_commit` runs before the commit's own flush: flush the pending changes first, so
+    # `_collect` sees them (a change not yet flushed would otherwise commit unrefreshed).
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     ids = session.info.pop(_TOUCHED, set())
     if ids:
         summary.refresh(session.connection(), ids)
