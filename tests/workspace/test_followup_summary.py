@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app.barriers import services as barrier_services
 from app.barriers.models import BarrierCategory, BarrierStatus
+from app.errors import ValidationError
 from app.extensions import db
 from app.followup import summary
 from app.meetings import services as meeting_services
@@ -72,7 +73,7 @@ def test_consent_decides_the_members_copy_of_who_reads_the_record(world: World) 
 
 def test_a_refused_write_changes_no_summary(world: World) -> None:
     before = _fresh(world).open_barrier_count
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         barrier_services.add_barrier(world.referent, world.pathway, category=BarrierCategory.HOUSING,
                                      title="", now=NOW)
     assert _fresh(world).open_barrier_count == before
