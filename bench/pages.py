@@ -71,6 +71,7 @@ class Result:
     p95_ms: float = 0.0
     p99_ms: float = 0.0
     requests: int = 0
+    single_ms: float = 0.0  # one request before the run, alone
     status: str = "200"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -240,25 +241,47 @@ def wrk(port: int, path: str, header: str | None, args: argparse.Namespace) -> d
     return json.loads(lines[-1])
 
 
+def drain(url: sa.URL, timeout: float = 180) -> None:
+    """Wait until no query of the bench database is running: a slow page's requests still in the
+    workers when wrk stops would otherwise be billed to the next page."""
+    engine = sa.create_engine(url.set(database="postgres"))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                busy = conn.scalar(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :name AND state = 'active' "
+                    "AND pid <> pg_backend_pid()"), {"name": url.database})
+            if not busy:
+                return
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+
+
 def measure(name: str, user: str, port: int, path: str, header: str | None, args: argparse.Namespace) -> Result:
     """Check the page answers 200, then load it with wrk; any non-200 during the run is an error."""
     headers = {}
     if header:
         key, value = header.split(": ", 1)
         headers[key] = value
+    started = time.perf_counter()
     status, received, _ = request(port, "GET", path, headers=headers)
+    single_ms = (time.perf_counter() - started) * 1000  # alone, unloaded: seen even if wrk completes none
     if status != 200:
         raise BenchError(f"{name} ({path} as {user}): {status} {received.get('location', '')} before the run")
     report = wrk(port, path, header, args)
+    drain(sa.make_url(args.database_url))
     result = Result(name, path, user, rps=report["rps"], p50_ms=report["p50_ms"], p95_ms=report["p95_ms"],
-                    p99_ms=report["p99_ms"], requests=report["requests"], extra=report)
+                    p99_ms=report["p99_ms"], requests=report["requests"], single_ms=round(single_ms, 1),
+                    extra=report)
     problems = []
     if report["non200"]:
         problems.append(f"{report['non200']} × {report['last_bad_status']}")
     if report["socket_errors"] or report["timeouts"]:
         problems.append(f"{report['socket_errors']} socket errors, {report['timeouts']} timeouts")
     if not report["requests"]:
-        problems.append("no request completed")
+        problems.append(f"no request completed in {args.duration} s")
     if problems:
         result.status = "FAILED: " + ", ".join(problems)
     print(f"  {name:<42} {result.rps:>8.1f} req/s  p50 {result.p50_ms:>8.1f} ms  p95 {result.p95_ms:>8.1f} ms"
@@ -344,12 +367,14 @@ def pages(pathway_id: int) -> list[tuple[str, str, str]]:
 
 def print_table(results: list[Result], extras: dict[str, Any]) -> None:
     print()
-    header = f"{'page':<46} {'req/s':>8} {'× bare':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  status"
+    header = (f"{'page':<46} {'req/s':>8} {'× bare':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+              f"{'alone ms':>9}  status")
     print(header)
     print("-" * len(header))
     for r in results:
         ratio = f"{r.ratio:.3f}" if r.ratio is not None else "—"
-        print(f"{r.page:<46} {r.rps:>8.1f} {ratio:>7} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f}  {r.status}")
+        print(f"{r.page:<46} {r.rps:>8.1f} {ratio:>7} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f} "
+              f"{r.single_ms:>9.1f}  {r.status}")
     print()
     for key, value in extras.items():
         print(f"{key}: {value}")
