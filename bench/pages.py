@@ -487,7 +487,8 @@ def main() -> int:
                                         ensure_ascii=False) + "\n")
         print(f"written to {args.json}")
     if failed:
-        print("FAILED: at least one page did not answer 200 on every request", file=sys.stderr)
+        print("FAILED: at least one page gave no valid number (a non-200 answer, socket errors or timeouts, "
+              "or no request completed: try a longer --duration)", file=sys.stderr)
         return 1
     return 0
 
