@@ -22,35 +22,27 @@ class AccountsMixin:
     def _territory_row(self, code: str, name: str) -> int:
         tid = self.w.new_id("territory")
         created = self.now - timedelta(days=730)
-        self.w.add("territory", {
-            "id": tid, "code": code, "name": name,
-            "cadence_professional_days": 30, "cadence_socio_professional_days": 30,
-            "cadence_social_days": 60, "grace_days": 2, "reschedule_days": 7, "no_referent_days": 30,
-            "orientation_delay_days": 42, "contract_delay_days": 30, "contract_ending_days": 30,
-            "referral_answer_days": 10, "checkin_months": [1, 3, 6], "retention_months": 24,
-            "audit_retention_months": 12, "created_at": created, "updated_at": created, "version": 1,
-        })
+        self.w.add("territory", (  # bulk.COLUMNS["territory"]
+            tid, code, name, 30, 30, 60, 2, 7, 30, 42, 30, 30, 10, [1, 3, 6], 24, 12, created, created, 1,
+        ))
         return tid
 
     def _agency_row(self, tid: int, kind: str, name: str, email: str, phone: str) -> int:
         aid = self.w.new_id("agency")
         created = self.now - timedelta(days=730)
-        self.w.add("agency", {
-            "id": aid, "territory_id": tid, "name": name, "kind": kind, "email": email, "phone": phone,
-            "is_active": True, "created_at": created, "updated_at": created, "version": 1,
-        })
+        self.w.add("agency", (  # bulk.COLUMNS["agency"]
+            aid, tid, name, kind, email, phone, True, created, created, 1,
+        ))
         return aid
 
     def _user_row(self, tid: int, aid: int, email: str, first: str, last: str, role: str,
                   job_title: str | None) -> int:
         uid = self.w.new_id("user_account")
         created = self.now - timedelta(days=self.rng.randint(200, 700))
-        self.w.add("user_account", {
-            "id": uid, "territory_id": tid, "agency_id": aid, "email": email.lower(),
-            "password_hash": self.password_hash, "first_name": first, "last_name": last,
-            "job_title": job_title, "role": role, "is_active_account": True, "last_login_at": None,
-            "created_at": created, "updated_at": created, "version": 1,
-        })
+        self.w.add("user_account", (  # bulk.COLUMNS["user_account"]
+            uid, tid, aid, email.lower(), self.password_hash, first, last, job_title, role, True, None, created,
+            created, 1,
+        ))
         self.user_agency[uid] = aid
         return uid
 

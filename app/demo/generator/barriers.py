@@ -41,15 +41,12 @@ class BarriersMixin:
         sent_at = max(s.at(sent_day), created_at) if sent_day is not None else None
         due, lifted_at = self._due_and_lifted(status, created_day, sent_day, created_at, sent_at)
         barrier_id = self.w.new_id("barrier")
-        self.w.add("barrier", {
-            "id": barrier_id, "territory_id": self.tid, "pathway_id": self.pid, "category": category,
-            "title": rng.choice(data.BARRIER_TITLES[category]),
-            "description": rng.choice(data.BARRIER_DESCRIPTIONS),
-            "owner_agency_id": partner if referral in ("accepted", "done") else self.lead_agency,
-            "due_on": due, "status": status, "lifted_at": lifted_at,
-            "created_by_id": self.who(created_day)[0],
-            "created_at": created_at, "updated_at": lifted_at or created_at, "version": 1,
-        })
+        self.w.add("barrier", (  # bulk.COLUMNS["barrier"]
+            barrier_id, self.tid, self.pid, category, rng.choice(data.BARRIER_TITLES[category]),
+            rng.choice(data.BARRIER_DESCRIPTIONS),
+            partner if referral in ("accepted", "done") else self.lead_agency,  # owner_agency_id
+            due, status, lifted_at, self.who(created_day)[0], created_at, lifted_at or created_at, 1,
+        ))
         if referral is not None and sent_at is not None and sent_day is not None and partner is not None:
             self._referral(barrier_id, partner, referral, sent_day, sent_at, lifted_at)
 
@@ -150,10 +147,8 @@ class BarriersMixin:
                 comment = rng.choice(data.ACCEPT_COMMENTS)
             else:
                 comment = rng.choice(data.DONE_COMMENTS)
-        self.w.add("referral", {
-            "id": self.w.new_id("referral"), "territory_id": self.tid, "barrier_id": barrier_id,
-            "agency_id": partner, "status": status, "message": rng.choice(data.REFERRAL_MESSAGES),
-            "sent_at": sent_at, "sent_by_id": self.who(sent_day)[0], "answered_at": answered_at,
-            "answered_by_id": answered_by, "decline_reason": decline, "answer_comment": comment,
-            "created_at": sent_at, "updated_at": answered_at or sent_at, "version": 1,
-        })
+        self.w.add("referral", (  # bulk.COLUMNS["referral"]
+            self.w.new_id("referral"), self.tid, barrier_id, partner, status, rng.choice(data.REFERRAL_MESSAGES),
+            sent_at, self.who(sent_day)[0], answered_at, answered_by, decline, comment, sent_at,
+            answered_at or sent_at, 1,
+        ))

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 from typing import TypeVar
 
 from app.demo import data
-from app.pathways.search import normalise
+from app.pathways.search import KEY_LENGTH, normalise
 
 UTC = UTC
 T = TypeVar("T")
@@ -67,8 +67,29 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, last_day))
 
 
+_NORMALISED: dict[str, str] = {}
+
+
+def normalised(text: str | None) -> str:
+    """`normalise`, memoised: names repeat (Faker draws from lists), and `anyascii` + regex are slow."""
+    if not text:
+        return ""
+    value = _NORMALISED.get(text)
+    if value is None:
+        if len(_NORMALISED) > 100_000:
+            _NORMALISED.clear()
+        value = _NORMALISED[text] = normalise(text)
+    return value
+
+
+def demo_search_key(last_name: str, first_name: str, birth_name: str | None) -> str:
+    """`app.pathways.search.search_key`, with the memoised `normalised` (tests/demo compares both)."""
+    return " ".join(part for part in (normalised(last_name), normalised(first_name), normalised(birth_name))
+                    if part)[:KEY_LENGTH]
+
+
 def slug(text: str) -> str:
-    return normalise(text).replace(" ", "-")
+    return normalised(text).replace(" ", "-")
 
 
 @dataclass

@@ -74,9 +74,7 @@ class ContractsMixin:
         s = self.s
         days_ago = (s.today - signed).days
         recorded = s.at(max(days_ago, 0), 11 * 60)
-        self.w.add("contract", {
-            "id": self.w.new_id("contract"), "territory_id": self.tid, "pathway_id": self.pid,
-            "kind": kind, "signed_on": signed, "starts_on": starts, "ends_on": ends,
-            "recorded_by_id": self.who(max(days_ago, 0))[0], "created_at": recorded,
-            "updated_at": recorded, "version": 1,
-        })
+        self.w.add("contract", (  # bulk.COLUMNS["contract"]
+            self.w.new_id("contract"), self.tid, self.pid, kind, signed, starts, ends,
+            self.who(max(days_ago, 0))[0], recorded, recorded, 1,
+        ))

@@ -14,12 +14,10 @@ class JournalMixin:
     def _entry(self, author: int, agency: int, kind: str, visibility: str, body: str,
                occurred_at: datetime) -> None:
         occurred_at = max(min(occurred_at, self.end_at), self.started_at)
-        self.w.add("entry", {
-            "id": self.w.new_id("entry"), "territory_id": self.tid, "pathway_id": self.pid,
-            "author_id": author, "author_agency_id": agency, "kind": kind, "visibility": visibility,
-            "body": body, "occurred_at": occurred_at,
-            "created_at": min(occurred_at + timedelta(minutes=self.rng.randint(1, 240)), self.s.now),
-        })
+        self.w.add("entry", (  # bulk.COLUMNS["entry"]
+            self.w.new_id("entry"), self.tid, self.pid, author, agency, kind, visibility, body, occurred_at,
+            min(occurred_at + timedelta(minutes=self.rng.randint(1, 240)), self.s.now),
+        ))
 
     def _entries(self, oriented_at: datetime | None) -> None:
         p, s, rng = self.plan, self.s, self.rng

@@ -45,15 +45,11 @@ class MeetingsMixin:
         created = min(created, s.now)
         if cancelled_at is not None and created > cancelled_at:
             created = cancelled_at
-        self.w.add("meeting", {
-            "id": self.w.new_id("meeting"), "territory_id": self.tid, "pathway_id": self.pid,
-            "organizer_id": user, "agency_id": agency, "kind": kind, "scheduled_at": scheduled,
-            "duration_minutes": duration, "channel": channel, "location": location, "status": status,
-            "notes": notes, "notes_visibility": visibility, "recorded_at": recorded_at,
-            "recorded_by_id": recorded_by, "cancelled_at": cancelled_at,
-            "cancellation_reason": cancellation, "created_at": created,
-            "updated_at": recorded_at or cancelled_at or created, "version": 1,
-        })
+        self.w.add("meeting", (  # bulk.COLUMNS["meeting"]
+            self.w.new_id("meeting"), self.tid, self.pid, user, agency, kind, scheduled, duration, channel,
+            location, status, notes, visibility, recorded_at, recorded_by, cancelled_at, cancellation, created,
+            recorded_at or cancelled_at or created, 1,
+        ))
 
     def _history(self, first_day: int, anchor_day: int, cadence: int) -> None:
         """Held meetings at roughly the cadence from `first_day` down to `anchor_day` (days ago)."""

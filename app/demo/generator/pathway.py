@@ -70,19 +70,14 @@ class PathwayBuilder(TeamMixin, ContractsMixin, MeetingsMixin, BarriersMixin, Jo
                 "job_title": self.rng.choice(data.JOBS),
             }
         self._choose_handover()
-        self.w.add("pathway", {
-            "id": self.pid, "territory_id": self.tid, "beneficiary_id": self.ben_id,
-            "lead_agency_id": self.lead_agency, "referent_id": p.referent, "stage": p.stage,
-            "orientation": p.orientation, "oriented_at": oriented_at, "started_at": self.started_at,
-            "closed_at": closed_at, "closure_reason": p.closure_reason,
-            "closure_note": data.CLOSURE_NOTES[p.closure_reason] if p.closure_reason else None,
-            "employment_started_on": employment and employment["employment_started_on"],
-            "employment_contract_type": employment and employment["employment_contract_type"],
-            "employer": employment and employment["employer"],
-            "job_title": employment and employment["job_title"],
-            "created_at": self.started_at, "updated_at": closed_at or oriented_at or self.started_at,
-            "version": 1,
-        })
+        self.w.add("pathway", (  # bulk.COLUMNS["pathway"]
+            self.pid, self.tid, self.ben_id, self.lead_agency, p.referent, p.stage, p.orientation, oriented_at,
+            self.started_at, closed_at, p.closure_reason,
+            data.CLOSURE_NOTES[p.closure_reason] if p.closure_reason else None,
+            employment and employment["employment_started_on"], employment and employment["employment_contract_type"],
+            employment and employment["employer"], employment and employment["job_title"],
+            self.started_at, closed_at or oriented_at or self.started_at, 1,
+        ))
         self._assignments()
         self._members()
         self._consent()

@@ -12,10 +12,10 @@ from app.demo.generator.common import (
     Plan,
     TerritoryContext,
     add_months,
+    demo_search_key,
     slug,
 )
 from app.demo.generator.pathway import PathwayBuilder
-from app.pathways.search import search_key
 
 
 class PeopleMixin:
@@ -146,22 +146,20 @@ class PeopleMixin:
         rights = self._rights(kinds, plans)
         ben_id = self.w.new_id("beneficiary")
         created = self.at(earliest)
-        self.w.add("beneficiary", {
-            "id": ben_id, "territory_id": ctx.territory_id, "first_name": first, "last_name": last,
-            "birth_name": birth_name, "birth_date": self._birth_date(young, earliest),
-            "email": (f"{slug(first)}.{slug(last)}{r(1, 99) if self._chance(0.5) else ''}"
-                      f"@{self.rng.choice(data.EMAIL_DOMAINS)}") if self._chance(0.6) else None,
-            "phone": (f"0{self.rng.choice('67')} {r(10, 99)} {r(10, 99)} {r(10, 99)} {r(10, 99)}"
-                      if self._chance(0.85) else None),
-            "address": fake.street_address() if self._chance(0.92) else None,
-            "postal_code": postal_code, "city": city,
-            "caf_number": f"{r(1000000, 9999999)}" if "rsa" in rights or self._chance(0.5) else None,
-            "france_travail_id": (f"{r(1000000, 9999999)}{self.rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}"
-                                  if kinds & {"france_travail", "cap_emploi", "mission_locale"}
-                                  or self._chance(0.5) else None),
-            "rights": rights,
-            "search_name": search_key(last, first, birth_name),
-            "anonymised_at": None, "created_at": created, "updated_at": created, "version": 1,
-        })
+        self.w.add("beneficiary", (  # bulk.COLUMNS["beneficiary"]
+            ben_id, ctx.territory_id, first, last, birth_name, self._birth_date(young, earliest),
+            # email, phone, address
+            (f"{slug(first)}.{slug(last)}{r(1, 99) if self._chance(0.5) else ''}"
+             f"@{self.rng.choice(data.EMAIL_DOMAINS)}") if self._chance(0.6) else None,
+            (f"0{self.rng.choice('67')} {r(10, 99)} {r(10, 99)} {r(10, 99)} {r(10, 99)}"
+             if self._chance(0.85) else None),
+            fake.street_address() if self._chance(0.92) else None,
+            postal_code, city,
+            # caf_number, france_travail_id
+            f"{r(1000000, 9999999)}" if "rsa" in rights or self._chance(0.5) else None,
+            (f"{r(1000000, 9999999)}{self.rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}"
+             if kinds & {"france_travail", "cap_emploi", "mission_locale"} or self._chance(0.5) else None),
+            rights, demo_search_key(last, first, birth_name), None, created, created, 1,
+        ))
         for plan in plans:
             PathwayBuilder(self, ctx, ben_id, plan).build()

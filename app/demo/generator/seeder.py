@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import random
+from bisect import bisect
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
+from math import floor
+from typing import Any
 
 from faker import Faker
 from sqlalchemy.orm import Session
@@ -11,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.accounts.passwords import hash_password
 from app.core.timefmt import PARIS
 from app.demo import data
-from app.demo.bulk import BulkWriter
+from app.demo.bulk import TABLE_ORDER, BulkWriter
 from app.demo.generator.accounts import AccountsMixin
 from app.demo.generator.common import (
     NEIGHBOUR_PEOPLE,
@@ -19,6 +23,64 @@ from app.demo.generator.common import (
     T,
 )
 from app.demo.generator.people import PeopleMixin
+
+DEFERRED_CHECKS_FROM = 20_000  # people; see BulkWriter.defer_checks
+
+
+class DemoRandom(random.Random):
+    """`random.Random` giving exactly the same draws, in fewer Python calls.
+
+    `randint`, `choice` and `choices` are called ~50 times per person; the standard ones go through
+    two or three Python frames each (randint → randrange → _randbelow). These are the same
+    algorithms as CPython 3.11–3.13's (`_randbelow_with_getrandbits`, `bisect` on cumulative
+    weights), so the data set does not change; tests/demo checks it row by row.
+    """
+
+    def randint(self, a: int, b: int) -> int:
+        n = b - a + 1
+        if n <= 0:
+            raise ValueError(f"empty range in randint({a}, {b})")
+        getrandbits = self.getrandbits
+        k = n.bit_length()
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return a + r
+
+    def choice(self, seq: Sequence[T]) -> T:
+        n = len(seq)
+        if not n:
+            raise IndexError("Cannot choose from an empty sequence")
+        getrandbits = self.getrandbits
+        k = n.bit_length()
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return seq[r]
+
+    def choices(self, population: Sequence[T], weights: Sequence[float] | None = None, *,
+                cum_weights: Sequence[float] | None = None, k: int = 1) -> list[T]:
+        if k != 1:
+            return super().choices(population, weights, cum_weights=cum_weights, k=k)
+        if cum_weights is None:
+            if weights is None:
+                return [population[floor(self.random() * (len(population) + 0.0))]]
+            cum_weights = list(accumulate(weights))
+        if len(cum_weights) != len(population):
+            raise ValueError("The number of weights does not match the population")
+        return [population[bisect(cum_weights, self.random() * (cum_weights[-1] + 0.0), 0, len(population) - 1)]]
+
+
+def after_bulk_load(conn: Any) -> None:
+    """Everything derived from the demo rows, computed once they are all in (same transaction).
+
+    Today: the planner's statistics (PostgreSQL). Aggregates maintained on write by the
+    application (summary columns, counters) are to be rebuilt here too, in one set-based statement
+    each, rather than row by row during the load.
+    """
+    if conn.dialect.name == "postgresql":
+        for name in TABLE_ORDER:
+            conn.exec_driver_sql(f'ANALYZE "{name}"')
 
 
 class DemoSeeder(AccountsMixin, PeopleMixin):
@@ -36,10 +98,14 @@ class DemoSeeder(AccountsMixin, PeopleMixin):
         self.seed = seed
         self.now = now.astimezone(UTC)
         self.today = self.now.astimezone(PARIS).date()
-        self.rng = random.Random(seed)
+        self.rng = DemoRandom(seed)
         self.fake = Faker("fr_FR")
         self.fake.seed_instance(seed)  # its own Random: no side effect on other Faker users
-        self.w = BulkWriter(session, chunk_rows=chunk_rows)
+        self.fake.random = DemoRandom(seed)  # the same draws as the Random seeded just above, faster
+        # Above a few thousand people, checking foreign keys once at the end beats row by row.
+        self.w = BulkWriter(session, chunk_rows=chunk_rows, deferred_checks=people >= DEFERRED_CHECKS_FROM)
+        self._at: dict[tuple[int, int], datetime] = {}
+        self._slots: dict[tuple[int, time], datetime] = {}
         self.progress = progress
         self._forced: dict[str, int] = {}
         self._forced_last: dict[str, bool] = {}
@@ -76,17 +142,26 @@ class DemoSeeder(AccountsMixin, PeopleMixin):
         """A moment `days_ago` days before today (Paris), never later than now."""
         if minute_of_day is None:
             minute_of_day = self.rng.randint(8 * 60 + 30, 17 * 60 + 30)
-        day = self.today - timedelta(days=days_ago)
-        moment = datetime.combine(day, time(minute_of_day // 60, minute_of_day % 60), PARIS).astimezone(UTC)
-        return min(moment, self.now)
+        key = (days_ago, minute_of_day)
+        moment = self._at.get(key)  # a pure function of its arguments: memoised (time zones are slow)
+        if moment is None:
+            day = self.today - timedelta(days=days_ago)
+            moment = datetime.combine(day, time(minute_of_day // 60, minute_of_day % 60), PARIS).astimezone(UTC)
+            moment = self._at[key] = min(moment, self.now)
+        return moment
 
     def slot(self, days_ago: int) -> datetime:
         """An appointment on a weekday: past ones move back to Friday, future ones on to Monday."""
-        day = self.today - timedelta(days=days_ago)
-        weekday = day.weekday()
-        if weekday >= 5:
-            day = day - timedelta(days=weekday - 4) if days_ago > 0 else day + timedelta(days=7 - weekday)
-        return datetime.combine(day, self.rng.choice(SLOTS), PARIS).astimezone(UTC)
+        chosen = self.rng.choice(SLOTS)
+        key = (days_ago, chosen)
+        moment = self._slots.get(key)  # memoised, as in `at`
+        if moment is None:
+            day = self.today - timedelta(days=days_ago)
+            weekday = day.weekday()
+            if weekday >= 5:
+                day = day - timedelta(days=weekday - 4) if days_ago > 0 else day + timedelta(days=7 - weekday)
+            moment = self._slots[key] = datetime.combine(day, chosen, PARIS).astimezone(UTC)
+        return moment
 
     def day(self, days_ago: int) -> date:
         return self.today - timedelta(days=days_ago)
@@ -108,6 +183,7 @@ class DemoSeeder(AccountsMixin, PeopleMixin):
             for _ in range(NEIGHBOUR_PEOPLE):
                 self._person(neighbour)
             self.w.finish()
+            after_bulk_load(self.w.session.connection())
         except BaseException:
             self.w.abort()
             raise

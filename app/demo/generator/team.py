@@ -38,11 +38,9 @@ class TeamMixin:
 
     def _assignment_row(self, user: int, agency: int, started: datetime, ended: datetime | None,
                         note: str | None, by: int | None) -> None:
-        self.w.add("referent_assignment", {
-            "id": self.w.new_id("referent_assignment"), "territory_id": self.tid, "pathway_id": self.pid,
-            "user_id": user, "agency_id": agency, "assigned_by_id": by, "started_at": started,
-            "ended_at": ended, "note": note,
-        })
+        self.w.add("referent_assignment", (  # bulk.COLUMNS["referent_assignment"]
+            self.w.new_id("referent_assignment"), self.tid, self.pid, user, agency, by, started, ended, note,
+        ))
 
     def _assignments(self) -> None:
         p, s = self.plan, self.s
@@ -97,11 +95,9 @@ class TeamMixin:
         if self.members and s._chance(0.04) and day - self.end_day > 20:
             removed_at = s.at(s._randint(self.end_day + 1, day - 10))
             removed_by = user
-        self.w.add("pathway_member", {
-            "id": self.w.new_id("pathway_member"), "territory_id": self.tid, "pathway_id": self.pid,
-            "agency_id": agency, "added_at": added_at, "added_by_id": user, "removed_at": removed_at,
-            "removed_by_id": removed_by,
-        })
+        self.w.add("pathway_member", (  # bulk.COLUMNS["pathway_member"]
+            self.w.new_id("pathway_member"), self.tid, self.pid, agency, added_at, user, removed_at, removed_by,
+        ))
         if removed_at is None:
             self.members.append(agency)
             self.member_day[agency] = day
@@ -127,8 +123,7 @@ class TeamMixin:
                 withdrawn_at = s.at(withdrawn_day)
                 withdrawn_by = self.who(withdrawn_day)[0]
         self.consent_active = state == "active"
-        self.w.add("consent", {
-            "id": self.w.new_id("consent"), "territory_id": self.tid, "pathway_id": self.pid,
-            "given_at": given_at, "method": "written" if s._chance(0.8) else "oral",
-            "recorded_by_id": user, "withdrawn_at": withdrawn_at, "withdrawn_by_id": withdrawn_by,
-        })
+        self.w.add("consent", (  # bulk.COLUMNS["consent"]
+            self.w.new_id("consent"), self.tid, self.pid, given_at, "written" if s._chance(0.8) else "oral", user,
+            withdrawn_at, withdrawn_by,
+        ))
