@@ -125,9 +125,10 @@ def main() -> None:
     parser.add_argument("--pathways", type=int, default=100_000)
     parser.add_argument("--url", default=DEFAULT_URL)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--prefix", default="parcours_bench", help="name prefix of the scratch database")
     args = parser.parse_args()
 
-    with scratch_app(args.url, prefix="parcours_bench", keep=args.keep):
+    with scratch_app(args.url, prefix=args.prefix, keep=args.keep):
         from app.extensions import db
         from app.followup.scan import scan_follow_ups
 
