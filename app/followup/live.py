@@ -42,6 +42,7 @@ lock, so a write is never held up by a 10-second scan it does not touch):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,6 +71,9 @@ RULE_INPUTS: dict[type, Callable[[Any], int | None]] = {
     Contract: lambda obj: obj.pathway_id,
     Referral: lambda obj: None,
 }
+# The instant writes are evaluated at: the wall clock (a test replaying a history sets its own).
+clock: Callable[[], datetime] = utcnow
+
 # The rows the summary counts besides the rule inputs (alerts are the rules' output, not input).
 _SUMMARY_ONLY = (Alert,)
 
@@ -119,11 +123,13 @@ def _collect(session: Session, _context: Any) -> None:
 
 
 def _before_commit(session: Session) -> None:
+    # `before_commit` runs before the commit's own flush: flush first, so that changes still
+    # pending (a service that did not flush) are noted too. A no-op when nothing is pending.
+    session.flush()
     info = session.info
     if not (info.get(_TOUCHED) or info.get(_EVALUATE) or info.get(_REFERRALS)):
         info.pop(_LOCKED, None)
         return
-    session.flush()  # pending changes first: they may touch more pathways
     conn = session.connection()
     evaluate = info.pop(_EVALUATE, set())
     barrier_ids = info.pop(_REFERRALS, set())
@@ -136,7 +142,7 @@ def _before_commit(session: Session) -> None:
         return
     summary.lock(conn, ids)
     if evaluate and not info.get(scan.SCANNING):  # a scan evaluates at its own `now`
-        scan.evaluate_pathways(conn, _territories_of(session, conn, evaluate), sorted(evaluate), utcnow())
+        scan.evaluate_pathways(conn, _territories_of(session, conn, evaluate), sorted(evaluate), clock())
     summary.refresh(conn, ids)
 
 
