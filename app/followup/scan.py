@@ -356,6 +356,9 @@ def _diff_statement(ctx: RuleContext) -> sa.Executable:
     """Into `alert_diff`: the candidates without an unresolved alert (to raise) and the unresolved
     alerts without a candidate (to resolve), found in one pass (a FULL JOIN)."""
     in_scope = sa.and_(Alert.territory_id.in_([t.id for t in ctx.territories]), ctx.in_scope(Alert.pathway_id))
+    if isinstance(ctx.scope, sa.BindParameter):
+        # By pathway only: with the territory too, PostgreSQL may walk the territory's index.
+        return _diff_by_lookups(ctx.in_scope(Alert.pathway_id))
     unresolved = (
         sa.select(Alert.id, Alert.pathway_id, Alert.kind, Alert.subject_key)
         .where(in_scope, Alert.status != AlertStatus.RESOLVED)
@@ -383,6 +386,32 @@ def _diff_statement(ctx: RuleContext) -> sa.Executable:
             full=True,
         )
         .where(sa.or_(unresolved.c.id.is_(None), _candidates.c.pathway_id.is_(None))),
+    )
+
+
+def _diff_by_lookups(in_scope: sa.ColumnElement[bool]) -> sa.Executable:
+    """The difference for a write's few pathways: two anti-joins, each an index lookup per row
+    (`uq_alert_one_unresolved`), where a FULL JOIN would be a hash join over the `alert` table
+    (0.5 s at 1 M pathways, against a millisecond)."""
+    key = sa.and_(
+        Alert.pathway_id == _candidates.c.pathway_id,
+        Alert.kind == _candidates.c.kind,
+        Alert.subject_key == _candidates.c.subject_key,
+    )
+    unresolved = sa.and_(in_scope, Alert.status != AlertStatus.RESOLVED)
+    to_raise = sa.select(
+        sa.null(),
+        _candidates.c.territory_id,
+        _candidates.c.pathway_id,
+        _candidates.c.kind,
+        _candidates.c.subject_key,
+        _candidates.c.due_at,
+    ).where(~sa.exists().where(key, Alert.status != AlertStatus.RESOLVED))
+    to_resolve = sa.select(
+        Alert.id, sa.null(), Alert.pathway_id, sa.null(), sa.null(), sa.null()
+    ).where(unresolved, ~sa.exists().where(key))
+    return _diff.insert().from_select(
+        ["alert_id", "territory_id", "pathway_id", "kind", "subject_key", "due_at"], sa.union_all(to_raise, to_resolve)
     )
 
 
