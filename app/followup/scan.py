@@ -6,6 +6,20 @@ of the candidates with the unresolved alerts then gives the difference, applied 
 - raise: candidates with no unresolved alert yet.
 Idempotent: a second scan with the same data writes nothing; the partial unique index
 `uq_alert_one_unresolved` (plus ON CONFLICT DO NOTHING) keeps it so even when two scans race.
+
+A territory's first scan (no unresolved alert at all) skips the comparison: the candidates go
+straight into the difference, and are inserted in the unique index's order.
+
+The scan also refreshes the alert columns of the summary (`summary.refresh_alerts_selected`) of
+the pathways whose alerts it changed, in the same transaction. No deadlock with the writes, which
+refresh through row locks (`live.py`): both lock the pathway rows first — in id order, FOR NO KEY
+UPDATE, the scan in one statement over the pathways of its difference — and only then write
+those pathways' alerts and summaries. A lock cycle would need one side to hold an alert or
+summary row of a pathway whose row lock the other holds, which this order excludes. (A write that
+edits several pathways in separate flushes could still lock them out of id order; PostgreSQL
+would then abort one side after `deadlock_timeout`, and the scan is retried 15 minutes later.)
+
+`evaluate_pathways` is the same evaluation for the few pathways of a write, in its transaction.
 """
 
 from __future__ import annotations

@@ -135,8 +135,7 @@ def refresh_alerts_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
 def refresh_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
     """`refresh` for the pathways a SELECT of ids returns (set-based: the scan's changed pathways).
 
-    The caller holds the locks it needs (the scan runs under its advisory lock and locks nothing
-    row by row: writers refresh their own pathways after it)."""
+    The caller holds the row locks (`lock_selected`), taken in an earlier statement."""
     p = _pathway.alias("p")
     computed = _computed_for(p.c.id.in_(pathway_ids), p)
     return _update(conn, computed)
