@@ -21,8 +21,11 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -125,57 +128,118 @@ def main() -> None:
     parser.add_argument("--pathways", type=int, default=100_000)
     parser.add_argument("--url", default=DEFAULT_URL)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--prefix", default="parcours_bench", help="name prefix of the scratch database")
+    parser.add_argument(
+        "--database", help="re-run the scans on a database kept by --keep (its alerts are deleted first)"
+    )
+    parser.add_argument("--profile", action="store_true", help="print every statement taking more than 50 ms")
     args = parser.parse_args()
 
-    with scratch_app(args.url, prefix="parcours_bench", keep=args.keep):
+    with (
+        _existing_app(args.url, args.database)
+        if args.database
+        else scratch_app(args.url, prefix=args.prefix, keep=args.keep)
+    ):
         from app.extensions import db
         from app.followup.scan import scan_follow_ups
 
-        now = datetime.now(timezone.utc)
-        started = time.perf_counter()
-        with db.engine.begin() as conn:
-            for statement in [s for s in SEED_SQL.split(";\n") if s.strip()]:
-                conn.execute(sa.text(statement), {"now": now, "n": args.pathways})
-            for table in SEQUENCE_TABLES:
-                conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
-                )
-            # The history was written before: only what the scheduler's next runs see as new is new.
-            for table in ("pathway", "meeting", "barrier", "referral", "contract"):
-                conn.execute(
-                    sa.text(f"UPDATE {table} SET updated_at = least(updated_at, :now) - interval '1 day'"), {"now": now}
-                )
-            conn.exec_driver_sql("ANALYZE")
-        seeded = time.perf_counter() - started
+        if args.profile:
+            _profile(db.engine)
+        if args.database:
+            now = _reset(db)
+        else:
+            now = _seed(db, args.pathways)
         counts = {
             t: db.session.scalar(sa.text(f"SELECT count(*) FROM {t}"))
             for t in ("pathway", "meeting", "barrier", "referral", "contract")
         }
-        print(f"seeded {counts} in {seeded:.1f} s")
+        print(f"rows {counts}")
+        _run(scan_follow_ups, now, counts["pathway"])
 
-        timings = []
-        runs = [
-            ("first scan (full)", now, False),
-            ("re-run 15 min later (incremental, nothing to change)", now + timedelta(minutes=15), False),
-            ("re-run the next day (incremental: deadlines crossed overnight)", now + timedelta(days=1), False),
-            ("re-run forced full (nothing to change)", now + timedelta(days=1), True),
-        ]
-        for label, at, full in runs:
-            started = time.perf_counter()
-            result = scan_follow_ups(at, full=full)
-            elapsed = time.perf_counter() - started
-            timings.append(elapsed)
-            print(
-                f"{label}: {elapsed:.2f} s — {result}, {sum(result.open_by_kind.values())} open; "
-                f"peak RSS {peak_rss_mb():.0f} MB"
-            )
-        assert result.raised == 0 and result.resolved == 0, "the forced full re-run must write nothing"
-        print(
-            f"RESULT pathways={args.pathways} first={timings[0]:.2f}s rerun={timings[1]:.2f}s "
-            f"next_day={timings[2]:.2f}s full_rerun={timings[3]:.2f}s "
-            f"peak_rss={peak_rss_mb():.0f}MB load={os.getloadavg()[0]:.1f}"
+
+@contextmanager
+def _existing_app(url: str, name: str) -> Iterator[Any]:
+    os.environ.update(
+        DATABASE_URL=sa.make_url(url).set(database=name).render_as_string(hide_password=False),
+        PARCOURS_ENV="development",
+        SCHEDULER_IN_PROCESS="0",
+    )
+    from app import create_app
+
+    app = create_app()
+    with app.app_context():
+        yield app
+
+
+def _reset(db: Any) -> datetime:
+    """Back to the state right after the seed: no alert, no scan state, summaries without alerts."""
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE alert, scan_state")
+        conn.exec_driver_sql(
+            "UPDATE pathway SET open_alert_count = 0, first_alert_due_at = NULL "
+            "WHERE open_alert_count <> 0 OR first_alert_due_at IS NOT NULL"
         )
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE pathway, alert")
+        return conn.execute(sa.text("SELECT created_at FROM territory WHERE id = 1")).scalar_one()
+
+
+def _profile(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        conn.info["bench.started"] = time.perf_counter()
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        elapsed = time.perf_counter() - conn.info.pop("bench.started", time.perf_counter())
+        if elapsed > 0.05:
+            print(f"    {elapsed:6.2f} s  {' '.join(statement.split())[:150]}")
+
+
+def _seed(db: Any, pathways: int) -> datetime:
+    now = datetime.now(timezone.utc)
+    started = time.perf_counter()
+    with db.engine.begin() as conn:
+        for statement in [s for s in SEED_SQL.split(";\n") if s.strip()]:
+            conn.execute(sa.text(statement), {"now": now, "n": pathways})
+        for table in SEQUENCE_TABLES:
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
+        # The history was written before: only what the scheduler's next runs see as new is new.
+        for table in ("pathway", "meeting", "barrier", "referral", "contract"):
+            conn.execute(
+                sa.text(f"UPDATE {table} SET updated_at = least(updated_at, :now) - interval '1 day'"), {"now": now}
+            )
+        conn.exec_driver_sql("ANALYZE")
+    print(f"seeded in {time.perf_counter() - started:.1f} s")
+    return now
+
+
+def _run(scan_follow_ups: Any, now: datetime, pathways: int) -> None:
+    timings = []
+    runs = [
+        ("first scan (full)", now, False),
+        ("re-run 15 min later (incremental, nothing to change)", now + timedelta(minutes=15), False),
+        ("re-run the next day (incremental: deadlines crossed overnight)", now + timedelta(days=1), False),
+        ("re-run forced full (nothing to change)", now + timedelta(days=1), True),
+    ]
+    for label, at, full in runs:
+        started = time.perf_counter()
+        result = scan_follow_ups(at, full=full)
+        elapsed = time.perf_counter() - started
+        timings.append(elapsed)
+        print(
+            f"{label}: {elapsed:.2f} s — {result}, {sum(result.open_by_kind.values())} open; "
+            f"peak RSS {peak_rss_mb():.0f} MB"
+        )
+    assert result.raised == 0 and result.resolved == 0, "the forced full re-run must write nothing"
+    print(
+        f"RESULT pathways={pathways} first={timings[0]:.2f}s rerun={timings[1]:.2f}s "
+        f"next_day={timings[2]:.2f}s full_rerun={timings[3]:.2f}s "
+        f"peak_rss={peak_rss_mb():.0f}MB load={os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

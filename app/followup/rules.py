@@ -12,7 +12,7 @@ with those instants, so the same statement runs on PostgreSQL and SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -34,8 +34,10 @@ ACTIVE_STAGES = (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT)
 class RuleContext:
     now: datetime
     territories: list[Territory]
-    # When set, the rules only look at these pathways (an incremental scan's `scan_scope` table).
-    scope: sa.FromClause | None = None
+    # When set, the rules only look at these pathways: a table with a `pathway_id` column (an
+    # incremental scan's `scan_scope`), or a short list of ids (a write's pathways, `live.py`:
+    # a plain `IN (…)` list lets each table's pathway_id index serve, without a temporary table).
+    scope: sa.FromClause | sa.BindParameter | Sequence[int] | None = None
     today: date = field(init=False)
 
     def __post_init__(self) -> None:
@@ -45,7 +47,11 @@ class RuleContext:
         """Restrict a table to the scoped pathways (by its own pathway_id, so its index serves)."""
         if self.scope is None:
             return sa.true()
-        return pathway_id.in_(sa.select(self.scope.c.pathway_id))
+        if isinstance(self.scope, sa.FromClause):
+            return pathway_id.in_(sa.select(self.scope.c.pathway_id))
+        if isinstance(self.scope, sa.BindParameter):
+            return pathway_id.in_(self.scope)  # an expanding parameter, bound at execution
+        return pathway_id.in_(list(self.scope))
 
     def day_threshold(self, days: int) -> datetime:
         """The instant a date must be before to be more than `days` Paris days ago.
@@ -89,7 +95,7 @@ def _row(
 def _open(ctx: RuleContext) -> sa.ColumnElement[bool]:
     clause = sa.and_(Pathway.closed_at.is_(None), Pathway.territory_id.in_([t.id for t in ctx.territories]))
     if ctx.scope is not None:
-        clause = sa.and_(clause, Pathway.id.in_(sa.select(ctx.scope.c.pathway_id)))
+        clause = sa.and_(clause, ctx.in_scope(Pathway.id))
     return clause
 
 
@@ -455,3 +461,31 @@ RULES: dict[AlertKind, Callable[[RuleContext], sa.Select]] = {
     AlertKind.CHECKIN_OVERDUE: checkin_overdue,
     AlertKind.CLOSURE_PROPOSED: closure_proposed,
 }
+
+
+def tables_read(rule: Callable[[RuleContext], sa.Select]) -> set[str]:
+    """The tables a rule's statement reads (aliases resolved), for the write-time evaluation's
+    list of inputs (`live.py` checks it covers every rule: a new rule cannot be forgotten)."""
+    ctx = RuleContext(now=datetime(2026, 1, 1, tzinfo=PARIS), territories=[_sample_territory()], scope=[0])
+    names: set[str] = set()
+    for element in sa.sql.visitors.iterate(rule(ctx)):
+        if isinstance(element, sa.Table):
+            names.add(element.name)
+    return names
+
+
+def _sample_territory() -> Territory:
+    """Any settings will do: only the shape of the statements matters to `tables_read`."""
+    return Territory(
+        id=0,
+        cadence_professional_days=30,
+        cadence_socio_professional_days=30,
+        cadence_social_days=60,
+        grace_days=2,
+        reschedule_days=7,
+        no_referent_days=30,
+        orientation_delay_days=42,
+        contract_delay_days=30,
+        contract_ending_days=30,
+        referral_answer_days=10,
+    )

@@ -6,10 +6,25 @@ of the candidates with the unresolved alerts then gives the difference, applied 
 - raise: candidates with no unresolved alert yet.
 Idempotent: a second scan with the same data writes nothing; the partial unique index
 `uq_alert_one_unresolved` (plus ON CONFLICT DO NOTHING) keeps it so even when two scans race.
+
+A territory's first scan (no unresolved alert at all) skips the comparison: the candidates go
+straight into the difference, and are inserted in the unique index's order.
+
+The scan also refreshes the alert columns of the summary (`summary.refresh_alerts_selected`) of
+the pathways whose alerts it changed, in the same transaction. No deadlock with the writes, which
+refresh through row locks (`live.py`): both lock the pathway rows first — in id order, FOR NO KEY
+UPDATE, the scan in one statement over the pathways of its difference — and only then write
+those pathways' alerts and summaries. A lock cycle would need one side to hold an alert or
+summary row of a pathway whose row lock the other holds, which this order excludes. (A write that
+edits several pathways in separate flushes could still lock them out of id order; PostgreSQL
+would then abort one side after `deadlock_timeout`, and the scan is retried 15 minutes later.)
+
+`evaluate_pathways` is the same evaluation for the few pathways of a write, in its transaction.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +33,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts.models import Territory
-from app.db_types import utcnow
+from app.db_types import UTCDateTime, utcnow
+from app.extensions import db
+from app.followup import summary
 from app.followup.models import Alert, AlertKind, AlertStatus, ScanState
 from app.followup.rules import RULES, RuleContext, changed_pathways
 from app.pathways.models import Pathway
@@ -29,6 +46,9 @@ from app.transaction import SCAN_LOCK_KEY, try_advisory_xact_lock, unit_of_work
 CHANGE_MARGIN = timedelta(minutes=10)
 # A full scan at least this often, whatever happened: the safety net of incremental scans.
 FULL_SCAN_EVERY = timedelta(hours=24)
+
+# Set in the session's `info` while a scan's transaction runs (read by `live.py`).
+SCANNING = "parcours.followup.scanning"
 
 # Above this share of pathways to re-examine, a full scan is cheaper than a scoped one.
 INCREMENTAL_MAX_SHARE = 0.3
@@ -138,7 +158,19 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None, fu
         raise ValueError("scan_follow_ups needs an aware datetime")
     result = ScanResult(now=now)
     started = utcnow()
+    try:
+        return _scan(now, territory_ids, full, result, started)
+    finally:
+        db.session.info.pop(SCANNING, None)
+
+
+def _scan(
+    now: datetime, territory_ids: list[int] | None, full: bool, result: ScanResult, started: datetime
+) -> ScanResult:
     with unit_of_work() as session:
+        # This transaction evaluates the rules at the scan's `now`: the write-time evaluation of
+        # `live.py` must not redo it at the wall clock's when it commits.
+        session.info[SCANNING] = True
         # On PostgreSQL, only one scan at a time across every process (released at commit).
         if not try_advisory_xact_lock(session, SCAN_LOCK_KEY):
             result.skipped = True
@@ -154,13 +186,46 @@ def scan_follow_ups(now: datetime, *, territory_ids: list[int] | None = None, fu
         scope = None
         if incremental:
             scope, full_territories = _decide_scope(conn, result, territories, full_territories, incremental, now)
-        _evaluate_rules(conn, RuleContext(now=now, territories=territories, scope=scope))
-        _diff_with_unresolved(conn, territories, scope)
-        _apply_diff(conn, result, now)
-        _clear_work_tables(conn, scope)
+        if result.full or result.examined:
+            ctx = RuleContext(now=now, territories=territories, scope=scope)
+            apply_rules(conn, ctx, result, first=scope is None and not _has_unresolved(conn, territories))
+        if scope is not None:
+            conn.execute(_scope.delete())
         _save_states(session, territories, full_territories, now, started)
         _count_open(conn, result, territories)
     return result
+
+
+def evaluate_pathways(
+    conn: sa.Connection, territories: list[Territory], pathway_ids: list[int], now: datetime
+) -> ScanResult:
+    """The scan of just these pathways at `now`, in the caller's transaction: what a write runs
+    (`live.py`) so that the alerts its change raises or removes are right when it commits.
+
+    Same statements as a scan scoped to these ids (an `IN (…)` list: each rule reads its table
+    through its pathway_id index), without the scan's advisory lock and without ANALYZE. The
+    caller has locked the pathway rows (`summary.lock`) before, so that two writes of the same
+    pathway evaluate one after the other."""
+    result = ScanResult(now=now, full=False, examined=len(pathway_ids))
+    if pathway_ids and territories:
+        ctx = RuleContext(now=now, territories=territories, scope=_SCOPE_IDS)
+        apply_rules(conn, ctx, result, lock=False, params={"scope_ids": sorted(pathway_ids)})
+    return result
+
+
+def _has_unresolved(conn: sa.Connection, territories: list[Territory]) -> bool:
+    """Whether these territories have any unresolved alert (no: a first scan, nothing to compare)."""
+    return (
+        conn.execute(
+            sa.select(Alert.id)
+            .where(
+                Alert.territory_id.in_([t.id for t in territories]),
+                Alert.status.in_([AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value]),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _territories(session: sa.orm.Session, territory_ids: list[int] | None) -> list[Territory]:
@@ -208,88 +273,200 @@ def _decide_scope(
     return _scope, full_territories
 
 
-def _evaluate_rules(conn: sa.Connection, ctx: RuleContext) -> None:
-    """Every rule's candidates (the alerts that should be unresolved) into `alert_candidate`."""
-    conn.exec_driver_sql(_CREATE)
-    conn.execute(_candidates.delete())
-    columns = ["territory_id", "pathway_id", "kind", "subject_key", "due_at"]
-    for rule in RULES.values():
-        conn.execute(_candidates.insert().from_select(columns, rule(ctx)))
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ANALYZE alert_candidate")  # temporary tables get no autovacuum stats
+def apply_rules(
+    conn: sa.Connection,
+    ctx: RuleContext,
+    result: ScanResult,
+    *,
+    first: bool = False,
+    lock: bool = True,
+    params: dict | None = None,
+) -> None:
+    """Evaluate every rule over `ctx`'s pathways and bring their alerts in line, then their summary.
+
+    `first`: the territories have no unresolved alert at all (a territory's first scan), so every
+    candidate is new: they go straight into `alert_diff`, with no comparison. `lock`: lock the
+    pathway rows whose alerts change before writing them (the scan; a write has locked its own).
+    `params`: values of the statements' bound parameters (a write's `scope_ids`); given, the
+    statements come from a cache."""
+    statements = _live_statements(ctx) if params is not None else _statements(ctx, first)
+    params = {**(params or {}), "now": ctx.now}
+    conn.exec_driver_sql(_CREATE_DIFF)
+    conn.execute(_diff.delete())
+    if not first:
+        conn.exec_driver_sql(_CREATE)
+        conn.execute(_candidates.delete())
+    conn.execute(statements.candidates, params)
+    if statements.diff is not None:
+        if conn.dialect.name == "postgresql" and ctx.scope is None:
+            conn.exec_driver_sql("ANALYZE alert_candidate")  # temporary tables get no autovacuum stats
+        conn.execute(statements.diff, params)
+    if lock:
+        summary.lock_selected(conn, _CHANGED)
+    if not first:
+        result.resolved += conn.execute(_resolve_statement(), params).rowcount or 0
+    result.raised += conn.execute(_raise_statement(conn.dialect.name), params).rowcount or 0
+    if result.raised or result.resolved:
+        summary.refresh_alerts_selected(conn, _CHANGED)
+    conn.execute(_diff.delete())
+    if not first:
+        conn.execute(_candidates.delete())
 
 
-def _diff_with_unresolved(conn: sa.Connection, territories: list[Territory], scope: sa.Table | None) -> None:
+_CANDIDATE_COLUMNS = ["territory_id", "pathway_id", "kind", "subject_key", "due_at"]
+# The pathways whose alerts the difference changes.
+_CHANGED = sa.select(_diff.c.pathway_id)
+# The ids of a write-time evaluation, bound at execution (one cached statement for any ids).
+_SCOPE_IDS = sa.bindparam("scope_ids", expanding=True, type_=sa.Integer)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    candidates: sa.Executable  # every rule's rows into `alert_candidate` (into `alert_diff` if first)
+    diff: sa.Executable | None  # candidates vs unresolved alerts into `alert_diff`
+
+
+def _statements(ctx: RuleContext, first: bool) -> _Statements:
+    """Every rule's candidates (the alerts that should be unresolved) in one INSERT … SELECT of a
+    UNION ALL (one round trip for a write's few pathways); then the difference."""
+    union = sa.union_all(*[rule(ctx) for rule in RULES.values()])
+    if first:
+        return _Statements(_diff.insert().from_select(_CANDIDATE_COLUMNS, union), None)
+    return _Statements(_candidates.insert().from_select(_CANDIDATE_COLUMNS, union), _diff_statement(ctx))
+
+
+_LIVE_CACHE: dict[tuple, _Statements] = {}
+
+
+def _live_statements(ctx: RuleContext) -> _Statements:
+    """The write-time statements, built once per (territories' settings, Paris day): building the
+    eleven rules in Python costs more than running them for a few pathways. Every instant a rule
+    compares with derives from `ctx.today` and the settings, never from the time of day."""
+    key = (ctx.today, tuple((t.id, _settings(t)) for t in ctx.territories))
+    statements = _LIVE_CACHE.get(key)
+    if statements is None:
+        if len(_LIVE_CACHE) > 256:
+            _LIVE_CACHE.clear()
+        statements = _LIVE_CACHE[key] = _statements(ctx, first=False)
+    return statements
+
+
+def _settings(t: Territory) -> tuple:
+    return (
+        t.cadence_professional_days,
+        t.cadence_socio_professional_days,
+        t.cadence_social_days,
+        t.grace_days,
+        t.reschedule_days,
+        t.no_referent_days,
+        t.orientation_delay_days,
+        t.contract_delay_days,
+        t.contract_ending_days,
+        t.referral_answer_days,
+    )
+
+
+def _diff_statement(ctx: RuleContext) -> sa.Executable:
     """Into `alert_diff`: the candidates without an unresolved alert (to raise) and the unresolved
     alerts without a candidate (to resolve), found in one pass (a FULL JOIN)."""
-    in_scope = Alert.territory_id.in_([t.id for t in territories])
-    if scope is not None:
-        in_scope = sa.and_(in_scope, Alert.pathway_id.in_(sa.select(scope.c.pathway_id)))
+    in_scope = sa.and_(Alert.territory_id.in_([t.id for t in ctx.territories]), ctx.in_scope(Alert.pathway_id))
+    if isinstance(ctx.scope, sa.BindParameter):
+        # By pathway only: with the territory too, PostgreSQL may walk the territory's index.
+        return _diff_by_lookups(ctx.in_scope(Alert.pathway_id))
     unresolved = (
         sa.select(Alert.id, Alert.pathway_id, Alert.kind, Alert.subject_key)
         .where(in_scope, Alert.status != AlertStatus.RESOLVED)
         .subquery("unresolved")
     )
-    conn.exec_driver_sql(_CREATE_DIFF)
-    conn.execute(_diff.delete())
-    conn.execute(
-        _diff.insert().from_select(
-            ["alert_id", "territory_id", "pathway_id", "kind", "subject_key", "due_at"],
-            sa.select(
-                unresolved.c.id,
-                _candidates.c.territory_id,
-                _candidates.c.pathway_id,
-                _candidates.c.kind,
-                _candidates.c.subject_key,
-                _candidates.c.due_at,
-            )
-            .select_from(_candidates)
-            .join(
-                unresolved,
-                sa.and_(
-                    unresolved.c.pathway_id == _candidates.c.pathway_id,
-                    unresolved.c.kind == _candidates.c.kind,
-                    unresolved.c.subject_key == _candidates.c.subject_key,
-                ),
-                full=True,
-            )
-            .where(sa.or_(unresolved.c.id.is_(None), _candidates.c.pathway_id.is_(None))),
+    return _diff.insert().from_select(
+        ["alert_id", "territory_id", "pathway_id", "kind", "subject_key", "due_at"],
+        sa.select(
+            unresolved.c.id,
+            _candidates.c.territory_id,
+            # A resolve has no candidate: its pathway is the alert's (the summary needs it).
+            sa.func.coalesce(_candidates.c.pathway_id, unresolved.c.pathway_id),
+            _candidates.c.kind,
+            _candidates.c.subject_key,
+            _candidates.c.due_at,
         )
+        .select_from(_candidates)
+        .join(
+            unresolved,
+            sa.and_(
+                unresolved.c.pathway_id == _candidates.c.pathway_id,
+                unresolved.c.kind == _candidates.c.kind,
+                unresolved.c.subject_key == _candidates.c.subject_key,
+            ),
+            full=True,
+        )
+        .where(sa.or_(unresolved.c.id.is_(None), _candidates.c.pathway_id.is_(None))),
     )
 
 
-def _apply_diff(conn: sa.Connection, result: ScanResult, now: datetime) -> None:
-    """Resolve the alerts whose cause is gone, raise the new ones (two statements)."""
-    resolved = conn.execute(
+def _diff_by_lookups(in_scope: sa.ColumnElement[bool]) -> sa.Executable:
+    """The difference for a write's few pathways: two anti-joins, each an index lookup per row
+    (`uq_alert_one_unresolved`), where a FULL JOIN would be a hash join over the `alert` table
+    (0.5 s at 1 M pathways, against a millisecond)."""
+    key = sa.and_(
+        Alert.pathway_id == _candidates.c.pathway_id,
+        Alert.kind == _candidates.c.kind,
+        Alert.subject_key == _candidates.c.subject_key,
+    )
+    unresolved = sa.and_(in_scope, Alert.status != AlertStatus.RESOLVED)
+    to_raise = sa.select(
+        sa.null(),
+        _candidates.c.territory_id,
+        _candidates.c.pathway_id,
+        _candidates.c.kind,
+        _candidates.c.subject_key,
+        _candidates.c.due_at,
+    ).where(~sa.exists().where(key, Alert.status != AlertStatus.RESOLVED))
+    to_resolve = sa.select(
+        Alert.id, sa.null(), Alert.pathway_id, sa.null(), sa.null(), sa.null()
+    ).where(unresolved, ~sa.exists().where(key))
+    return _diff.insert().from_select(
+        ["alert_id", "territory_id", "pathway_id", "kind", "subject_key", "due_at"], sa.union_all(to_raise, to_resolve)
+    )
+
+
+@functools.cache
+def _resolve_statement() -> sa.Executable:
+    """Resolve the alerts whose cause is gone. Idempotent under races: alerts someone resolved
+    meanwhile are skipped."""
+    return (
         sa.update(Alert.__table__)
-        .where(Alert.id.in_(sa.select(_diff.c.alert_id).where(_diff.c.alert_id.is_not(None))))
-        .values(status=AlertStatus.RESOLVED.value, resolved_at=now)
+        .where(
+            Alert.id.in_(sa.select(_diff.c.alert_id).where(_diff.c.alert_id.is_not(None))),
+            Alert.status != AlertStatus.RESOLVED.value,
+        )
+        .values(status=AlertStatus.RESOLVED.value, resolved_at=sa.bindparam("now", type_=UTCDateTime()))
     )
-    result.resolved = resolved.rowcount or 0
 
-    new_rows = sa.select(
-        _diff.c.territory_id,
-        _diff.c.pathway_id,
-        _diff.c.kind,
-        _diff.c.subject_key,
-        _diff.c.due_at,
-        sa.literal(AlertStatus.OPEN.value),
-        sa.literal(now, Alert.__table__.c.raised_at.type),
-    ).where(_diff.c.alert_id.is_(None))  # (SQLite also needs this WHERE before ON CONFLICT)
-    insert_module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = (
+
+@functools.cache
+def _raise_statement(dialect: str) -> sa.Executable:
+    """Raise the new alerts. Idempotent under races: keys someone raised meanwhile are skipped
+    (`uq_alert_one_unresolved`, ON CONFLICT DO NOTHING)."""
+    new_rows = (
+        sa.select(
+            _diff.c.territory_id,
+            _diff.c.pathway_id,
+            _diff.c.kind,
+            _diff.c.subject_key,
+            _diff.c.due_at,
+            sa.literal(AlertStatus.OPEN.value),
+            sa.bindparam("now", type_=UTCDateTime()),
+        )
+        .where(_diff.c.alert_id.is_(None))  # (SQLite also needs this WHERE before ON CONFLICT)
+        # In the unique index's order: each index page is written once, not once per alert.
+        .order_by(_diff.c.pathway_id, _diff.c.kind, _diff.c.subject_key)
+    )
+    insert_module = postgresql if dialect == "postgresql" else sqlite
+    return (
         insert_module.insert(Alert.__table__)
         .from_select(["territory_id", "pathway_id", "kind", "subject_key", "due_at", "status", "raised_at"], new_rows)
         .on_conflict_do_nothing()
     )
-    result.raised = conn.execute(insert).rowcount or 0
-
-
-def _clear_work_tables(conn: sa.Connection, scope: sa.Table | None) -> None:
-    conn.execute(_candidates.delete())
-    conn.execute(_diff.delete())
-    if scope is not None:
-        conn.execute(_scope.delete())
 
 
 def _count_open(conn: sa.Connection, result: ScanResult, territories: list[Territory]) -> None:

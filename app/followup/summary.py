@@ -97,14 +97,9 @@ def refresh(conn: sa.Connection, pathway_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     changed = 0
-    postgresql = conn.dialect.name == "postgresql"
     for start in range(0, len(ids), _BATCH):
         chunk = ids[start : start + _BATCH]
-        if postgresql:
-            # Lock first, compute in the next statement (see the module docstring).
-            conn.execute(
-                sa.select(_pathway.c.id).where(_pathway.c.id.in_(chunk)).order_by(_pathway.c.id).with_for_update()
-            ).all()
+        lock(conn, chunk)  # lock first, compute in the next statement (see the module docstring)
         p = _pathway.alias("p")
         computed = _computed_for(p.c.id.in_(chunk), p)
         changed += _update(conn, computed)
@@ -112,11 +107,72 @@ def refresh(conn: sa.Connection, pathway_ids: Iterable[int]) -> int:
     return changed
 
 
+def lock(conn: sa.Connection, pathway_ids: Iterable[int]) -> None:
+    """Lock these pathway rows (PostgreSQL), in id order: every writer of a pathway's follow-up
+    state — a write's session hook and the scan — locks its pathway rows this way before it writes
+    their alerts or summary, so two of them never wait for each other in a cycle.
+
+    FOR NO KEY UPDATE: it serialises writers of the follow-up state without blocking the foreign-key
+    checks (FOR KEY SHARE) of rows being inserted for these pathways (a new meeting…)."""
+    ids = sorted(set(pathway_ids))
+    if ids and conn.dialect.name == "postgresql":
+        for start in range(0, len(ids), _BATCH):
+            chunk = ids[start : start + _BATCH]
+            conn.execute(_lock_statement(_pathway.c.id.in_(chunk))).all()
+
+
+def lock_selected(conn: sa.Connection, pathway_ids: sa.Select) -> None:
+    """`lock` for the pathways a SELECT of ids returns (the scan's changed pathways), in one
+    statement: the rows are locked in id order (the sort is below the locking step)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.count()).select_from(_lock_statement(_pathway.c.id.in_(pathway_ids)).subquery()))
+
+
+def _lock_statement(where: sa.ColumnElement[bool]) -> sa.Select:
+    return sa.select(_pathway.c.id).where(where).order_by(_pathway.c.id).with_for_update(key_share=True)
+
+
+def refresh_alerts_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
+    """Recompute only the alert columns (`open_alert_count`, `first_alert_due_at`) of the
+    pathways a SELECT of ids returns: what a scan changes (it writes alerts, nothing else).
+
+    One UPDATE … FROM an aggregate of their unresolved alerts grouped by pathway (a hash join
+    when they are many, the partial unique index when few), writing only the rows that differ.
+    The caller has locked the rows (`lock_selected`) in an earlier statement, so this one's
+    snapshot sees every write committed before."""
+    changed = pathway_ids.distinct().subquery("changed")
+    computed = (
+        sa.select(
+            changed.c.pathway_id,
+            sa.func.count(_alert.c.id).label("open_alert_count"),
+            sa.func.min(_alert.c.due_at).label("first_alert_due_at"),
+        )
+        .select_from(changed)
+        .outerjoin(
+            _alert,
+            sa.and_(_alert.c.pathway_id == changed.c.pathway_id, _alert.c.status != AlertStatus.RESOLVED.value),
+        )
+        .group_by(changed.c.pathway_id)
+        .subquery("computed")
+    )
+    columns = ("open_alert_count", "first_alert_due_at")
+    statement = (
+        sa.update(_pathway)
+        .where(
+            _pathway.c.id == computed.c.pathway_id,
+            sa.or_(*[_pathway.c[name].is_distinct_from(computed.c[name]) for name in columns]),
+        )
+        .values(updated_at=_pathway.c.updated_at, **{name: computed.c[name] for name in columns})
+    )
+    changed_rows = conn.execute(statement).rowcount or 0
+    _update_members(conn, lambda p: p.c.id.in_(pathway_ids))  # the team list's copy of the deadline
+    return changed_rows
+
+
 def refresh_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
     """`refresh` for the pathways a SELECT of ids returns (set-based: the scan's changed pathways).
 
-    The caller holds the locks it needs (the scan runs under its advisory lock and locks nothing
-    row by row: writers refresh their own pathways after it)."""
+    The caller holds the row locks (`lock_selected`), taken in an earlier statement."""
     p = _pathway.alias("p")
     computed = _computed_for(p.c.id.in_(pathway_ids), p)
     changed = _update(conn, computed)

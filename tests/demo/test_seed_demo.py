@@ -504,7 +504,7 @@ GOLDEN_COUNTS = {
     "pathway": 71, "pathway_member": 85, "referent_assignment": 68, "referral": 34, "territory": 2,
     "user_account": 13,
 }
-GOLDEN_CHECKSUM = "1303dd561e2c99fc9369502d330f90fbfa6aa0c87eb217675ed3d171274efa2f"
+GOLDEN_CHECKSUM = "51b2f055488bdc0e5d4ce8a03c1994fb446e7619344039152b72cf83f49eb34d"
 
 
 def _id_table(column: sa.Column) -> str | None:

@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from app.accounts.models import AgencyKind, Role
 from app.barriers import services as barriers
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, DeclineReason, Referral, ReferralStatus
+from app.db_types import utcnow
 from app.errors import DomainError
 from app.extensions import db
+from app.followup import live
 from app.followup import scan as scan_module
 from app.followup.models import Alert, AlertStatus
 from app.followup.rules import RULES, RuleContext
@@ -26,7 +28,7 @@ from app.followup.scan import scan_follow_ups
 from app.meetings import services as meetings
 from app.meetings.models import Meeting, MeetingStatus
 from app.pathways import services as pathways
-from app.pathways.models import ClosureReason, ContractKind, EmploymentContractType, Orientation, Pathway
+from app.pathways.models import ClosureReason, Contract, ContractKind, EmploymentContractType, Orientation, Pathway
 from tests.factories import AgencyFactory, TerritoryFactory, UserFactory
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -188,6 +190,21 @@ class Simulation:
             db.session.flush()
 
 
+def written_since(territory, since: datetime) -> set[int]:
+    """The pathways of the territory with a row written since `since` (wall clock)."""
+    selects = [
+        sa.select(table.pathway_id).where(table.territory_id == territory.id, table.updated_at >= since)
+        for table in (Meeting, Barrier, Contract)
+    ]
+    selects.append(sa.select(Pathway.id).where(Pathway.territory_id == territory.id, Pathway.updated_at >= since))
+    selects.append(
+        sa.select(Barrier.pathway_id)
+        .join(Referral, Referral.barrier_id == Barrier.id)
+        .where(Referral.territory_id == territory.id, Referral.updated_at >= since)
+    )
+    return set(db.session.scalars(sa.union(*selects)))
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_incremental_scans_match_a_full_evaluation(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     monkeypatch.setattr(scan_module, "CHANGE_MARGIN", timedelta(0))
@@ -195,17 +212,26 @@ def test_incremental_scans_match_a_full_evaluation(monkeypatch: pytest.MonkeyPat
     rng = random.Random(seed)
     simulation = Simulation(rng)
     now = datetime(2026, 1, 5, 9, 0, tzinfo=PARIS)
-    incremental_scans = 0
+    # Writes are evaluated at the simulation's clock, as they are at the wall clock's in production.
+    monkeypatch.setattr(live, "clock", lambda: now)
+    incremental_scans = live_checks = 0
     for _ in range(45):
         now += timedelta(hours=rng.choice([2, 7, 20, 24, 26, 49, 24 * 6, 24 * 15]))
+        before_step = utcnow()
         try:
             simulation.step(now)
         except DomainError:
             db.session.rollback()  # a refused operation (e.g. a second consent) changes nothing
+        # The write-time evaluation: the pathways just written have exactly their alerts already.
+        touched = written_since(simulation.territory, before_step)
+        live_checks += bool(touched)
+        expected = {key for key in expected_keys(now, simulation.territory) if key[0] in touched}
+        assert {key for key in actual_keys(simulation.territory) if key[0] in touched} == expected
         result = scan_follow_ups(now, territory_ids=[simulation.territory.id])
         incremental_scans += not result.full
         assert actual_keys(simulation.territory) == expected_keys(now, simulation.territory), f"after {result}"
     assert incremental_scans > 20  # the point of the test: most scans were incremental
+    assert live_checks > 20  # and most steps wrote something
     assert actual_keys(simulation.territory)  # and the world produced alerts
 
 

@@ -244,10 +244,12 @@ def test_checkins_after_return_to_work_then_closure_proposed(referent) -> None:
 
 def test_scanning_twice_writes_nothing_new(referent) -> None:
     pathway = new_pathway(referent, paris(2026, 1, 5), orient=None, with_referent=False)
-    first = scan_follow_ups(paris(2026, 3, 1))
+    first = scan_follow_ups(paris(2026, 3, 1), full=True)
     ids = [a.id for a in open_alerts(pathway)]
-    second = scan_follow_ups(paris(2026, 3, 1))
-    assert first.raised == len(ids) == 2 and second.raised == 0 and second.resolved == 0
+    second = scan_follow_ups(paris(2026, 3, 1), full=True)
+    # (Both alerts were raised when the pathway was written, by the write-time evaluation.)
+    assert len(ids) == 2 and first.raised == first.resolved == 0
+    assert second.raised == 0 and second.resolved == 0
     assert [a.id for a in open_alerts(pathway)] == ids
 
 
@@ -279,8 +281,10 @@ def test_the_database_refuses_a_duplicate_unresolved_alert(referent) -> None:
 def test_scan_can_be_limited_to_some_territories(referent) -> None:
     pathway = new_pathway(referent, paris(2026, 1, 5), orient=None)
     other = new_pathway(UserFactory(agency=AgencyFactory(territory=TerritoryFactory())), paris(2026, 1, 5), orient=None)
-    scan_follow_ups(paris(2026, 3, 1), territory_ids=[other.territory_id])
-    assert open_alerts(pathway) == [] and open_alerts(other) != []
+    before = open_alerts(pathway)  # raised when it was written (at the wall clock's time)
+    assert before and open_alerts(other)
+    scan_follow_ups(paris(2026, 1, 6), territory_ids=[other.territory_id])  # nothing late on 6 January
+    assert open_alerts(other) == [] and open_alerts(pathway) == before
 
 
 def test_naive_now_is_refused() -> None:

@@ -46,24 +46,29 @@ def scratch_database() -> Iterator[str]:
 
 
 def _seed(url: str, people: int) -> None:
+    from app.followup import live  # imported where used, like the factories (a test helper)
     from tests.factories import AgencyFactory, TerritoryFactory, UserFactory
 
     app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        territory = TerritoryFactory()
-        referent = UserFactory(agency=AgencyFactory(territory=territory))
-        db.session.commit()
-        for i in range(people):
-            # Started long ago, never oriented: orientation-late and no-referent / follow-up alerts.
-            pathways.create_beneficiary(
-                referent,
-                {"first_name": f"Personne{i}", "last_name": "Test"},
-                referent=referent if i % 2 else None,
-                now=paris(2026, 1, 5) + timedelta(minutes=i),
-            )
-        db.session.remove()
-        db.engine.dispose()
+    clock, live.clock = live.clock, lambda: paris(2026, 1, 5)  # nothing late when written: the scans raise
+    try:
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            territory = TerritoryFactory()
+            referent = UserFactory(agency=AgencyFactory(territory=territory))
+            db.session.commit()
+            for i in range(people):
+                # Started long ago, never oriented: orientation-late and no-referent / follow-up alerts.
+                pathways.create_beneficiary(
+                    referent,
+                    {"first_name": f"Personne{i}", "last_name": "Test"},
+                    referent=referent if i % 2 else None,
+                    now=paris(2026, 1, 5) + timedelta(minutes=i),
+                )
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        live.clock = clock
 
 
 def _scan_process(url: str, now: str) -> subprocess.Popen:

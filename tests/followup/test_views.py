@@ -37,7 +37,9 @@ def test_my_alerts_lists_my_alerts_and_acknowledges(client, login_as, alerted: W
     login_as(alerted.referent)
     page = client.get("/alertes").get_data(as_text=True)
     assert "Thibault Roux" in page and "Orientation en retard".lower() in page.lower()
-    alert = db.session.scalar(sa.select(Alert).where(Alert.kind == AlertKind.ORIENTATION_LATE))
+    alert = db.session.scalar(
+        sa.select(Alert).where(Alert.kind == AlertKind.ORIENTATION_LATE, Alert.status != AlertStatus.RESOLVED)
+    )
     response = client.post(f"/alertes/{alert.id}/vue")
     assert response.status_code == 302
     db.session.refresh(alert)
@@ -47,7 +49,9 @@ def test_my_alerts_lists_my_alerts_and_acknowledges(client, login_as, alerted: W
 
 @pytest.mark.parametrize("who", ["stranger", "outsider", "partner"])
 def test_others_cannot_acknowledge(client, login_as, alerted: World, who: str) -> None:
-    alert = db.session.scalar(sa.select(Alert).where(Alert.kind == AlertKind.ORIENTATION_LATE))
+    alert = db.session.scalar(
+        sa.select(Alert).where(Alert.kind == AlertKind.ORIENTATION_LATE, Alert.status != AlertStatus.RESOLVED)
+    )
     login_as(alerted.users()[who])
     assert client.post(f"/alertes/{alert.id}/vue").status_code == 404
     assert alerted.referent.first_name not in client.get("/alertes").get_data(as_text=True) or who == "partner"
