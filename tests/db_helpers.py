@@ -12,3 +12,24 @@ from app.extensions import db
 def count_rows(model: Any, *where: Any) -> int:
     """How many rows of `model` match `where` (all of them without it)."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def open_alert(pathway: Any, kind: Any, *, due_at: Any = None, subject_key: str = "") -> Any:
+    """The pathway's unresolved alert of `kind`, raised if it is not there yet.
+
+    Writes evaluate the follow-up rules at once (app/followup/live.py): a world built months
+    before today already has its late situations raised, and a second one would break
+    `uq_alert_one_unresolved`."""
+    from app.db_types import utcnow  # tests import the app lazily (the app fixture builds it)
+    from app.followup.models import Alert, AlertStatus
+
+    alert = db.session.scalar(sa.select(Alert).where(
+        Alert.pathway_id == pathway.id, Alert.kind == kind, Alert.subject_key == subject_key,
+        Alert.status != AlertStatus.RESOLVED,
+    ))
+    if alert is None:
+        alert = Alert(territory_id=pathway.territory_id, pathway_id=pathway.id, kind=kind, subject_key=subject_key,
+                      due_at=due_at or utcnow(), raised_at=utcnow(), status=AlertStatus.OPEN)
+        db.session.add(alert)
+        db.session.flush()
+    return alert

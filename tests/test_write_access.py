@@ -26,9 +26,10 @@ from app import access
 from app.audit.models import AuditEvent
 from app.db_types import utcnow
 from app.extensions import db
-from app.followup.models import Alert, AlertKind, AlertStatus
+from app.followup.models import Alert, AlertKind
 from app.meetings import services as meeting_services
 from app.meetings.models import Meeting
+from tests.db_helpers import open_alert
 from tests.factories import UserFactory
 from tests.web_helpers import local_input_in, login_as
 from tests.world import World
@@ -66,8 +67,13 @@ class Scene:
 
     w: World
     planned: Meeting  # a future meeting to cancel
-    alert: Alert
     successor: Any  # a France Travail professional to hand the pathway to
+
+    @property
+    def alert(self) -> Alert:
+        """An unresolved alert of the pathway, when the cell runs: earlier writes of the matrix
+        (a meeting held…) resolve alerts in their own transaction (app/followup/live.py)."""
+        return open_alert(self.w.pathway, AlertKind.FOLLOW_UP_OVERDUE)
 
     def ids(self) -> dict[str, Any]:
         w = self.w
@@ -79,12 +85,7 @@ class Scene:
 @pytest.fixture
 def scene(world: World) -> Scene:
     planned = meeting_services.plan_meeting(world.referent, world.pathway, scheduled_at=utcnow() + timedelta(days=5))
-    alert = Alert(territory_id=world.pathway.territory_id, pathway_id=world.pathway.id,
-                  kind=AlertKind.FOLLOW_UP_OVERDUE, subject_key="", due_at=utcnow(), raised_at=utcnow(),
-                  status=AlertStatus.OPEN)
-    db.session.add(alert)
-    db.session.flush()
-    return Scene(world, planned, alert, UserFactory(agency=world.ft, email="successeur@ft.test"))
+    return Scene(world, planned, UserFactory(agency=world.ft, email="successeur@ft.test"))
 
 
 # --- the named questions --------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from app.audit.models import AuditEvent
 from app.barriers.models import Barrier
 from app.db_types import utcnow
 from app.extensions import db
-from app.followup.models import Alert, AlertKind
+from app.followup.models import AlertKind
 from app.pathways.models import Beneficiary, Pathway
+from tests.db_helpers import open_alert
 from tests.web_helpers import csrf_token, field_error, login_as, text
 from tests.world import World, build_world
 
@@ -36,14 +37,7 @@ def test_home_redirects_professionals_to_their_portfolio(client, world: World) -
 
 
 def test_portfolio_lists_my_people_with_french_alert_badges(client, world: World) -> None:
-    db.session.add(
-        Alert(
-            territory_id=world.territory.id,
-            pathway_id=world.pathway.id,
-            kind=AlertKind.FOLLOW_UP_OVERDUE,
-            due_at=utcnow() - timedelta(days=3),
-        )
-    )
+    open_alert(world.pathway, AlertKind.FOLLOW_UP_OVERDUE, due_at=utcnow() - timedelta(days=3))
     db.session.commit()
     login_as(client, world.referent)
     html = text(client.get("/portefeuille"))

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from app.extensions import db
-from app.followup.models import Alert, AlertKind, AlertStatus
+from app.followup.models import AlertKind
 from app.pathways import services as pathways
 from app.pathways.models import ClosureReason, Stage
 from app.workspace.portfolio import CaseloadFilters, caseload
+from tests.db_helpers import open_alert
 from tests.web_helpers import login_as
 from tests.world import T0, World, build_world
 
@@ -37,10 +37,7 @@ def test_stage_filters_do_not_reveal_the_stage(no_consent: World) -> None:
 
 def test_alert_filters_do_not_reveal_alerts(no_consent: World) -> None:
     w = no_consent
-    db.session.add(Alert(territory_id=w.pathway.territory_id, pathway_id=w.pathway.id,
-                         kind=AlertKind.FOLLOW_UP_OVERDUE, subject_key="", due_at=NOW, raised_at=NOW,
-                         status=AlertStatus.OPEN))
-    db.session.flush()
+    open_alert(w.pathway, AlertKind.FOLLOW_UP_OVERDUE, due_at=NOW)
     assert _ids(w.partner, alert=AlertKind.FOLLOW_UP_OVERDUE) == []
     assert _ids(w.partner, alert=AlertKind.BARRIER_OVERDUE) == []
     assert _ids(w.partner, only_alerts=True) == []

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.db_types import utcnow
-from app.extensions import db
-from app.followup.models import Alert, AlertKind, AlertStatus
+from app.followup.models import AlertKind
+from tests.db_helpers import open_alert
 from tests.factories import UserFactory
 from tests.web_helpers import login_as
 from tests.world import World
@@ -16,11 +15,7 @@ EVIL = ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascr
 
 @pytest.mark.parametrize("target", EVIL)
 def test_alert_acknowledgement_never_redirects_off_site(client, world: World, target: str) -> None:
-    alert = Alert(territory_id=world.pathway.territory_id, pathway_id=world.pathway.id,
-                  kind=AlertKind.FOLLOW_UP_OVERDUE, subject_key="", due_at=utcnow(), raised_at=utcnow(),
-                  status=AlertStatus.OPEN)
-    db.session.add(alert)
-    db.session.flush()
+    alert = open_alert(world.pathway, AlertKind.FOLLOW_UP_OVERDUE)
     login_as(client, world.referent)
     response = client.post(f"/alertes/{alert.id}/vue", data={"next": target})
     assert response.status_code == 302
