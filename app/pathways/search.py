@@ -60,6 +60,9 @@ _SHORTEST_SUBSTRING = 3
 # From five letters on a word may carry one typo. Shorter words have too many neighbours
 # (« marx » → « marc », « mars », « mary »…) for a guess to help.
 _SHORTEST_TYPO_TOLERANT = 5
+# Each tolerant word costs ~75 look-ups per letter (its neighbours): bounded, whatever the query.
+_LONGEST_TYPO_TOLERANT = 20
+_MOST_TYPO_TOLERANT_WORDS = 3
 _KEY_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"  # what `normalise` leaves, but the space
 
 
@@ -117,13 +120,17 @@ def _has_a_neighbour(key: sa.ColumnElement[str], word: str) -> sa.ColumnElement[
     return _HasANeighbour(key, sa.bindparam(None, neighbours(word), type_=postgresql.ARRAY(sa.Text)))
 
 
-def _word_clause(key: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
+def _tolerant(words: list[str]) -> set[str]:
+    """The words that may carry a typo: five to twenty letters, the first three of them."""
+    fit = [word for word in words if _SHORTEST_TYPO_TOLERANT <= len(word) <= _LONGEST_TYPO_TOLERANT]
+    return set(fit[:_MOST_TYPO_TOLERANT_WORDS])
+
+
+def _word_clause(key: sa.ColumnElement[str], word: str, *, tolerant: bool) -> sa.ColumnElement[bool]:
     if len(word) < _SHORTEST_SUBSTRING:
         return sa.or_(key.like(f"{word}%"), key.like(f"% {word}%"))  # starts the key or a word of it
     found = key.like(f"%{word}%")  # normalised words are [a-z0-9]: nothing to escape
-    if len(word) >= _SHORTEST_TYPO_TOLERANT:
-        return sa.or_(found, _has_a_neighbour(key, word))
-    return found
+    return sa.or_(found, _has_a_neighbour(key, word)) if tolerant else found
 
 
 def search_clause(q: str) -> sa.ColumnElement[bool]:
@@ -134,8 +141,8 @@ def search_clause(q: str) -> sa.ColumnElement[bool]:
     - otherwise every word of the query must match the name key, in any order: a word of three
       letters or more anywhere (« mar » finds « Martin », « segur » « Lefèvre-Ségur »), a shorter
       one as the start of a word (« d » finds « Dupont », not « Aude »);
-    - on PostgreSQL a word of five letters or more also finds the names with a word one edit
-      away (« martn », « dupnot », « clemant », « durant » for « Durand »): order by
+    - on PostgreSQL a word of five to twenty letters (the first three such) also finds the
+      names with a word one edit away (« martn », « dupnot », « clemant », « durant » for « Durand »): order by
       `search_rank` to list the exact matches first;
     - an empty query (no letter nor digit) matches everyone, as no filter.
     Anonymised people (empty key) are never found by name. Add the actor's territory on
@@ -148,7 +155,8 @@ def search_clause(q: str) -> sa.ColumnElement[bool]:
     words = _words(text)
     if not words:
         return sa.true()
-    return sa.and_(*[_word_clause(Beneficiary.search_name, word) for word in words])
+    tolerant = _tolerant(words)
+    return sa.and_(*[_word_clause(Beneficiary.search_name, word, tolerant=word in tolerant) for word in words])
 
 
 def search_rank(q: str) -> sa.ColumnElement[int]:
@@ -182,9 +190,9 @@ def similar_people_clause(last_name: str | None, first_name: str | None) -> sa.C
         # The trigram index serves the plain LIKE; the padded one, on the rows found, is exact.
         return sa.and_(key.like(f"%{word}%"), padded.like(f"% {word} %"))
 
+    tolerant = _tolerant(words)
     return sa.and_(*[
-        sa.or_(whole_word(word), _has_a_neighbour(key, word)) if len(word) >= _SHORTEST_TYPO_TOLERANT
-        else whole_word(word)
+        sa.or_(whole_word(word), _has_a_neighbour(key, word)) if word in tolerant else whole_word(word)
         for word in words
     ])
 
