@@ -89,6 +89,37 @@ class Beneficiary(TerritoryScoped, Timestamped, Versioned, db.Model):
         sa.Index("ix_beneficiary_territory_search", "territory_id", "search_name"),
         sa.Index("ix_beneficiary_territory_caf", "territory_id", "caf_number"),
         sa.Index("ix_beneficiary_territory_ft", "territory_id", "france_travail_id"),
+        # Search by name on PostgreSQL (app/pathways/search.py): a trigram index serves the
+        # substring LIKEs of every word. PostgreSQL only (`ddl_if`; the
+        # column as an expression so that Alembic does not look for it on SQLite, which has no
+        # trigrams and scans, its simple fallback); migration 0009 creates the same index.
+        sa.Index(
+            "ix_beneficiary_search_trgm",
+            sa.literal_column("search_name"),
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+            # No pending list: people are written rarely and searched all day, and every search
+            # would scan the unsorted pending entries (up to 4 MB) until a vacuum merges them.
+            postgresql_with={"fastupdate": "off"},
+        ).ddl_if(dialect="postgresql"),
+        # …and the key's words, for the typos: a word one edit away is found by looking up its
+        # few hundred neighbours (`search.neighbours`), exactly.
+        sa.Index(
+            "ix_beneficiary_search_words",
+            sa.text("string_to_array(search_name, ' ')"),
+            postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
+        ).ddl_if(dialect="postgresql"),
+        # create_all (the tests) needs the operator class before the index: create the extension
+        # with the table, as migration 0009 does.
+        {
+            "listeners": [
+                (
+                    "before_create",
+                    sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+                )
+            ]
+        },
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
