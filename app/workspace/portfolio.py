@@ -3,7 +3,6 @@ combines pathways, meetings, barriers and alerts, hence its place above the feat
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +22,7 @@ from app.pathways.models import (
     PathwayMember,
     Stage,
 )
-from app.pathways.search import normalise
+from app.pathways.search import search_clause
 
 # --- caseload ("Mon portefeuille") ---------------------------------------------------------------
 
@@ -62,18 +61,6 @@ def pathway_ids(page: Page) -> list[int]:
     return [row.pathway.id for row in page.items]
 
 
-_DIGITS = re.compile(r"^\s*[0-9]{5,}[A-Za-z0-9]?\s*$")
-
-
-def _search_clause(q: str) -> sa.ColumnElement[bool]:
-    text = q.strip()
-    if _DIGITS.match(text):
-        ident = text.upper()
-        return sa.or_(Beneficiary.caf_number == ident, Beneficiary.france_travail_id == ident)
-    words = normalise(text).split()
-    return sa.and_(*[Beneficiary.search_name.contains(word, autoescape=True) for word in words]) if words else sa.true()
-
-
 # Lists longer than this are counted up to here only (« plus de 500 ») : a page costs what it
 # shows, and nobody pages through five hundred people — they search or filter.
 COUNT_CAP = 500
@@ -94,7 +81,8 @@ def _conditions(actor: User, filters: CaseloadFilters) -> list[sa.ColumnElement[
     # the record: only among records the user may read (never a partner without consent, who
     # would learn who has a pathway, or in which state).
     if filters.q:
-        conditions.append(_search_clause(filters.q))
+        # The territory is implied by the pathway's, but named, it lets the number indexes serve.
+        conditions += [access.territory_clause(actor, Beneficiary.territory_id), search_clause(filters.q)]
     if filters.stage:
         conditions.append(Pathway.stage == filters.stage)
     if filters.alert:

@@ -1,7 +1,7 @@
 """Two indexes for the search of people by name: trigrams, and the name's words (PostgreSQL only).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 
 Reviewed: `pg_trgm` is a trusted contrib extension (PostgreSQL ≥ 13: a database owner may create
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

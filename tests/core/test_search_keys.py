@@ -47,7 +47,7 @@ def polish_and_german(client, world: World) -> None:
 @pytest.mark.parametrize("query", ["lukasz", "Łukasz", "LUKASZ", "strasse", "straße", "STRASSE lukasz"])
 def test_portfolio_finds_them_accent_insensitively(client, world: World, polish_and_german, query) -> None:
     assert "Łukasz" in text(client.get("/portefeuille", query_string={"q": query}))
-    assert "Łukasz" not in text(client.get("/portefeuille", query_string={"q": "lukasx"}))
+    assert "Łukasz" not in text(client.get("/portefeuille", query_string={"q": "kowalski"}))
 
 
 @pytest.mark.parametrize("query", ["lukasz", "strasse"])
