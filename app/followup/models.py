@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import StrEnum, TerritoryScoped, UTCDateTime, enum_column, utcnow
 from app.extensions import db
+from app.followup import steering
 
 if TYPE_CHECKING:
     from app.pathways.models import Pathway
@@ -126,3 +127,32 @@ class DigestDelivery(db.Model):
     claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())  # last attempt's start
     sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     last_error: Mapped[Optional[str]] = mapped_column(sa.String(80))
+
+
+class SteeringCount(db.Model):
+    """One number of « Pilotage », kept exact by database triggers (app/followup/steering.py).
+
+    The dimensions are those a manager filters on (the steering scope of app/access.py is adapted
+    to these columns). `referent_id` is 0 for pathways without a referent (a primary key column
+    cannot be NULL), hence no foreign key on it nor on `agency_id`: counters are derived data, and
+    the rebuild recreates them. The territory's foreign key cascades so that deleting a territory
+    also removes the rows its children's delete triggers wrote back.
+    """
+
+    __tablename__ = "steering_count"
+
+    territory_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("territory.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    agency_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    referent_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # 0: no referent
+    metric: Mapped[str] = mapped_column(sa.String(10), primary_key=True)  # stage, alert, barrier
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # the stage, kind or category
+    n: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+@sa.event.listens_for(db.metadata, "after_create")
+def _install_steering_triggers(_metadata: sa.MetaData, connection: sa.Connection, **_kw: object) -> None:
+    """`db.create_all()` (tests, `make run`) gets the same triggers as migration 0010."""
+    for statement in steering.install_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
