@@ -10,6 +10,8 @@ every figure equals the length of its list.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -202,12 +204,14 @@ def legal_indicators(scope: Scope, now: datetime) -> tuple[Indicator, Indicator]
         .where(started)
     ).one()
 
+    oriented = sa.and_(base, Pathway.oriented_at >= window, Pathway.oriented_at < now - timedelta(days=contract_delay))
+    # First contracts of the pathways of the window only (not of the whole table).
     first_contract = (
         sa.select(Contract.pathway_id, sa.func.min(Contract.signed_on).label("signed_on"))
+        .where(Contract.pathway_id.in_(sa.select(Pathway.id).where(oriented)))
         .group_by(Contract.pathway_id)
         .subquery("first_contract")
     )
-    oriented = sa.and_(base, Pathway.oriented_at >= window, Pathway.oriented_at < now - timedelta(days=contract_delay))
     signed_in_time = sa.and_(
         first_contract.c.signed_on.is_not(None),
         date_start_utc(first_contract.c.signed_on) <= add_days(Pathway.oriented_at, sa.literal(contract_delay)),
@@ -253,18 +257,25 @@ def _rows_query(scope: Scope) -> tuple[sa.Select, type[User]]:
 def alert_list(
     scope: Scope, *, kind: AlertKind | None = None, follow_ups_only: bool = False, limit: int = 500
 ) -> list[ListRow]:
+    """Unresolved alerts by due date. One query per unresolved status, each an ordered walk of
+    `ix_alert_territory_status_due` that stops at `limit`, merged here: one `status <> 'resolved'`
+    query would sort every unresolved alert of the territory (no index has that order)."""
     query, _ = _rows_query(scope)
-    query = (
-        query.add_columns(Alert.kind, Alert.due_at)
-        .join(Alert, Alert.pathway_id == Pathway.id)
-        .where(Alert.status != AlertStatus.RESOLVED)
+    query = query.add_columns(Alert.kind, Alert.due_at, Alert.id).join(
+        # not an access rule: the alert's own territory column, so its index serves the scope
+        Alert, sa.and_(Alert.pathway_id == Pathway.id, Alert.territory_id == Pathway.territory_id)
     )
     if kind is not None:
         query = query.where(Alert.kind == kind)
     elif follow_ups_only:
         query = query.where(Alert.kind.in_(FOLLOW_UP_KINDS))
-    rows = db.session.execute(query.order_by(Alert.due_at, Alert.id).limit(limit)).all()
-    return [ListRow(p, b, r, a, k, due) for p, b, r, a, k, due in rows]
+    walks = [
+        db.session.execute(query.where(Alert.status == status).order_by(Alert.due_at, Alert.id).limit(limit)).all()
+        for status in AlertStatus
+        if status != AlertStatus.RESOLVED
+    ]
+    rows = heapq.merge(*walks, key=lambda row: (row[5], row[6]))
+    return [ListRow(p, b, r, a, k, due) for p, b, r, a, k, due, _id in itertools.islice(rows, limit)]
 
 
 def caseload_list(scope: Scope, *, without_referent: bool = False, limit: int = 500) -> list[ListRow]:
@@ -295,12 +306,13 @@ def barrier_list(scope: Scope, *, category: BarrierCategory | None = None, limit
     query, _ = _rows_query(scope)
     query = (
         query.add_columns(Barrier.category, Barrier.title, Barrier.due_on)
-        .join(Barrier, Barrier.pathway_id == Pathway.id)
+        # not an access rule: the barrier's own territory column, for `ix_barrier_territory_open_due`
+        .join(Barrier, sa.and_(Barrier.pathway_id == Pathway.id, Barrier.territory_id == Pathway.territory_id))
         .where(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
     )
     if category is not None:
         query = query.where(Barrier.category == category)
-    rows = db.session.execute(query.order_by(Barrier.due_on.is_(None), Barrier.due_on, Barrier.id).limit(limit)).all()
+    rows = db.session.execute(query.order_by(Barrier.due_on.asc().nulls_last(), Barrier.id).limit(limit)).all()
     return [ListRow(p, b, r, a, detail=f"{title}", due_at=None, kind=None) for p, b, r, a, _c, title, _d in rows]
 
 

@@ -8,7 +8,8 @@ Reviewed: `steering_count` holds derived numbers only (no personal data): open p
 unresolved alerts by kind and open barriers by category, per territory × lead agency × referent
 (0: none). Triggers on pathway, alert and barrier keep it exact for every writer (statement
 triggers with transition tables on PostgreSQL, row triggers on SQLite); the upgrade fills it from
-the existing data. The trigger SQL is app/followup/steering.py's, as of this revision: a later
+the existing data. Indexes bound the time-dependent figures (check-ins of the next 30 days, the
+12-month legal indicators) and the lists behind the figures by their window or their LIMIT. The trigger SQL is app/followup/steering.py's, as of this revision: a later
 change of it comes with its own migration (the functions are CREATE OR REPLACE).
 """
 from alembic import op
@@ -35,6 +36,16 @@ def upgrade():
     sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], name=op.f('fk_steering_count_territory_id_territory'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('territory_id', 'agency_id', 'referent_id', 'metric', 'key', name=op.f('pk_steering_count'))
     )
+    op.create_index('ix_meeting_planned_checkin_time', 'meeting', ['scheduled_at'], unique=False,
+                    postgresql_where=sa.text("kind = 'checkin' AND status = 'planned'"),
+                    sqlite_where=sa.text("kind = 'checkin' AND status = 'planned'"))
+    op.create_index('ix_pathway_territory_started', 'pathway', ['territory_id', 'started_at'], unique=False,
+                    postgresql_include=['oriented_at', 'lead_agency_id', 'referent_id', 'closed_at'])
+    op.create_index('ix_pathway_territory_oriented', 'pathway', ['territory_id', 'oriented_at'], unique=False,
+                    postgresql_include=['lead_agency_id', 'referent_id'])
+    op.create_index('ix_barrier_territory_open_due', 'barrier', ['territory_id', 'due_on', 'id'], unique=False,
+                    postgresql_where=sa.text("status IN ('open', 'in_progress')"),
+                    sqlite_where=sa.text("status IN ('open', 'in_progress')"))
     conn = op.get_bind()
     for statement in steering.install_ddl(conn.dialect.name):
         conn.exec_driver_sql(statement)
@@ -46,3 +57,7 @@ def downgrade():
     for statement in steering.drop_ddl(conn.dialect.name):
         conn.exec_driver_sql(statement)
     op.drop_table('steering_count')
+    op.drop_index('ix_barrier_territory_open_due', table_name='barrier')
+    op.drop_index('ix_pathway_territory_oriented', table_name='pathway')
+    op.drop_index('ix_pathway_territory_started', table_name='pathway')
+    op.drop_index('ix_meeting_planned_checkin_time', table_name='meeting')
