@@ -252,3 +252,15 @@ def test_without_one_trigger_the_counters_drift(generated: World, dialect: str, 
     else:
         pathway_services.assign_referent(generated.manager_ft, pathway, generated.colleague, now=NOW)
     assert _differences()
+
+
+def test_the_check_command_reports_and_repairs(app, generated: World) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["scheduler", "check-steering-counts"])
+    assert result.exit_code == 0 and "exact" in result.output, result.output
+    db.session.execute(sa.update(SteeringCount).where(SteeringCount.metric == steering.BARRIER).values(n=7))
+    result = runner.invoke(args=["scheduler", "check-steering-counts"])
+    assert result.exit_code == 1 and "differ" in result.output
+    result = runner.invoke(args=["scheduler", "check-steering-counts", "--repair"])
+    assert result.exit_code == 0 and "rebuilt" in result.output
+    assert _differences() == []
