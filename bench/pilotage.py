@@ -81,12 +81,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--url", default=DEFAULT_URL)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--database", help="time the pages of this existing database (no seed, no scan)")
     args = parser.parse_args()
 
+    if args.database:
+        import os
+
+        os.environ.update(DATABASE_URL=sa.make_url(args.url).set(database=args.database).render_as_string(
+            hide_password=False), PARCOURS_ENV="development", SCHEDULER_IN_PROCESS="0")
+        from app import create_app
+
+        with create_app().app_context():
+            time_pages(datetime.now(timezone.utc), args.runs, f"database={args.database} ")
+        return
+
     with scratch_app(args.url, prefix="h_pilotage_bench", keep=args.keep):
-        from app.accounts.models import User
         from app.extensions import db
-        from app.followup import pilotage, steering
+        from app.followup import steering
         from app.followup.scan import scan_follow_ups
 
         now = datetime.now(timezone.utc)
@@ -126,35 +137,45 @@ def main() -> None:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
 
-        cd_manager = db.session.get(User, 1001)
-        ft_manager = db.session.get(User, 1002)
-        results = {}
-        for label, manager in (("territory (CD manager)", cd_manager), ("agency (France Travail manager)", ft_manager)):
-            scope = pilotage.Scope(manager)
-            results[label] = timed(f"dashboard, {label}", lambda scope=scope: pilotage.dashboard(scope, now), args.runs)
-            referent = pilotage.Scope(manager, referent_id=db.session.scalar(
-                sa.select(User.id).where(User.agency_id == manager.agency_id, User.role == "professional").limit(1)
-            ))
-            timed(f"dashboard, {label}, one referent", lambda scope=referent: pilotage.dashboard(scope, now), 10)
-            lists = {
-                "alert_list": lambda scope=scope: pilotage.alert_list(scope),
-                "alert_list follow-ups": lambda scope=scope: pilotage.alert_list(scope, follow_ups_only=True),
-                "caseload_list": lambda scope=scope: pilotage.caseload_list(scope),
-                "caseload_list without referent": lambda scope=scope: pilotage.caseload_list(
-                    scope, without_referent=True),
-                "checkin_list": lambda scope=scope: pilotage.checkin_list(scope, now),
-                "barrier_list": lambda scope=scope: pilotage.barrier_list(scope),
-                "alert_list, one referent": lambda scope=referent: pilotage.alert_list(scope),
-            }
-            for name, call in lists.items():
-                timed(f"  {name}, {label}", call, 5)
-        territory, agency = (sorted(s) for s in results.values())
-        print(
-            f"RESULT pathways={args.pathways} scan_without_triggers={without:.2f}s scan_with_triggers={with_triggers:.2f}s "
-            f"territory_p50={1000 * statistics.median(territory):.0f}ms "
-            f"territory_p95={1000 * territory[round(0.95 * len(territory)) - 1]:.0f}ms "
-            f"agency_p50={1000 * statistics.median(agency):.0f}ms agency_p95={1000 * agency[round(0.95 * len(agency)) - 1]:.0f}ms"
-        )
+        time_pages(now, args.runs, f"pathways={args.pathways} scan_without_triggers={without:.2f}s "
+                   f"scan_with_triggers={with_triggers:.2f}s ")
+
+
+def time_pages(now: datetime, runs: int, label_prefix: str) -> None:
+    """p50 / p95 of `dashboard()` and of the lists, for the CD manager (1001) and the FT one (1002)."""
+    from app.accounts.models import User
+    from app.extensions import db
+    from app.followup import pilotage
+
+    cd_manager = db.session.get(User, 1001)
+    ft_manager = db.session.get(User, 1002)
+    results = {}
+    for label, manager in (("territory (CD manager)", cd_manager), ("agency (France Travail manager)", ft_manager)):
+        scope = pilotage.Scope(manager)
+        results[label] = timed(f"dashboard, {label}", lambda scope=scope: pilotage.dashboard(scope, now), runs)
+        referent = pilotage.Scope(manager, referent_id=db.session.scalar(
+            sa.select(User.id).where(User.agency_id == manager.agency_id, User.role == "professional").limit(1)
+        ))
+        timed(f"dashboard, {label}, one referent", lambda scope=referent: pilotage.dashboard(scope, now), 10)
+        lists = {
+            "alert_list": lambda scope=scope: pilotage.alert_list(scope),
+            "alert_list follow-ups": lambda scope=scope: pilotage.alert_list(scope, follow_ups_only=True),
+            "caseload_list": lambda scope=scope: pilotage.caseload_list(scope),
+            "caseload_list without referent": lambda scope=scope: pilotage.caseload_list(
+                scope, without_referent=True),
+            "checkin_list": lambda scope=scope: pilotage.checkin_list(scope, now),
+            "barrier_list": lambda scope=scope: pilotage.barrier_list(scope),
+            "alert_list, one referent": lambda scope=referent: pilotage.alert_list(scope),
+        }
+        for name, call in lists.items():
+            timed(f"  {name}, {label}", call, 5)
+    territory, agency = (sorted(s) for s in results.values())
+    print(
+        f"RESULT {label_prefix}"
+        f"territory_p50={1000 * statistics.median(territory):.0f}ms "
+        f"territory_p95={1000 * territory[round(0.95 * len(territory)) - 1]:.0f}ms "
+        f"agency_p50={1000 * statistics.median(agency):.0f}ms agency_p95={1000 * agency[round(0.95 * len(agency)) - 1]:.0f}ms"
+    )
 
 
 if __name__ == "__main__":
