@@ -26,6 +26,13 @@ from tests.world import T0, World
 
 NOW = T0 + timedelta(days=30)
 LARGE_TABLES = ("pathway", "alert", "meeting", "barrier", "contract")
+# An index scan can still walk a whole table (every pathway of the territory, then a probe): for the
+# territory's figures bounded by a window, the plan must use the index that bounds them.
+BOUNDING_INDEXES = {
+    "meeting.kind =": "ix_meeting_planned_checkin_time",
+    "pathway.started_at >=": "ix_pathway_territory_started",
+    "pathway.oriented_at >=": "ix_pathway_territory_oriented",
+}
 
 SEED = """
 INSERT INTO beneficiary (territory_id, first_name, last_name, search_name, rights, created_at, updated_at, version)
@@ -112,3 +119,6 @@ def test_no_query_of_pilotage_reads_a_whole_table(thousands: World, who: str) ->
         for statement, plan in _plans(call):
             scanned = [t for t in LARGE_TABLES if f"Seq Scan on {t} " in plan + " "]
             assert not scanned, f"{name}: {statement}\n{plan}"
+            if who == "manager_cd":
+                for condition, index in BOUNDING_INDEXES.items():
+                    assert condition not in statement or index in plan, f"{name}: {statement}\n{plan}"
