@@ -10,9 +10,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.core.timefmt import ZONE_NAME
+from app.followup import steering
 from app.followup.digest import send_daily_digest
 from app.followup.scan import scan_follow_ups
 from app.followup.scheduler import blocking_scheduler
+from app.transaction import unit_of_work
 from app.workspace.retention import apply_retention
 
 scheduler_cli = AppGroup("scheduler", help="Follow-up scheduler: alerts and daily digest.")
@@ -84,3 +86,26 @@ def retention_command(now_text: str | None) -> None:
         f"{result.anonymised_people} record(s) anonymised, {result.purged_audit_events} audit event(s) purged, "
         f"{result.purged_mail_copies} mail copie(s) purged."
     )
+
+
+@scheduler_cli.command("check-steering-counts")
+@click.option("--territory", "territory_id", type=int, help="Only this territory (default: all).")
+@click.option("--repair", is_flag=True, help="Recount the counters from the data when they differ.")
+def check_steering_counts_command(territory_id: int | None, repair: bool) -> None:
+    """Compare « Pilotage »'s counters with a recount of the data (exit 1 if they differ, unless repaired)."""
+
+    with unit_of_work() as session:
+        conn = session.connection()
+        differences = steering.check_counters(conn, territory_id)
+        for d in differences[:50]:
+            click.echo(f"  territory {d.territory_id} agency {d.agency_id} referent {d.referent_id} "
+                       f"{d.metric}:{d.key}: counted {d.counted}, actual {d.actual}")
+        if not differences:
+            click.echo("Steering counters are exact.")
+            return
+        click.echo(f"{len(differences)} counter(s) differ.")
+        if repair:
+            rows = steering.rebuild_counters(conn, territory_id)
+            click.echo(f"Counters rebuilt ({rows} rows).")
+            return
+    raise SystemExit(1)

@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING, Optional
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.barriers.models import Barrier
 from app.db_types import StrEnum, TerritoryScoped, UTCDateTime, enum_column, utcnow
 from app.extensions import db
+from app.followup import steering
+from app.meetings.models import Meeting
+from app.pathways.models import Pathway as _Pathway
 
 if TYPE_CHECKING:
     from app.pathways.models import Pathway
@@ -126,3 +130,72 @@ class DigestDelivery(db.Model):
     claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())  # last attempt's start
     sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     last_error: Mapped[Optional[str]] = mapped_column(sa.String(80))
+
+
+class SteeringCount(db.Model):
+    """One number of « Pilotage », kept exact by database triggers (app/followup/steering.py).
+
+    The dimensions are those a manager filters on (the steering scope of app/access.py is adapted
+    to these columns). `referent_id` is 0 for pathways without a referent (a primary key column
+    cannot be NULL), hence no foreign key on it nor on `agency_id`: counters are derived data, and
+    the rebuild recreates them. The territory's foreign key cascades so that deleting a territory
+    also removes the rows its children's delete triggers wrote back.
+    """
+
+    __tablename__ = "steering_count"
+
+    territory_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("territory.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    agency_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    referent_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # 0: no referent
+    metric: Mapped[str] = mapped_column(sa.String(10), primary_key=True)  # stage, alert, barrier
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # the stage, kind or category
+    n: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+@sa.event.listens_for(db.metadata, "after_create")
+def _install_steering_triggers(_metadata: sa.MetaData, connection: sa.Connection, **_kw: object) -> None:
+    """`db.create_all()` (tests, `make run`) gets the same triggers as migration 0010."""
+    for statement in steering.install_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+# Indexes of « Pilotage »'s figures that depend on the time and of the lists behind the figures
+# (app/followup/pilotage.py), on other features' tables: declared here, next to the counters, so
+# each is read with the query it serves. Each bounds its query by the rows of its window or of the
+# page (LIMIT 500), whatever the size of the table.
+_meeting, _pathway, _barrier = Meeting.__table__, _Pathway.__table__, Barrier.__table__
+STEERING_INDEXES = (
+    # check-ins of the next 30 days: the count and `checkin_list` (ordered by time)
+    sa.Index(
+        "ix_meeting_planned_checkin_time",
+        _meeting.c.scheduled_at,
+        postgresql_where=sa.text("kind = 'checkin' AND status = 'planned'"),
+        sqlite_where=sa.text("kind = 'checkin' AND status = 'planned'"),
+    ),
+    # the orientation indicator (pathways started in the 12-month window) and `caseload_list`
+    # (ordered by start); the included columns let PostgreSQL count without reading the table
+    sa.Index(
+        "ix_pathway_territory_started",
+        _pathway.c.territory_id,
+        _pathway.c.started_at,
+        postgresql_include=["oriented_at", "lead_agency_id", "referent_id", "closed_at"],
+    ),
+    # the contract indicator (pathways oriented in the window)
+    sa.Index(
+        "ix_pathway_territory_oriented",
+        _pathway.c.territory_id,
+        _pathway.c.oriented_at,
+        postgresql_include=["lead_agency_id", "referent_id"],
+    ),
+    # `barrier_list`: open barriers of a territory by due date, one ordered walk
+    sa.Index(
+        "ix_barrier_territory_open_due",
+        _barrier.c.territory_id,
+        _barrier.c.due_on,
+        _barrier.c.id,
+        postgresql_where=sa.text("status IN ('open', 'in_progress')"),
+        sqlite_where=sa.text("status IN ('open', 'in_progress')"),
+    ),
+)

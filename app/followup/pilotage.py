@@ -1,24 +1,31 @@
 """Read models of « Pilotage »: what a manager needs to see which follow-ups are late, and where.
 
-Every figure is one aggregate query over the manager's scope (access.steering_pathways_clause),
-so the page issues the same number of queries whatever the number of pathways. Each figure has
-the list behind it (`alert_list`, `caseload_list`…), also exported as CSV.
+Alerts, caseloads and open barriers are summed from counters kept by the database
+(`steering_count`, app/followup/steering.py): the page never recounts a territory. The figures that
+depend on the time (check-ins of the next 30 days, the 12-month legal indicators) are counted per
+request through indexes bounded by their window. Each figure has the list behind it
+(`alert_list`, `caseload_list`…), also exported as CSV; tests/followup/test_steering.py checks that
+every figure equals the length of its list.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from app import access
 from app.accounts.models import Agency, User
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus
 from app.extensions import db
-from app.followup.models import Alert, AlertKind, AlertStatus
+from app.followup import steering
+from app.followup.models import Alert, AlertKind, AlertStatus, SteeringCount
 from app.followup.sqltime import add_days, date_start_utc
 from app.meetings.models import Meeting, MeetingKind, MeetingStatus
 from app.pathways.models import Beneficiary, Contract, Pathway, Stage
@@ -98,27 +105,54 @@ def agencies_in_scope(manager: User) -> list[Agency]:
     return list(db.session.scalars(query))
 
 
+def _on_counters(clause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """The steering scope of app/access.py, moved from `pathway` onto the counters' dimensions.
+
+    The access rule stays written once, in access.py; if it ever steered by a pathway column the
+    counters do not have, this raises rather than counting the wrong pathways."""
+    dimensions = {"territory_id": SteeringCount.territory_id, "lead_agency_id": SteeringCount.agency_id}
+
+    def replace(element: object) -> object:
+        if isinstance(element, sa.Column) and element.table is Pathway.__table__:
+            if element.name not in dimensions:
+                raise ValueError(f"steering by pathway.{element.name}: not a dimension of steering_count")
+            return dimensions[element.name]
+        return None
+
+    return replacement_traverse(clause, {}, replace)
+
+
 def dashboard(scope: Scope, now: datetime) -> Dashboard:
+    """The figures of « Pilotage ». Alerts, caseloads and barriers are summed from `steering_count`
+    (a few rows per referent, kept exact by triggers: app/followup/steering.py) in one query;
+    check-ins and the legal indicators depend on `now` and are counted through their indexes."""
     board = Dashboard()
     in_scope = scope.pathways()
 
-    for referent_id, kind, count in db.session.execute(
-        sa.select(Pathway.referent_id, Alert.kind, sa.func.count())
-        .join(Pathway, Pathway.id == Alert.pathway_id)
-        .where(in_scope, Alert.status != AlertStatus.RESOLVED)
-        .group_by(Pathway.referent_id, Alert.kind)
-    ):
-        board.overdue.setdefault(referent_id, {})[kind] = count
-        board.overdue_totals[kind] = board.overdue_totals.get(kind, 0) + count
-
-    for referent_id, stage, count in db.session.execute(
-        sa.select(Pathway.referent_id, Pathway.stage, sa.func.count())
-        .where(in_scope)
-        .group_by(Pathway.referent_id, Pathway.stage)
-    ):
-        row = board.caseloads.setdefault(referent_id, defaultdict(int))
-        row[stage.value] += count
-        row["total"] += count
+    counters = _on_counters(access.steering_pathways_clause(scope.manager, agency_id=scope.agency_id))
+    if scope.referent_id is not None:
+        counters = sa.and_(counters, SteeringCount.referent_id == scope.referent_id)
+    rows = db.session.execute(
+        sa.select(SteeringCount.referent_id, SteeringCount.metric, SteeringCount.key, sa.func.sum(SteeringCount.n))
+        .where(counters)
+        .group_by(SteeringCount.referent_id, SteeringCount.metric, SteeringCount.key)
+    )
+    for counted_referent, metric, key, total in rows:
+        count = int(total)
+        if not count:
+            continue  # a counter back to zero (its row is kept, not deleted by the triggers)
+        referent_id = counted_referent or None  # 0 in the counters: no referent
+        if metric == steering.ALERT:
+            kind = AlertKind(key)
+            board.overdue.setdefault(referent_id, {})[kind] = count
+            board.overdue_totals[kind] = board.overdue_totals.get(kind, 0) + count
+        elif metric == steering.STAGE:
+            row = board.caseloads.setdefault(referent_id, defaultdict(int))
+            row[key] += count
+            row["total"] += count
+        elif metric == steering.BARRIER:
+            category = BarrierCategory(key)
+            board.barriers_by_category[category] = board.barriers_by_category.get(category, 0) + count
     board.without_referent = board.caseloads.get(None, {}).get("total", 0)
 
     ids = {rid for rid in (*board.overdue, *board.caseloads) if rid is not None}
@@ -141,15 +175,6 @@ def dashboard(scope: Scope, now: datetime) -> Dashboard:
         or 0
     )
 
-    board.barriers_by_category = {
-        category: count
-        for category, count in db.session.execute(
-            sa.select(Barrier.category, sa.func.count())
-            .join(Pathway, Pathway.id == Barrier.pathway_id)
-            .where(in_scope, Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
-            .group_by(Barrier.category)
-        )
-    }
     board.orientation_in_time, board.contract_in_time = legal_indicators(scope, now)
     return board
 
@@ -179,12 +204,14 @@ def legal_indicators(scope: Scope, now: datetime) -> tuple[Indicator, Indicator]
         .where(started)
     ).one()
 
+    oriented = sa.and_(base, Pathway.oriented_at >= window, Pathway.oriented_at < now - timedelta(days=contract_delay))
+    # First contracts of the pathways of the window only (not of the whole table).
     first_contract = (
         sa.select(Contract.pathway_id, sa.func.min(Contract.signed_on).label("signed_on"))
+        .where(Contract.pathway_id.in_(sa.select(Pathway.id).where(oriented)))
         .group_by(Contract.pathway_id)
         .subquery("first_contract")
     )
-    oriented = sa.and_(base, Pathway.oriented_at >= window, Pathway.oriented_at < now - timedelta(days=contract_delay))
     signed_in_time = sa.and_(
         first_contract.c.signed_on.is_not(None),
         date_start_utc(first_contract.c.signed_on) <= add_days(Pathway.oriented_at, sa.literal(contract_delay)),
@@ -230,18 +257,25 @@ def _rows_query(scope: Scope) -> tuple[sa.Select, type[User]]:
 def alert_list(
     scope: Scope, *, kind: AlertKind | None = None, follow_ups_only: bool = False, limit: int = 500
 ) -> list[ListRow]:
+    """Unresolved alerts by due date. One query per unresolved status, each an ordered walk of
+    `ix_alert_territory_status_due` that stops at `limit`, merged here: one `status <> 'resolved'`
+    query would sort every unresolved alert of the territory (no index has that order)."""
     query, _ = _rows_query(scope)
-    query = (
-        query.add_columns(Alert.kind, Alert.due_at)
-        .join(Alert, Alert.pathway_id == Pathway.id)
-        .where(Alert.status != AlertStatus.RESOLVED)
+    query = query.add_columns(Alert.kind, Alert.due_at, Alert.id).join(
+        # not an access rule: the alert's own territory column, so its index serves the scope
+        Alert, sa.and_(Alert.pathway_id == Pathway.id, Alert.territory_id == Pathway.territory_id)
     )
     if kind is not None:
         query = query.where(Alert.kind == kind)
     elif follow_ups_only:
         query = query.where(Alert.kind.in_(FOLLOW_UP_KINDS))
-    rows = db.session.execute(query.order_by(Alert.due_at, Alert.id).limit(limit)).all()
-    return [ListRow(p, b, r, a, k, due) for p, b, r, a, k, due in rows]
+    walks = [
+        db.session.execute(query.where(Alert.status == status).order_by(Alert.due_at, Alert.id).limit(limit)).all()
+        for status in AlertStatus
+        if status != AlertStatus.RESOLVED
+    ]
+    rows = heapq.merge(*walks, key=lambda row: (row[5], row[6]))
+    return [ListRow(p, b, r, a, k, due) for p, b, r, a, k, due, _id in itertools.islice(rows, limit)]
 
 
 def caseload_list(scope: Scope, *, without_referent: bool = False, limit: int = 500) -> list[ListRow]:
@@ -272,12 +306,13 @@ def barrier_list(scope: Scope, *, category: BarrierCategory | None = None, limit
     query, _ = _rows_query(scope)
     query = (
         query.add_columns(Barrier.category, Barrier.title, Barrier.due_on)
-        .join(Barrier, Barrier.pathway_id == Pathway.id)
+        # not an access rule: the barrier's own territory column, for `ix_barrier_territory_open_due`
+        .join(Barrier, sa.and_(Barrier.pathway_id == Pathway.id, Barrier.territory_id == Pathway.territory_id))
         .where(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
     )
     if category is not None:
         query = query.where(Barrier.category == category)
-    rows = db.session.execute(query.order_by(Barrier.due_on.is_(None), Barrier.due_on, Barrier.id).limit(limit)).all()
+    rows = db.session.execute(query.order_by(Barrier.due_on.asc().nulls_last(), Barrier.id).limit(limit)).all()
     return [ListRow(p, b, r, a, detail=f"{title}", due_at=None, kind=None) for p, b, r, a, _c, title, _d in rows]
 
 

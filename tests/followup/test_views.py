@@ -139,17 +139,16 @@ def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, worl
         # The same for 10 and 300 pathways, on SQLite and PostgreSQL:
         # 1 the user and their session (Flask-Login's loader, one JOIN)
         # 2 the manager's agency
-        # 3 unresolved alerts counted by referent and kind
-        # 4 open pathways counted by referent and stage
-        # 5 those referents (one IN)
-        # 6 check-ins of the employed due this month (a count)
-        # 7 open barriers counted by category
-        # 8 the territory (its deadlines)
-        # 9 pathways oriented within the deadline (one aggregate)
-        # 10 first contracts signed within the deadline (one aggregate)
-        # 11 the territory's agencies (the filter's choices)
-        # 12 the territory's active professionals and managers (the "reassign" choices)
-        with assert_num_queries(12):
+        # 3 the steering counters of the scope (alerts by kind, pathways by stage, open barriers
+        #   by category, per referent): one GROUP BY over a few rows per referent
+        # 4 those referents (one IN)
+        # 5 check-ins of the employed due this month (a count)
+        # 6 the territory (its deadlines)
+        # 7 pathways oriented within the deadline (one aggregate)
+        # 8 first contracts signed within the deadline (one aggregate)
+        # 9 the territory's agencies (the filter's choices)
+        # 10 the territory's active professionals and managers (the "reassign" choices)
+        with assert_num_queries(10):
             assert client.get("/pilotage").status_code == 200
 
     add(10)

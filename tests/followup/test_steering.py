@@ -1,0 +1,266 @@
+"""Steering counters (app/followup/steering.py): exact after every kind of write, and « Pilotage »'s
+figures equal the lists behind them.
+
+After each write below, two checks: the counters equal a recount of the data (`check_counters`),
+and every figure of the dashboard — each tile, each cell of a breakdown, each total — equals the
+number of rows of the list it links to, for the whole territory, one agency, and one referent.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.accounts.models import Role, User
+from app.barriers import services as barrier_services
+from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, Referral
+from app.extensions import db
+from app.followup import pilotage, steering
+from app.followup.models import Alert, AlertKind, AlertStatus, SteeringCount
+from app.followup.scan import scan_follow_ups
+from app.meetings.models import MeetingKind
+from app.pathways import services as pathway_services
+from app.pathways.models import ClosureReason, Pathway, Stage
+from tests.factories import AlertFactory, BarrierFactory, MeetingFactory, PathwayFactory, UserFactory
+from tests.world import T0, World
+
+NOW = T0 + timedelta(days=120)
+
+
+def _differences() -> list[steering.Difference]:
+    db.session.flush()
+    return steering.check_counters(db.session.connection())
+
+
+def _scopes(world: World) -> list[pilotage.Scope]:
+    """The whole territory, one agency seen by the CD and by its own manager, two referents."""
+    return [
+        pilotage.Scope(world.manager_cd),
+        pilotage.Scope(world.manager_cd, agency_id=world.cd.id),
+        pilotage.Scope(world.manager_ft),
+        pilotage.Scope(world.manager_cd, referent_id=world.referent.id),
+        pilotage.Scope(world.manager_ft, referent_id=world.colleague.id),
+    ]
+
+
+def assert_figures_equal_lists(scope: pilotage.Scope) -> None:
+    """Every number of the page equals the length of the list it links to (each list < 500 rows).
+
+    A breakdown's non-zero cells are checked against their filtered list; with the sum equal to the
+    unfiltered list, the cells shown as zero are then zero in the lists too."""
+    board = pilotage.dashboard(scope, NOW)
+    alerts = pilotage.alert_list(scope)
+    assert len(alerts) < 500 and sum(board.overdue_totals.values()) == len(alerts)
+    for kind, count in board.overdue_totals.items():
+        assert count == len(pilotage.alert_list(scope, kind=kind)), kind
+    late = sum(board.overdue_totals.get(k, 0) for k in pilotage.FOLLOW_UP_KINDS)
+    assert late == len(pilotage.alert_list(scope, follow_ups_only=True))
+    for referent_id, by_kind in board.overdue.items():
+        in_list = [row for row in alerts if row.pathway.referent_id == referent_id]
+        assert sum(by_kind.values()) == len(in_list)
+        for kind, count in by_kind.items():
+            assert count == sum(1 for row in in_list if row.kind == kind)
+
+    caseload = pilotage.caseload_list(scope)
+    assert sum(row["total"] for row in board.caseloads.values()) == len(caseload)
+    assert board.without_referent == len(pilotage.caseload_list(scope, without_referent=True))
+    for referent_id, counts in board.caseloads.items():
+        rows = [row for row in caseload if row.pathway.referent_id == referent_id]
+        assert counts["total"] == len(rows) == sum(v for k, v in counts.items() if k != "total")
+        for stage in Stage:
+            assert counts.get(stage.value, 0) == sum(1 for row in rows if row.pathway.stage == stage)
+
+    assert board.checkins_due == len(pilotage.checkin_list(scope, NOW))
+    assert sum(board.barriers_by_category.values()) == len(pilotage.barrier_list(scope))
+    for category, count in board.barriers_by_category.items():
+        assert count == len(pilotage.barrier_list(scope, category=category)), category
+
+
+def assert_exact(world: World) -> None:
+    assert _differences() == []
+    for scope in _scopes(world):
+        assert_figures_equal_lists(scope)
+
+
+@pytest.fixture
+def generated(world: World) -> World:
+    """The world plus ~60 pathways over three agencies and five referents (some without), at every
+    stage, some closed, with barriers of every status and follow-up meetings; then a first scan."""
+    rng = random.Random(11)
+    cd_referent = UserFactory(agency=world.cd, email="referente@cd.test")
+    referents = [world.referent, world.colleague, cd_referent, UserFactory(agency=world.cd), None]
+    for i in range(60):
+        referent = rng.choice(referents)
+        traits = rng.choice([{}, {"oriented": True}, {"employed": True}, {"closed": True}])
+        pathway = PathwayFactory(
+            referent=referent,
+            lead_agency=referent.agency if referent else rng.choice([world.ft, world.cd]),
+            started_at=NOW - timedelta(days=rng.randint(10, 500)),
+            **traits,
+        )
+        for _ in range(rng.randint(0, 3)):
+            status = rng.choice(list(BarrierStatus))
+            BarrierFactory(
+                pathway=pathway,
+                category=rng.choice(list(BarrierCategory)),
+                status=status,
+                lifted_at=NOW - timedelta(days=1) if status == BarrierStatus.LIFTED else None,
+                due_on=(NOW - timedelta(days=rng.randint(-20, 40))).date(),
+            )
+        if traits.get("employed"):
+            MeetingFactory(pathway=pathway, kind=MeetingKind.CHECKIN,
+                           scheduled_at=NOW + timedelta(days=rng.randint(-10, 50)))
+        if i % 4 == 0:
+            MeetingFactory(pathway=pathway, held=True, scheduled_at=NOW - timedelta(days=rng.randint(1, 90)))
+    scan_follow_ups(NOW)
+    return world
+
+
+def _open_alerted_pathway(world: World) -> Pathway:
+    return db.session.scalar(
+        sa.select(Pathway)
+        .join(Alert, Alert.pathway_id == Pathway.id)
+        .where(Pathway.territory_id == world.territory.id, Pathway.closed_at.is_(None),
+               Pathway.referent_id == world.referent.id, Alert.status != AlertStatus.RESOLVED)
+        .order_by(Pathway.id)
+        .limit(1)
+    )
+
+
+def test_a_generated_world_is_counted_exactly(generated: World) -> None:
+    counted = db.session.scalar(sa.select(sa.func.sum(SteeringCount.n)).where(SteeringCount.metric == steering.ALERT))
+    assert counted and counted > 20  # the scan raised alerts, and the triggers counted them
+    assert_exact(generated)
+
+
+def test_the_scan_raising_and_resolving_alerts_keeps_the_counters(generated: World) -> None:
+    # A day later, and again a month later: deadlines pass, alerts are raised and others resolved.
+    first = scan_follow_ups(NOW + timedelta(days=1))
+    assert_exact(generated)
+    for barrier in db.session.scalars(sa.select(Barrier).where(Barrier.status == BarrierStatus.OPEN).limit(5)):
+        barrier.due_on = None  # no longer overdue: the next scan resolves its alert (an UPDATE … WHERE id IN)
+    later = scan_follow_ups(NOW + timedelta(days=40), full=True)
+    assert first.raised + later.raised > 0 and later.resolved > 0
+    assert_exact(generated)
+
+
+def test_acknowledging_an_alert_changes_no_figure(generated: World) -> None:
+    before = pilotage.dashboard(pilotage.Scope(generated.manager_cd), NOW).overdue_totals
+    alert = db.session.scalar(sa.select(Alert).where(Alert.status == AlertStatus.OPEN).limit(1))
+    alert.status = AlertStatus.ACKNOWLEDGED
+    assert_exact(generated)
+    assert pilotage.dashboard(pilotage.Scope(generated.manager_cd), NOW).overdue_totals == before
+
+
+def test_a_handover_moves_the_alerts_and_barriers_of_the_pathway(generated: World) -> None:
+    pathway = _open_alerted_pathway(generated)
+    BarrierFactory(pathway=pathway, category=BarrierCategory.HEALTH)
+    pathway_services.assign_referent(generated.manager_ft, pathway, generated.colleague, now=NOW)  # same agency
+    assert_exact(generated)
+    cd_referent = db.session.scalar(
+        sa.select(User).where(User.agency_id == generated.cd.id, User.role == Role.PROFESSIONAL).limit(1)
+    )
+    pathway_services.assign_referent(generated.manager_cd, pathway, cd_referent, now=NOW)  # another agency
+    assert_exact(generated)
+    board = pilotage.dashboard(pilotage.Scope(generated.manager_cd, referent_id=cd_referent.id), NOW)
+    assert board.barriers_by_category.get(BarrierCategory.HEALTH)
+
+
+def test_stage_changes_and_closures_keep_the_counters(generated: World) -> None:
+    pathway = _open_alerted_pathway(generated)
+    pathway_services.set_stage(generated.referent, pathway, Stage.DIAGNOSIS)
+    assert_exact(generated)
+    pathway_services.close_pathway(generated.referent, pathway, reason=ClosureReason.MOVED_AWAY, now=NOW)
+    assert_exact(generated)
+    # A closed pathway counts nowhere, even with alerts or barriers left unresolved by a bulk write.
+    AlertFactory(pathway=pathway, kind=AlertKind.NO_REFERENT)
+    BarrierFactory(pathway=pathway)
+    assert_exact(generated)
+
+
+def test_barriers_opened_lifted_and_recategorised_keep_the_counters(generated: World) -> None:
+    pathway = _open_alerted_pathway(generated)
+    barrier = barrier_services.add_barrier(
+        generated.referent, pathway, category=BarrierCategory.HOUSING, title="Logement", now=NOW
+    )
+    assert_exact(generated)
+    barrier_services.update_barrier(generated.referent, barrier, {"category": BarrierCategory.DIGITAL}, now=NOW)
+    assert_exact(generated)
+    barrier_services.update_barrier(generated.referent, barrier, {"status": BarrierStatus.IN_PROGRESS}, now=NOW)
+    assert_exact(generated)
+    barrier_services.update_barrier(generated.referent, barrier, {"status": BarrierStatus.LIFTED}, now=NOW)
+    assert_exact(generated)
+
+
+def test_set_based_writes_and_deletes_keep_the_counters(generated: World) -> None:
+    """Core statements of many rows, as the scan, the seeder and the purges write."""
+    territory = generated.territory.id
+    db.session.execute(sa.update(Pathway).where(Pathway.territory_id == territory).values(updated_at=NOW))
+    db.session.execute(
+        sa.update(Pathway)
+        .where(Pathway.territory_id == territory, Pathway.stage == Stage.INTAKE, Pathway.referent_id.is_not(None))
+        .values(stage=Stage.DIAGNOSIS)
+    )
+    db.session.execute(
+        sa.update(Barrier).where(Barrier.territory_id == territory, Barrier.status == BarrierStatus.IN_PROGRESS)
+        .values(status=BarrierStatus.OPEN)
+    )
+    assert_exact(generated)
+    # A pathway deleted with its rows (as when a demo territory is deleted), children first.
+    pathway = PathwayFactory(referent=generated.referent, lead_agency=generated.ft)
+    AlertFactory(pathway=pathway)
+    BarrierFactory(pathway=pathway)
+    assert_exact(generated)
+    ids = sa.select(Barrier.id).where(Barrier.pathway_id == pathway.id)
+    db.session.execute(sa.delete(Referral).where(Referral.barrier_id.in_(ids)))
+    db.session.execute(sa.delete(Alert).where(Alert.pathway_id == pathway.id))
+    db.session.execute(sa.delete(Barrier).where(Barrier.pathway_id == pathway.id))
+    db.session.execute(sa.delete(Pathway).where(Pathway.id == pathway.id))
+    db.session.expunge_all()
+    assert_exact(generated)
+
+
+def test_rebuild_recounts_from_the_data(generated: World) -> None:
+    connection = db.session.connection()
+    connection.execute(sa.update(SteeringCount).values(n=SteeringCount.n + 3))
+    assert _differences()
+    steering.rebuild_counters(connection, generated.territory.id)
+    assert _differences() == []
+
+
+@pytest.mark.parametrize(
+    "trigger", ["steering_alert_insert", "steering_alert_update", "steering_barrier_update", "steering_pathway_update"]
+)
+def test_without_one_trigger_the_counters_drift(generated: World, dialect: str, trigger: str) -> None:
+    """The check is sharp: with any one trigger gone, a write of its kind leaves a difference."""
+    connection = db.session.connection()
+    table = trigger.split("_")[1]
+    connection.exec_driver_sql(f"DROP TRIGGER {trigger}" + (f" ON {table}" if dialect == "postgresql" else ""))
+    pathway = _open_alerted_pathway(generated)
+    if trigger == "steering_alert_insert":
+        scan_follow_ups(NOW + timedelta(days=60), full=True)
+    elif trigger == "steering_alert_update":
+        db.session.execute(sa.update(Alert).where(Alert.pathway_id == pathway.id)
+                           .values(status=AlertStatus.RESOLVED, resolved_at=NOW))
+    elif trigger == "steering_barrier_update":
+        BarrierFactory(pathway=pathway)
+        db.session.execute(sa.update(Barrier).where(Barrier.pathway_id == pathway.id)
+                           .values(status=BarrierStatus.ABANDONED))
+    else:
+        pathway_services.assign_referent(generated.manager_ft, pathway, generated.colleague, now=NOW)
+    assert _differences()
+
+
+def test_the_check_command_reports_and_repairs(app, generated: World) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["scheduler", "check-steering-counts"])
+    assert result.exit_code == 0 and "exact" in result.output, result.output
+    db.session.execute(sa.update(SteeringCount).where(SteeringCount.metric == steering.BARRIER).values(n=7))
+    result = runner.invoke(args=["scheduler", "check-steering-counts"])
+    assert result.exit_code == 1 and "differ" in result.output
+    result = runner.invoke(args=["scheduler", "check-steering-counts", "--repair"])
+    assert result.exit_code == 0 and "rebuilt" in result.output
+    assert _differences() == []
