@@ -21,7 +21,15 @@ from app.audit.models import AuditEvent
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, DeclineReason, Referral, ReferralStatus
 from app.core.idempotency import FormSubmission
 from app.extensions import db
-from app.followup.models import Alert, AlertKind, AlertStatus, DeliveryStatus, DigestDelivery, ScanState
+from app.followup.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    DeliveryStatus,
+    DigestDelivery,
+    ScanState,
+    SteeringCount,
+)
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
 from app.pathways.models import (
     Beneficiary,
@@ -467,6 +475,22 @@ class ScanStateFactory(BaseFactory):
     last_started_at = factory.SelfAttribute("last_now")
     last_full_at = factory.SelfAttribute("last_now")
     settings_version = factory.SelfAttribute("territory.version")
+
+
+class SteeringCountFactory(BaseFactory):
+    """One counter of « Pilotage » (derived data: tests of the triggers compare with a recount)."""
+
+    class Meta:
+        model = SteeringCount
+        exclude = ("territory",)
+
+    territory = factory.SubFactory(TerritoryFactory)
+    territory_id = factory.SelfAttribute("territory.id")
+    agency_id = 1
+    referent_id = 0  # no referent
+    metric = "stage"
+    key = "intake"
+    n = 1
 
 
 class DigestDeliveryFactory(BaseFactory):
