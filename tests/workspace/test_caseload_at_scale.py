@@ -185,8 +185,9 @@ def test_each_caseload_query_reads_as_many_pages_at_four_times_the_size(
         assert len(small[name]) == len(large[name]), name
         for index, (before, after) in enumerate(zip(small[name], large[name], strict=True)):
             # Flat: slack for a deeper index or a plan that probes an index per row where it hashed
-            # a small table — never the ×4 of a plan that reads a whole table.
-            assert after <= 2 * before + 50, f"{name}, query {index + 1}: {before} → {after} pages"
+            # a small table (seen up to ×2.3 on the capped count of a partner with no consent, in
+            # the full suite's database) — never the ×4 of a plan that reads a whole table.
+            assert after <= 2.5 * before + 50, f"{name}, query {index + 1}: {before} → {after} pages"
 
 
 # --- the order, the cap, the segments -----------------------------------------------------------
