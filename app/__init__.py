@@ -56,15 +56,22 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     throttle_init_app(app)
-    _enable_sqlite_foreign_keys(app)
-    _tune_postgresql_sessions(app)
+    _configure_connections(app)
 
 
-def _tune_postgresql_sessions(app: Flask) -> None:
-    """PostgreSQL's JIT compiles a plan when its estimated cost is high: hundreds of milliseconds
-    for queries that run in one (a capped count, a page read through an index). Every statement of
-    this application is short, so JIT is off on each connection (a SET, which pgbouncer in
-    transaction mode passes through, unlike a startup `options` parameter)."""
+# Statements run on every new database connection, by dialect:
+# - SQLite ignores foreign keys unless asked, on every connection;
+# - PostgreSQL's JIT compiles a plan when its estimated cost is high: hundreds of milliseconds for
+#   queries that run in one (a capped count, a page read through an index). Every statement of this
+#   application is short, so JIT is off (a SET, which pgbouncer in transaction mode passes through,
+#   unlike a startup `options` parameter).
+_ON_CONNECT = {
+    "sqlite": ("PRAGMA foreign_keys=ON",),
+    "postgresql": ("SET jit = off",),
+}
+
+
+def _configure_connections(app: Flask) -> None:
     # Imported when the app is built, not at the top: every feature module imports the `app`
     # package, which would otherwise run them before it exists (a cycle at start-up).
     import sqlalchemy as sa
@@ -73,35 +80,18 @@ def _tune_postgresql_sessions(app: Flask) -> None:
 
     with app.app_context():
         engine = db.engine
-        if engine.dialect.name != "postgresql":
+        statements = _ON_CONNECT.get(engine.dialect.name, ())
+        if not statements:
             return
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("SET jit = off")
+            for statement in statements:
+                cursor.execute(statement)
             cursor.close()
-            dbapi_connection.commit()
-
-
-def _enable_sqlite_foreign_keys(app: Flask) -> None:
-    """SQLite ignores foreign keys unless asked, on every connection."""
-    # Imported when the app is built, not at the top: every feature module imports the `app`
-    # package, which would otherwise run them before it exists (a cycle at start-up).
-    import sqlalchemy as sa
-
-    from app.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-        if engine.dialect.name != "sqlite":
-            return
-
-        @sa.event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+            if engine.dialect.name == "postgresql":
+                dbapi_connection.commit()  # psycopg2 opened a transaction for the SET
 
 
 def register_write_hooks(app: Flask) -> None:
