@@ -169,17 +169,6 @@ def refresh_alerts_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
     return changed_rows
 
 
-def refresh_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
-    """`refresh` for the pathways a SELECT of ids returns (set-based: the scan's changed pathways).
-
-    The caller holds the row locks (`lock_selected`), taken in an earlier statement."""
-    p = _pathway.alias("p")
-    computed = _computed_for(p.c.id.in_(pathway_ids), p)
-    changed = _update(conn, computed)
-    _update_members(conn, lambda p: p.c.id.in_(pathway_ids))
-    return changed
-
-
 def rebuild(conn: sa.Connection, *, territory_id: int | None = None) -> int:
     """Recompute every pathway's summary (after a bulk load, or as a repair); returns rows changed."""
     p = _pathway.alias("p")
