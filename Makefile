@@ -46,14 +46,22 @@ browser:
 	      || echo "chromium could not be installed: browser tests will be skipped"; \
 	  else echo "chromium not found: browser tests will be skipped (apt-get install chromium)"; fi; }
 
+# The two suites run side by side (two cores): each prints its lines with its name in front.
 test: install browser
 	@mkdir -p $(RESULTS)
-	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$TEST_DATABASE_URL" ] || $(BIN)/python -c "import psycopg2; psycopg2.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-	  $(MAKE) --no-print-directory test-postgres; \
+	  set -o pipefail; \
+	  ( $(MAKE) --no-print-directory test-sqlite 2>&1 | sed -u 's/^/[sqlite] /' ) & sqlite=$$!; \
+	  ( $(MAKE) --no-print-directory test-postgres 2>&1 | sed -u 's/^/[postgresql] /' ) & postgres=$$!; \
+	  wait $$sqlite; sqlite_rc=$$?; wait $$postgres; postgres_rc=$$?; \
+	  echo "SQLite suite: exit $$sqlite_rc; PostgreSQL suite: exit $$postgres_rc"; \
+	  [ $$sqlite_rc = 0 ] && [ $$postgres_rc = 0 ]; \
 	elif [ "$$REQUIRE_POSTGRES" = 1 ]; then \
 	  echo "PostgreSQL is required (REQUIRE_POSTGRES=1) but does not answer"; exit 1; \
-	else echo "PostgreSQL does not answer on 127.0.0.1:5432: PostgreSQL run skipped"; fi
+	else \
+	  echo "PostgreSQL does not answer on 127.0.0.1:5432: PostgreSQL run skipped"; \
+	  $(MAKE) --no-print-directory test-sqlite; \
+	fi
 
 test-sqlite: install
 	@echo "=== Test suite on SQLite ==="

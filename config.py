@@ -45,7 +45,9 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'parcours.db'}")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: a database error's message never carries the values of its statement
+        # (names, notes) into a log line or an error report.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.SQLALCHEMY_RECORD_QUERIES = False
 
         # Session cookie: never readable from JavaScript, not sent on cross-site posts.
@@ -91,6 +93,16 @@ class Config:
         self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
         self.MAIL_FROM = env.get("MAIL_FROM", "Parcours <ne-pas-repondre@parcours.localhost>")
         self.MAIL_OUTBOX_DIR = env.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+
+        # Observability (app/core/observability.py): logs as JSON lines or text on stderr; metrics at
+        # /metrics for a bearer of METRICS_TOKEN (unset: no such route); the scheduler process
+        # serves its own on 127.0.0.1:SCHEDULER_METRICS_PORT (0: not served); Sentry when SENTRY_DSN.
+        self.LOG_FORMAT = env.get("LOG_FORMAT", "json" if self.ENV_NAME == "production" else "text")
+        self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN", "")
+        self.SCHEDULER_METRICS_PORT = env_int("SCHEDULER_METRICS_PORT", 0)
+        self.SENTRY_DSN = env.get("SENTRY_DSN", "")
+        self.SENTRY_TRACES_SAMPLE_RATE = float(env.get("SENTRY_TRACES_SAMPLE_RATE", "0") or 0)
 
         # Front-end assets: the DSFR npm package, served locally (never from a CDN).
         self.DSFR_DIST_DIR = env.get(

@@ -22,6 +22,7 @@ def create_app(config: Config | str | None = None, overrides: dict[str, Any] | N
         app.config.update(overrides)
 
     register_proxy_fix(app)
+    register_observability(app)
     register_extensions(app)
     register_write_hooks(app)
     register_blueprints(app)
@@ -41,6 +42,14 @@ def register_proxy_fix(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)  # type: ignore[method-assign]
+
+
+def register_observability(app: Flask) -> None:
+    # Imported when the app is built, not at the top: every feature module imports the `app`
+    # package, which must not pull the whole application in with it.
+    from app.core.observability import init_app
+
+    init_app(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -38,6 +38,9 @@ class ProblemSchema(Schema):
     status = fields.Integer()
     detail = fields.String()
     errors = fields.Dict(metadata={"description": "Champ ou paramètre → raisons."})
+    request_id = fields.String(
+        metadata={"description": "Référence de la requête (en-tête X-Request-Id), à citer à l'assistance."}
+    )
 
 
 def _error_codes(op: Operation) -> list[int]:

@@ -14,6 +14,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.core.observability import request_id
 from app.errors import DomainError
 from app.extensions import db
 
@@ -83,6 +84,9 @@ def problem_response(
     status: int, title: str, detail: str, errors: dict[str, Any] | None = None
 ) -> Response:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    reference = request_id()
+    if reference:
+        body["request_id"] = reference  # an extension member (RFC 9457 §3.2): what to quote to support
     if errors:
         body["errors"] = errors
     response = jsonify(body)
@@ -101,7 +105,9 @@ def error_response(
     if wants_problem_json():
         response = problem_response(status, title, detail, errors)
     else:
-        html = render_template("errors/error.html", status=status, title=title, detail=detail)
+        html = render_template(
+            "errors/error.html", status=status, title=title, detail=detail, reference=request_id()
+        )
         response = Response(html, status=status, mimetype="text/html")
     for name, value in headers or []:
         if name.lower() != "content-type":  # keep Allow (405), Retry-After (429)…

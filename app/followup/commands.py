@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.core.observability import start_metrics_server
 from app.core.timefmt import ZONE_NAME
 from app.followup import steering
 from app.followup.digest import send_daily_digest
@@ -40,6 +41,10 @@ def run_command() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    port = int(app.config.get("SCHEDULER_METRICS_PORT") or 0)
+    if port:
+        start_metrics_server(port)  # scan durations, alerts raised/resolved: this process's own
+        click.echo(f"Metrics on http://127.0.0.1:{port}/metrics")
     click.echo(
         f"Scheduler started: scan every {app.config['SCHEDULER_INTERVAL_MINUTES']} min, "
         f"digest at 07:30 {ZONE_NAME} (failed mails retried every half hour until 19:30). Ctrl-C to stop."

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -20,6 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from app.core.observability import observe_scan
 from app.core.timefmt import ZONE_NAME
 from app.extensions import db
 from app.followup.digest import retry_digests, send_daily_digest
@@ -43,7 +45,15 @@ def _run_job(app: Flask, name: str, job: Callable[[datetime], object]) -> None:
 
 def scan_job(app: Flask) -> None:
 
-    _run_job(app, "follow-up scan", scan_follow_ups)
+    _run_job(app, "follow-up scan", _observed_scan)
+
+
+def _observed_scan(now: datetime) -> object:
+    """The scan, timed for the metrics (duration, alerts raised and resolved)."""
+    started = time.perf_counter()
+    result = scan_follow_ups(now)
+    observe_scan(result, time.perf_counter() - started)
+    return result
 
 
 def digest_job(app: Flask) -> None:

@@ -21,6 +21,7 @@ refreshes before committing, so the last one to commit always computes from all 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -49,15 +50,18 @@ SUMMARY_COLUMNS = ("next_meeting_at", "last_held_at", "open_barrier_count", "ope
 
 def _update(conn: sa.Connection, computed: sa.Subquery) -> int:
     """Write the computed summaries that differ from the stored ones (unchanged rows stay untouched)."""
+    return conn.execute(_update_statement(computed)).rowcount or 0
+
+
+def _update_statement(computed: sa.Subquery) -> sa.Update:
     changed = sa.or_(*[_pathway.c[name].is_distinct_from(computed.c[name]) for name in SUMMARY_COLUMNS])
-    statement = (
+    return (
         sa.update(_pathway)
         .where(_pathway.c.id == computed.c.pathway_id, changed)
         # `updated_at` is the pathway's own history (incremental scans read it): a summary
         # refresh is not a change of the pathway, so it keeps its value (no `onupdate`).
         .values(updated_at=_pathway.c.updated_at, **{name: computed.c[name] for name in SUMMARY_COLUMNS})
     )
-    return conn.execute(statement).rowcount or 0
 
 
 MEMBER_COPIES = {
@@ -76,9 +80,13 @@ def _update_members(conn: sa.Connection, where: Any) -> int:
     """Copy each pathway's open state, caseload order and whether each member agency reads it
     onto its active team members (the team list reads them from one index of the agency's rows).
     `where(p)` selects the pathways."""
+    return conn.execute(_update_members_statement(where)).rowcount or 0
+
+
+def _update_members_statement(where: Any) -> sa.Update:
     p = _pathway.alias("p")
     values = {name: copy(p) for name, copy in MEMBER_COPIES.items()}
-    statement = (
+    return (
         sa.update(_member)
         .where(
             _member.c.pathway_id == p.c.id,
@@ -88,7 +96,20 @@ def _update_members(conn: sa.Connection, where: Any) -> int:
         )
         .values(**values)
     )
-    return conn.execute(statement).rowcount or 0
+
+
+# The ids of a refresh, bound at execution: its two statements are built once (building them cost
+# more Python time than running them, on every write).
+_REFRESH_IDS = sa.bindparam("refresh_ids", expanding=True, type_=sa.Integer)
+
+
+@functools.cache
+def _refresh_statements() -> tuple[sa.Update, sa.Update]:
+    p = _pathway.alias("p")
+    return (
+        _update_statement(_computed_for(p.c.id.in_(_REFRESH_IDS), p)),
+        _update_members_statement(lambda p: p.c.id.in_(_REFRESH_IDS)),
+    )
 
 
 def refresh(conn: sa.Connection, pathway_ids: Iterable[int]) -> int:
@@ -100,10 +121,9 @@ def refresh(conn: sa.Connection, pathway_ids: Iterable[int]) -> int:
     for start in range(0, len(ids), _BATCH):
         chunk = ids[start : start + _BATCH]
         lock(conn, chunk)  # lock first, compute in the next statement (see the module docstring)
-        p = _pathway.alias("p")
-        computed = _computed_for(p.c.id.in_(chunk), p)
-        changed += _update(conn, computed)
-        _update_members(conn, lambda p, chunk=chunk: p.c.id.in_(chunk))
+        pathways, members = _refresh_statements()
+        changed += conn.execute(pathways, {"refresh_ids": chunk}).rowcount or 0
+        conn.execute(members, {"refresh_ids": chunk})
     return changed
 
 
@@ -118,7 +138,7 @@ def lock(conn: sa.Connection, pathway_ids: Iterable[int]) -> None:
     if ids and conn.dialect.name == "postgresql":
         for start in range(0, len(ids), _BATCH):
             chunk = ids[start : start + _BATCH]
-            conn.execute(_lock_statement(_pathway.c.id.in_(chunk))).all()
+            conn.execute(_lock_by_ids(), {"refresh_ids": chunk}).all()
 
 
 def lock_selected(conn: sa.Connection, pathway_ids: sa.Select) -> None:
@@ -126,6 +146,11 @@ def lock_selected(conn: sa.Connection, pathway_ids: sa.Select) -> None:
     statement: the rows are locked in id order (the sort is below the locking step)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.count()).select_from(_lock_statement(_pathway.c.id.in_(pathway_ids)).subquery()))
+
+
+@functools.cache
+def _lock_by_ids() -> sa.Select:
+    return _lock_statement(_pathway.c.id.in_(_REFRESH_IDS))
 
 
 def _lock_statement(where: sa.ColumnElement[bool]) -> sa.Select:
@@ -140,6 +165,16 @@ def refresh_alerts_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
     when they are many, the partial unique index when few), writing only the rows that differ.
     The caller has locked the rows (`lock_selected`) in an earlier statement, so this one's
     snapshot sees every write committed before."""
+    statement, members = _refresh_alerts_statements(pathway_ids)
+    changed_rows = conn.execute(statement).rowcount or 0
+    conn.execute(members)  # the team list's copy of the deadline
+    return changed_rows
+
+
+@functools.lru_cache(maxsize=8)
+def _refresh_alerts_statements(pathway_ids: sa.Select) -> tuple[sa.Update, sa.Update]:
+    """The two statements of `refresh_alerts_selected`, built once per SELECT of ids (the scan
+    passes the same one each time; a clause element hashes by identity)."""
     changed = pathway_ids.distinct().subquery("changed")
     computed = (
         sa.select(
@@ -164,9 +199,7 @@ def refresh_alerts_selected(conn: sa.Connection, pathway_ids: sa.Select) -> int:
         )
         .values(updated_at=_pathway.c.updated_at, **{name: computed.c[name] for name in columns})
     )
-    changed_rows = conn.execute(statement).rowcount or 0
-    _update_members(conn, lambda p: p.c.id.in_(pathway_ids))  # the team list's copy of the deadline
-    return changed_rows
+    return statement, _update_members_statement(lambda p: p.c.id.in_(pathway_ids))
 
 
 def rebuild(conn: sa.Connection, *, territory_id: int | None = None) -> int:
