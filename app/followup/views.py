@@ -58,13 +58,15 @@ def _enum_arg(name: str, enum_cls):  # type: ignore[no-untyped-def]
 @login_required
 def my_alerts() -> ResponseReturnValue:
     kind = _enum_arg("type", AlertKind)
-    rows = queries.my_alerts(current_user, kind)
+    rows = queries.my_alerts(current_user, kind, now=_now())
     # Who was shown whom (DESIGN §3.3): the ids, never the names. Committed after rendering, so the
     # commit does not expire the rows the template reads (they would reload one by one).
     with unit_of_work():
-        record_shown(current_user, "alerts.list.read", pathway_ids=[row[0].pathway_id for row in rows],
+        record_shown(current_user, "alerts.list.read", pathway_ids=[row.alert.pathway_id for row in rows],
                      details={"filters": {"type": kind.value if kind else None}})
-        return render_template("followup/alerts.html", rows=rows, kind=kind, kinds=list(AlertKind))
+        return render_template("followup/alerts.html", rows=rows, kind=kind, kinds=list(AlertKind),
+                               limit=queries.MY_ALERTS_LIMIT,
+                               computed_at=queries.alerts_computed_at(current_user.territory_id))
 
 
 @bp.post("/alertes/<id:alert_id>/vue")
