@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import access
 from app.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -19,7 +20,9 @@ log = logging.getLogger(__name__)
 def home() -> ResponseReturnValue:
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login"))
-    if not current_user.is_admin:  # professionals and managers start on « Mon portefeuille »
+    if access.can_steer(current_user):  # managers start on « Pilotage »
+        return redirect(url_for("followup.dashboard"))
+    if not current_user.is_admin:  # professionals on « Mon portefeuille »
         return redirect(url_for("pathways.portfolio"))
     return render_template("core/home.html", user=current_user)
 

@@ -20,6 +20,7 @@ from app.core.webforms import FormPage, local_input
 from app.db_types import utcnow
 from app.extensions import db
 from app.followup.models import AlertKind
+from app.followup.queries import alerts_computed_at
 from app.labels import choices
 from app.meetings.queries import planned_checkins
 from app.pathways import queries, services
@@ -50,7 +51,7 @@ from app.pathways.schemas import (
 from app.transaction import unit_of_work
 from app.validation import BaseSchema
 from app.validation import page_number as parse_page
-from app.workspace.portfolio import CaseloadFilters, caseload, pathway_ids
+from app.workspace.portfolio import CaseloadFilters, caseload, pathway_ids, refers_nobody
 from app.workspace.record import load_record
 
 bp = Blueprint("pathways", __name__)
@@ -86,13 +87,16 @@ def _enum_arg(enum_cls: Any, name: str) -> Any:
 @bp.get("/portefeuille")
 @login_required
 def portfolio() -> ResponseReturnValue:
-    tab = "structure" if request.args.get("onglet") == "structure" else "moi"
+    asked = request.args.get("onglet")
+    if asked not in ("structure", "moi"):  # a partner starts on her agency's requests and people
+        asked = "structure" if refers_nobody(current_user) else "moi"
+    tab = asked
     q = (request.args.get("q") or "").strip()[:100] or None
     stage, alert = _enum_arg(Stage, "etape"), _enum_arg(AlertKind, "alerte")
     page_number = parse_page(request.args)  # 422 naming `page` unless 1..100 000
     filters = CaseloadFilters(scope="team" if tab == "structure" else "mine", q=q, stage=stage, alert=alert)
     page = caseload(current_user, filters, page=page_number, per_page=PER_PAGE)
-    pending = pending_referrals(current_user)
+    pending = pending_referrals(current_user, now=utcnow())
 
     args = {
         "onglet": tab,
@@ -110,6 +114,7 @@ def portfolio() -> ResponseReturnValue:
         args={k: v for k, v in args.items() if v},
         stage_choices=choices(Stage),
         alert_choices=choices(AlertKind),
+        alerts_computed_at=alerts_computed_at(current_user.territory_id),
     )
     # Audited once the page is built (the commit expires what the template reads).
     with unit_of_work():
