@@ -127,6 +127,11 @@ def referral_awaiting_answer(barrier: Barrier) -> Referral | None:
     )
 
 
+def referral_sender(referral: Referral) -> User | None:
+    """Who sent the referral (its referent's name is known even without consent)."""
+    return db.session.get(User, referral.sent_by_id)
+
+
 def active_agencies(territory_id: int, *, exclude: int | None = None) -> list[tuple[str, str]]:
     """(id, name) of the territory's active agencies, for the owner and referral selects."""
     rows = db.session.execute(
