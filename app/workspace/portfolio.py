@@ -241,14 +241,3 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
     return Page(items=items, total=min(total, COUNT_CAP), page=page, per_page=per_page,
                 more=total > COUNT_CAP)
 
-
-def refers_nobody(actor: User) -> bool:
-    """Whether the actor is the referent of no open pathway — a partner, whose « Mon portefeuille »
-    opens on « Suivis par ma structure » (pending requests first) rather than on an empty
-    « Personnes dont je suis le référent ». One index probe (`pathway.referent_id`)."""
-    return db.session.scalar(
-        sa.select(Pathway.id).where(
-            Pathway.referent_id == actor.id,  # not an access rule: which tab opens first
-            Pathway.closed_at.is_(None),
-        ).limit(1)
-    ) is None
