@@ -138,8 +138,7 @@ def _filter_description(scope: pilotage.Scope, extra: list[str] | None = None) -
         parts.append(f"structure {agency.name}" if agency else "structure")
     if scope.referent_id is not None:
         referent = db.session.get(User, scope.referent_id)
-        # not an access rule: a name shown only within the territory (the scope's own filter)
-        shown = referent is not None and referent.territory_id == current_user.territory_id
+        shown = access.in_territory(current_user, referent)  # a name shown only within the territory
         parts.append(f"référent {referent.full_name}" if shown else "référent")
     return parts + (extra or [])
 
