@@ -135,6 +135,19 @@ def referents_in_scope(scope: Scope) -> list[User]:
     return list(db.session.scalars(query.order_by(User.last_name, User.first_name)))
 
 
+def describe(scope: Scope) -> list[str]:
+    """The scope's filters in French (« structure CAF 93 », « référent Claire Martin »), from the
+    scope already checked (an agency outside it was dropped); a name only within the territory."""
+    parts = []
+    if scope.agency_id is not None:
+        agency = db.session.get(Agency, scope.agency_id)
+        parts.append(f"structure {agency.name}" if agency else "structure")
+    if scope.referent_id is not None:
+        referent = db.session.get(User, scope.referent_id)
+        parts.append(f"référent {referent.full_name}" if access.in_territory(scope.manager, referent) else "référent")
+    return parts
+
+
 def caseload_counts(user_ids: list[int]) -> dict[int, int]:
     """Open pathways each user is the referent of, for the referent pickers: summed from the
     steering counters (a few rows per referent, kept exact by triggers), one query whatever the

@@ -18,8 +18,6 @@ from app.errors import DomainError
 from app.followup import pilotage, queries
 from app.followup import services as alerts
 from app.followup.models import Alert, AlertKind
-from app.accounts.models import Agency, User
-from app.extensions import db
 from app.labels import label
 from app.pathways import services as pathways
 from app.pathways.schemas import AssignReferentSchema
@@ -130,17 +128,8 @@ def dashboard() -> ResponseReturnValue:
 
 
 def _filter_description(scope: pilotage.Scope, extra: list[str] | None = None) -> list[str]:
-    """What a view is filtered on, in French (« structure CAF 93 », « référent Claire Martin »), for
-    « Filtré : … » — from the scope already checked (an agency outside it was dropped)."""
-    parts = []
-    if scope.agency_id is not None:
-        agency = db.session.get(Agency, scope.agency_id)
-        parts.append(f"structure {agency.name}" if agency else "structure")
-    if scope.referent_id is not None:
-        referent = db.session.get(User, scope.referent_id)
-        shown = access.in_territory(current_user, referent)  # a name shown only within the territory
-        parts.append(f"référent {referent.full_name}" if shown else "référent")
-    return parts + (extra or [])
+    """What a view is filtered on, in French, for « Filtré : … »."""
+    return pilotage.describe(scope) + (extra or [])
 
 
 def _list_filters(name: str) -> tuple[dict[str, Any], dict[str, Any]]:

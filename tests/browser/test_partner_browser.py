@@ -69,7 +69,8 @@ def test_partner_answers_a_request_and_the_referent_reads_the_answer(
     browser_page.get_by_label("Commentaire pour le référent").fill("Suivie par la CAF de Paris depuis mars.")
     browser_page.get_by_role("button", name="Envoyer la réponse").click()
     browser_page.wait_for_load_state()
-    assert browser_page.locator(".fr-alert").get_by_text("Votre refus et son motif sont transmis au référent.").is_visible()
+    flash = browser_page.locator(".fr-alert")
+    assert flash.get_by_text("Votre refus et son motif sont transmis au référent.").is_visible()
     logout(browser_page)
 
     # The referent reads the answer, its reason and comment on the card and in the journal.

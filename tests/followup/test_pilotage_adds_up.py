@@ -180,8 +180,8 @@ def test_the_picker_lists_eligible_referents_with_their_caseload(client, world: 
     assert f"{world.manager_cd.first_name} {world.manager_cd.last_name} —" not in picker  # never to oneself
     assert 'name="retour" value="/pilotage/listes/alertes"' in html
     response = client.post(f"/parcours/{world.pathway.id}/referent",
-                           data={"user_id": str(world.colleague.id), "note": "Relais.", "retour": "/pilotage/listes/alertes",
-                                 "version": world.pathway.version})
+                           data={"user_id": str(world.colleague.id), "note": "Relais.",
+                                 "retour": "/pilotage/listes/alertes", "version": world.pathway.version})
     assert response.status_code == 302, text(response)[text(response).find("fr-alert"):][:800]
     assert response.headers["Location"] == "/pilotage/listes/alertes"
     counts = pilotage.caseload_counts([world.colleague.id, world.referent.id])

@@ -3,7 +3,8 @@ figures equal the lists behind them.
 
 After each write below, two checks: the counters equal a recount of the data (`check_counters`),
 and every figure of the dashboard — each tile (also the sum of its breakdown), each cell of a
-breakdown, each total — equals the number of rows of the list it links to, for the whole territory, one agency, and one referent.
+breakdown, each total — equals the number of rows of the list it links to, for the whole territory,
+one agency, and one referent.
 """
 
 from __future__ import annotations
