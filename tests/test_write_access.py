@@ -138,7 +138,7 @@ WEB: dict[str, tuple[str, str, dict[str, str]] | None] = {
     "record_contract": ("POST", "/parcours/{p}/contrat",
                         {"kind": "ppae", "signed_on": "2026-11-02", "starts_on": "2026-11-02"}),
     "withdraw_consent": ("POST", "/parcours/{p}/consentement/retrait", {}),
-    "assign_referent": ("POST", "/parcours/{p}/referent", {"user_id": "{s}"}),
+    "assign_referent": ("POST", "/parcours/{p}/referent", {"user_id": "{s}", "note": "Passation : dossier à jour."}),
     "record_employment": ("POST", "/parcours/{p}/emploi",
                           {"started_on": "2026-11-02", "contract_type": "cdi", "employer": "Boulangerie"}),
     "close": ("POST", "/parcours/{p}/cloture", {"reason": "moved_away"}),

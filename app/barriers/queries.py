@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased, selectinload
 from app import access
 from app.accounts.models import Agency, User
 from app.barriers.models import Barrier, BarrierCategory, Referral, ReferralStatus
+from app.core.timefmt import paris_date, paris_today
 from app.extensions import db
 from app.pathways.models import Beneficiary, Pathway
 
@@ -33,9 +34,13 @@ class PendingReferral:
     message: str | None
     referent: str | None
     lead_agency: str
+    waiting_days: int = 0  # Paris calendar days since it was sent
 
 
-def pending_referrals(actor: User, *, limit: int = 100) -> list[PendingReferral]:
+def pending_referrals(actor: User, *, limit: int = 100, now: datetime | None = None) -> list[PendingReferral]:
+    """The requests awaiting the actor's agency's answer, oldest first (`limit` at most: the page
+    shows them all, and a hundred unanswered requests is a backlog to clear, not to page through)."""
+    today = paris_today(now)
     shared = access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED)
     referent = aliased(User)
 
@@ -84,6 +89,7 @@ def pending_referrals(actor: User, *, limit: int = 100) -> list[PendingReferral]
             message=message,
             referent=f"{r_first} {r_last}" if r_first else None,
             lead_agency=agency,
+            waiting_days=max(0, (today - paris_date(sent_at)).days),
         )
         for (rid, version, pid, sent_at, is_shared, first, last, category, title, message,
              r_first, r_last, agency) in rows
@@ -119,6 +125,11 @@ def referral_awaiting_answer(barrier: Barrier) -> Referral | None:
         .order_by(Referral.sent_at.desc())
         .limit(1)
     )
+
+
+def referral_sender(referral: Referral) -> User | None:
+    """Who sent the referral (its referent's name is known even without consent)."""
+    return db.session.get(User, referral.sent_by_id)
 
 
 def active_agencies(territory_id: int, *, exclude: int | None = None) -> list[tuple[str, str]]:

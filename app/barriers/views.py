@@ -152,6 +152,7 @@ def answer_referral(referral_id: int) -> ResponseReturnValue:
         barrier=barrier if shared else None,
         person=pathway.beneficiary if shared else None,
         reasons=choices(DeclineReason),
+        sender=queries.referral_sender(referral),
     ), form.status
 
 

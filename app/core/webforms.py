@@ -21,8 +21,9 @@ from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.validation import form_data, load
 
-# Form keys that are not schema fields: the CSRF and single-use form tokens, the version seen, confirmations.
-CONTROL_FIELDS = ("csrf_token", "form_token", "version", "confirm")
+# Form keys that are not schema fields: the CSRF and single-use form tokens, the version seen, confirmations,
+# the page to go back to (« retour »).
+CONTROL_FIELDS = ("csrf_token", "form_token", "version", "confirm", "retour")
 
 
 def _messages(value: Any) -> list[str]:

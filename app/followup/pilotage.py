@@ -14,7 +14,7 @@ import heapq
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -65,6 +65,25 @@ class Indicator:
 
 
 @dataclass
+class Part:
+    """One cell of a tile's breakdown: what (a kind, a stage, a category), how many, and the filter of
+    its list (None: the tile's list has no such filter)."""
+
+    what: object
+    n: int
+    filters: dict[str, str] | None
+
+
+@dataclass
+class Tile:
+    title: str
+    total: int
+    list_name: str
+    breakdown: list[Part] | None  # None: a single number (no breakdown)
+    breakdown_list: str | None = None  # the list the breakdown's cells link to
+
+
+@dataclass
 class Dashboard:
     overdue: dict[int | None, dict[AlertKind, int]] = field(default_factory=dict)  # referent → kind → n
     overdue_totals: dict[AlertKind, int] = field(default_factory=dict)
@@ -84,6 +103,22 @@ class Dashboard:
         ]
         return sorted(rows, key=lambda row: (-row[2], row[0].last_name if row[0] else ""))
 
+    def tiles(self) -> list[Tile]:
+        """The four tiles, each with its breakdown: a tile's number is the sum of its breakdown and
+        the length of the list it links to (tests/followup/test_steering.py)."""
+        late = [Part(kind, self.overdue_totals[kind], {"type": kind.value})
+                for kind in FOLLOW_UP_KINDS if self.overdue_totals.get(kind)]
+        orphans = self.caseloads.get(None, {})
+        unassigned = [Part(stage, orphans[stage.value], None) for stage in STAGES_SHOWN if orphans.get(stage.value)]
+        barriers = [Part(category, n, {"categorie": category.value})
+                    for category, n in sorted(self.barriers_by_category.items(), key=lambda item: -item[1]) if n]
+        return [
+            Tile("Suivis en retard", sum(p.n for p in late), "suivis-en-retard", late, "alertes"),
+            Tile("Parcours sans référent", self.without_referent, "sans-referent", unassigned),
+            Tile("Points de suivi dans l'emploi à venir (30 jours)", self.checkins_due, "points-emploi", None),
+            Tile("Freins ouverts", sum(p.n for p in barriers), "freins", barriers, "freins"),
+        ]
+
     def caseload_rows(self) -> list[tuple[User, dict[str, int]]]:
         rows = [(self.referents[rid], counts) for rid, counts in self.caseloads.items() if rid is not None]
         return sorted(rows, key=lambda row: (row[0].last_name, row[0].first_name))
@@ -98,6 +133,35 @@ def referents_in_scope(scope: Scope) -> list[User]:
     """Professionals and managers a pathway of this scope can be given to."""
     query = sa.select(User).where(access.steering_referents_clause(scope.manager, agency_id=scope.agency_id))
     return list(db.session.scalars(query.order_by(User.last_name, User.first_name)))
+
+
+def describe(scope: Scope) -> list[str]:
+    """The scope's filters in French (« structure CAF 93 », « référent Claire Martin »), from the
+    scope already checked (an agency outside it was dropped); a name only within the territory."""
+    parts = []
+    if scope.agency_id is not None:
+        agency = db.session.get(Agency, scope.agency_id)
+        parts.append(f"structure {agency.name}" if agency else "structure")
+    if scope.referent_id is not None:
+        referent = db.session.get(User, scope.referent_id)
+        parts.append(f"référent {referent.full_name}" if access.in_territory(scope.manager, referent) else "référent")
+    return parts
+
+
+def caseload_counts(user_ids: list[int]) -> dict[int, int]:
+    """Open pathways each user is the referent of, for the referent pickers: summed from the
+    steering counters (a few rows per referent, kept exact by triggers), one query whatever the
+    caseloads. Only counts: the caller chose the users (eligible referents)."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(SteeringCount.referent_id, sa.func.sum(SteeringCount.n))
+        .where(SteeringCount.metric == steering.STAGE, SteeringCount.referent_id.in_(user_ids))
+        .group_by(SteeringCount.referent_id)
+    )
+    counts = {user_id: 0 for user_id in user_ids}
+    counts.update({referent_id: int(n) for referent_id, n in rows})
+    return counts
 
 
 def agencies_in_scope(manager: User) -> list[Agency]:
@@ -240,6 +304,11 @@ class ListRow:
     kind: AlertKind | None = None
     due_at: datetime | None = None
     detail: str | None = None
+    subject_key: str = ""  # an alert's subject (its next action links to it)
+    category: BarrierCategory | None = None  # a barrier's
+    status: BarrierStatus | None = None
+    due_on: date | None = None
+    owner: str | None = None  # the agency carrying the barrier
 
 
 def _rows_query(scope: Scope) -> tuple[sa.Select, type[User]]:
@@ -261,7 +330,7 @@ def alert_list(
     `ix_alert_territory_status_due` that stops at `limit`, merged here: one `status <> 'resolved'`
     query would sort every unresolved alert of the territory (no index has that order)."""
     query, _ = _rows_query(scope)
-    query = query.add_columns(Alert.kind, Alert.due_at, Alert.id).join(
+    query = query.add_columns(Alert.kind, Alert.due_at, Alert.id, Alert.subject_key).join(
         # not an access rule: the alert's own territory column, so its index serves the scope
         Alert, sa.and_(Alert.pathway_id == Pathway.id, Alert.territory_id == Pathway.territory_id)
     )
@@ -275,7 +344,8 @@ def alert_list(
         if status != AlertStatus.RESOLVED
     ]
     rows = heapq.merge(*walks, key=lambda row: (row[5], row[6]))
-    return [ListRow(p, b, r, a, k, due) for p, b, r, a, k, due, _id in itertools.islice(rows, limit)]
+    return [ListRow(p, b, r, a, k, due, subject_key=subject)
+            for p, b, r, a, k, due, _id, subject in itertools.islice(rows, limit)]
 
 
 def caseload_list(scope: Scope, *, without_referent: bool = False, limit: int = 500) -> list[ListRow]:
@@ -304,16 +374,19 @@ def checkin_list(scope: Scope, now: datetime, *, limit: int = 500) -> list[ListR
 
 def barrier_list(scope: Scope, *, category: BarrierCategory | None = None, limit: int = 500) -> list[ListRow]:
     query, _ = _rows_query(scope)
+    owner = aliased(Agency)
     query = (
-        query.add_columns(Barrier.category, Barrier.title, Barrier.due_on)
+        query.add_columns(Barrier.category, Barrier.title, Barrier.due_on, Barrier.status, owner.name)
         # not an access rule: the barrier's own territory column, for `ix_barrier_territory_open_due`
         .join(Barrier, sa.and_(Barrier.pathway_id == Pathway.id, Barrier.territory_id == Pathway.territory_id))
+        .join(owner, owner.id == Barrier.owner_agency_id)
         .where(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]))
     )
     if category is not None:
         query = query.where(Barrier.category == category)
     rows = db.session.execute(query.order_by(Barrier.due_on.asc().nulls_last(), Barrier.id).limit(limit)).all()
-    return [ListRow(p, b, r, a, detail=f"{title}", due_at=None, kind=None) for p, b, r, a, _c, title, _d in rows]
+    return [ListRow(p, b, r, a, detail=title, category=c, status=st, due_on=due, owner=by)
+            for p, b, r, a, c, title, due, st, by in rows]
 
 
 STAGES_SHOWN = (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT, Stage.EMPLOYED)

@@ -1,13 +1,19 @@
 """Reads of alerts: « Mes alertes », the API's alert lists, the managers' overdue follow-ups."""
 from __future__ import annotations
 
+import heapq
+from dataclasses import dataclass
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app import access
 from app.accounts.models import User
+from app.barriers.models import Barrier, Referral, ReferralStatus
+from app.core.timefmt import paris_date
 from app.extensions import db
-from app.followup.models import Alert, AlertKind, AlertStatus
+from app.followup.models import Alert, AlertKind, AlertStatus, ScanState
 from app.pathways.models import Beneficiary, Pathway
 
 # The follow-up kinds a manager sees as « suivis en retard ».
@@ -30,15 +36,125 @@ def open_alerts_query(actor: User) -> sa.Select:
     )
 
 
-def my_alerts(actor: User, kind: AlertKind | None = None) -> list[tuple[Alert, Beneficiary]]:
-    """« Mes alertes »: the unresolved alerts of the people the actor is the referent of."""
-    query = open_alerts_query(actor).where(
+# « Mes alertes » shows this many at most (the most overdue first): a page costs what it shows.
+MY_ALERTS_LIMIT = 200
+
+
+@dataclass
+class Action:
+    """The next thing to do about an alert: a link (endpoint and its arguments) and its French label."""
+
+    label: str
+    endpoint: str
+    args: dict[str, object]
+
+
+@dataclass
+class AlertRow:
+    alert: Alert
+    person: Beneficiary | None  # None: the actor may only know the pathway exists (no consent)
+    days_overdue: int  # Paris calendar days since the deadline (0 on its day)
+    action: Action | None
+    as_partner: bool  # a request sent to the actor's agency, not a person she is the referent of
+
+
+def _subject_id(alert: Alert, prefix: str) -> int | None:
+    head, _, tail = alert.subject_key.partition(":")
+    return int(tail) if head == prefix and tail.isdigit() else None
+
+
+def next_action(alert: Alert, *, as_partner: bool = False) -> Action | None:
+    """What to do about an alert, per kind, as a link to the page that does it."""
+    pathway = {"pathway_id": alert.pathway_id}
+    record = "pathways.record"
+    kind = alert.kind
+    if kind == AlertKind.REFERRAL_UNANSWERED:
+        referral_id = _subject_id(alert, "referral")
+        if as_partner and referral_id is not None:
+            return Action("Répondre à la demande", "barriers.answer_referral", {"referral_id": referral_id})
+        return Action("Voir l'orientation", record, {**pathway, "onglet": "freins"})
+    if kind == AlertKind.FOLLOW_UP_OVERDUE:
+        return Action("Planifier un rendez-vous", "meetings.plan_meeting", pathway)
+    if kind in (AlertKind.MEETING_UNRECORDED, AlertKind.CHECKIN_OVERDUE):
+        return Action("Renseigner le rendez-vous", record, {**pathway, "onglet": "rendez-vous"})
+    if kind == AlertKind.MISSED_NOT_RESCHEDULED:
+        return Action("Replanifier un rendez-vous", "meetings.plan_meeting", pathway)
+    if kind == AlertKind.BARRIER_OVERDUE:
+        barrier_id = _subject_id(alert, "barrier")
+        if barrier_id is not None:
+            return Action("Mettre à jour le frein", "barriers.update_barrier", {"barrier_id": barrier_id})
+        return Action("Voir les freins", record, {**pathway, "onglet": "freins"})
+    if kind == AlertKind.NO_REFERENT:
+        return Action("Nommer un référent", "pathways.hand_over", pathway)
+    if kind == AlertKind.ORIENTATION_LATE:
+        return Action("Orienter", "pathways.orient", pathway)
+    if kind in (AlertKind.CONTRACT_LATE, AlertKind.CONTRACT_ENDING):
+        return Action("Saisir le contrat d'engagement", "pathways.record_contract", pathway)
+    if kind == AlertKind.CLOSURE_PROPOSED:
+        return Action("Clôturer le parcours", "pathways.close", pathway)
+    return None
+
+
+def days_overdue(alert: Alert, now: datetime) -> int:
+    return max(0, (paris_date(now) - paris_date(alert.due_at)).days)
+
+
+def my_alerts(actor: User, kind: AlertKind | None = None, *, now: datetime,
+              limit: int = MY_ALERTS_LIMIT) -> list[AlertRow]:
+    """« Mes alertes »: the unresolved alerts of the people the actor is the referent of, and the
+    unanswered requests sent to her agency — most overdue first, `limit` at most.
+
+    Two ordered walks, each stopping at `limit`: the referent's through `Pathway.referent_id`, the
+    partner's from her agency's pending referrals (`ix_referral_agency_status`) to their alert
+    (`uq_alert_one_unresolved`). A partner who may only know the pathway exists (no consent) sees
+    the request's age and the link to answer it — what « Demandes en attente » already tells her —
+    never the person."""
+    mine = open_alerts_query(actor).where(
         Pathway.referent_id == actor.id  # not an access rule: « Mes alertes » are my people's
     )
     if kind is not None:
-        query = query.where(Alert.kind == kind)
-    query = query.add_columns(Beneficiary).join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
-    return list(db.session.execute(query).tuples())
+        mine = mine.where(Alert.kind == kind)
+    mine = mine.add_columns(Beneficiary).join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id).limit(limit)
+    rows = [AlertRow(alert, person, days_overdue(alert, now), next_action(alert), as_partner=False)
+            for alert, person in db.session.execute(mine).tuples()]
+
+    partner: list[AlertRow] = []
+    if kind in (None, AlertKind.REFERRAL_UNANSWERED):
+        shared = access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED)
+        asked = (
+            sa.select(Alert, Beneficiary)
+            .select_from(Referral)
+            .join(Barrier, Barrier.id == Referral.barrier_id)
+            .join(Pathway, Pathway.id == Barrier.pathway_id)
+            # the person only when shared: otherwise not even selected
+            .outerjoin(Beneficiary, sa.and_(Beneficiary.id == Pathway.beneficiary_id, shared))
+            .join(Alert, sa.and_(
+                Alert.pathway_id == Pathway.id,
+                Alert.kind == AlertKind.REFERRAL_UNANSWERED,
+                Alert.subject_key == sa.literal("referral:") + sa.cast(Referral.id, sa.String),
+            ))
+            .where(
+                access.answerable_referrals_clause(actor),
+                Referral.status == ReferralStatus.SENT,
+                Alert.status != AlertStatus.RESOLVED,
+            )
+            .order_by(Alert.due_at, Alert.id)
+            .limit(limit)
+        )
+        seen = {row.alert.id for row in rows}
+        partner = [
+            AlertRow(alert, person, days_overdue(alert, now), next_action(alert, as_partner=True), as_partner=True)
+            for alert, person in db.session.execute(asked).tuples() if alert.id not in seen
+        ]
+    merged = heapq.merge(rows, partner, key=lambda row: (row.alert.due_at, row.alert.id))
+    return list(merged)[:limit]
+
+
+def alerts_computed_at(territory_id: int) -> datetime | None:
+    """The instant the last follow-up scan of the territory evaluated its rules for (None before the
+    first). Writes resolve and raise alerts in their own transaction (app/followup/live.py); the
+    deadlines that pass with no write are caught by the scan — hence the date shown on the pages."""
+    return db.session.scalar(sa.select(ScanState.last_now).where(ScanState.territory_id == territory_id))
 
 
 def alerts_list(actor: User, *, status: str = "unresolved", kind: AlertKind | None = None,

@@ -17,7 +17,7 @@ from app.core.urls import safe_next
 from app.errors import DomainError
 from app.followup import pilotage, queries
 from app.followup import services as alerts
-from app.followup.models import AlertKind
+from app.followup.models import Alert, AlertKind
 from app.labels import label
 from app.pathways import services as pathways
 from app.pathways.schemas import AssignReferentSchema
@@ -58,13 +58,15 @@ def _enum_arg(name: str, enum_cls):  # type: ignore[no-untyped-def]
 @login_required
 def my_alerts() -> ResponseReturnValue:
     kind = _enum_arg("type", AlertKind)
-    rows = queries.my_alerts(current_user, kind)
+    rows = queries.my_alerts(current_user, kind, now=_now())
     # Who was shown whom (DESIGN §3.3): the ids, never the names. Committed after rendering, so the
     # commit does not expire the rows the template reads (they would reload one by one).
     with unit_of_work():
-        record_shown(current_user, "alerts.list.read", pathway_ids=[row[0].pathway_id for row in rows],
+        record_shown(current_user, "alerts.list.read", pathway_ids=[row.alert.pathway_id for row in rows],
                      details={"filters": {"type": kind.value if kind else None}})
-        return render_template("followup/alerts.html", rows=rows, kind=kind, kinds=list(AlertKind))
+        return render_template("followup/alerts.html", rows=rows, kind=kind, kinds=list(AlertKind),
+                               limit=queries.MY_ALERTS_LIMIT,
+                               computed_at=queries.alerts_computed_at(current_user.territory_id))
 
 
 @bp.post("/alertes/<id:alert_id>/vue")
@@ -113,6 +115,8 @@ def dashboard() -> ResponseReturnValue:
         "followup/pilotage.html",
         board=board,
         scope=scope,
+        filtered=_filter_description(scope),
+        computed_at=queries.alerts_computed_at(current_user.territory_id),
         charts=charts,
         agencies=pilotage.agencies_in_scope(current_user),
         referents=pilotage.referents_in_scope(scope),
@@ -121,6 +125,11 @@ def dashboard() -> ResponseReturnValue:
         stages=pilotage.STAGES_SHOWN,
         categories=list(BarrierCategory),
     )
+
+
+def _filter_description(scope: pilotage.Scope, extra: list[str] | None = None) -> list[str]:
+    """What a view is filtered on, in French, for « Filtré : … »."""
+    return pilotage.describe(scope) + (extra or [])
 
 
 def _list_filters(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -171,6 +180,14 @@ def _record_list(action: str, rows: list[pilotage.ListRow], details: dict[str, A
 @login_required
 def list_view(name: str) -> ResponseReturnValue:
     scope, rows, details = _list(name)
+    now = _now()
+    today = timefmt.paris_today(now)
+    # Per row of an alert list: the next action and the days overdue (None elsewhere).
+    actions = [
+        (_steering_action(row), max(0, (today - timefmt.paris_date(row.due_at)).days)) if row.kind else (None, None)
+        for row in rows
+    ] if name in ("alertes", "suivis-en-retard") else None
+    extra = [label(value) for value in _list_filters(name)[0].values() if value is not None]
     with unit_of_work():
         _record_list("pilotage.list.read", rows, details)
         return render_template(
@@ -179,36 +196,75 @@ def list_view(name: str) -> ResponseReturnValue:
             title=LISTS[name],
             rows=rows,
             scope=scope,
-            referents=pilotage.referents_in_scope(scope),
+            actions=actions,
+            filtered=_filter_description(scope, extra),
             args=request.args.to_dict(),
+            computed_at=queries.alerts_computed_at(current_user.territory_id) if name in ALERT_LISTS else None,
         )
 
 
+ALERT_LISTS = ("alertes", "suivis-en-retard", "sans-referent")
+
+
+def _steering_action(row: pilotage.ListRow) -> queries.Action:
+    """The next action on an alert of a steered pathway: the alert's own (app/followup/queries.py)
+    when the manager's agency leads the pathway, else the record (she reads it; the lead agency acts)
+    — a pathway without referent is handed over from here in both cases."""
+    alert = Alert(pathway_id=row.pathway.id, kind=row.kind, subject_key=row.subject_key, due_at=row.due_at)
+    if row.kind == AlertKind.NO_REFERENT or access.can_manage_pathway(current_user, row.pathway):
+        action = queries.next_action(alert)
+        if action is not None:
+            return action
+    return queries.Action("Ouvrir le dossier", "pathways.record", {"pathway_id": row.pathway.id})
+
+
 CSV_HEADER = ["Parcours", "Nom", "Prénom", "Étape", "Référent", "Structure", "Type", "Échéance", "Détail"]
+BARRIER_CSV_HEADER = ["Parcours", "Nom", "Prénom", "Étape", "Référent", "Structure référente",
+                      "Frein", "Catégorie", "Statut", "Échéance", "Structure porteuse"]
 
 
 @bp.get("/pilotage/listes/<name>.csv")
 @login_required
 def list_csv(name: str) -> ResponseReturnValue:
     _, rows, details = _list(name)
-    lines = (
-        [
-            row.pathway.id,
-            row.beneficiary.last_name,
-            row.beneficiary.first_name,
-            row.pathway.stage,
-            row.referent.full_name if row.referent else "",
-            row.agency.name,
-            row.kind,
-            timefmt.paris_date(row.due_at),  # the day, as on the page
-            row.detail,
-        ]
-        for row in rows
-    )
+    if name == "freins":
+        header = BARRIER_CSV_HEADER
+        lines = (
+            [
+                row.pathway.id,
+                row.beneficiary.last_name,
+                row.beneficiary.first_name,
+                row.pathway.stage,
+                row.referent.full_name if row.referent else "",
+                row.agency.name,
+                row.detail,
+                row.category,
+                row.status,
+                row.due_on,  # a day: JJ/MM/AAAA, never shifted
+                row.owner,
+            ]
+            for row in rows
+        )
+    else:
+        header = CSV_HEADER
+        lines = (
+            [
+                row.pathway.id,
+                row.beneficiary.last_name,
+                row.beneficiary.first_name,
+                row.pathway.stage,
+                row.referent.full_name if row.referent else "",
+                row.agency.name,
+                row.kind,
+                timefmt.paris_date(row.due_at),  # the day, as on the page
+                row.detail,
+            ]
+            for row in rows
+        )
     filename = f"parcours-{name}-{timefmt.paris_date(_now()).isoformat()}.csv"
     with unit_of_work():
         _record_list("pilotage.list.export", rows, details)
-        return csvexport.csv_response(filename, CSV_HEADER, lines)
+        return csvexport.csv_response(filename, header, lines)
 
 
 @bp.post("/pilotage/parcours/<id:pathway_id>/referent")
@@ -222,7 +278,7 @@ def reassign(pathway_id: int) -> ResponseReturnValue:
         form = {"user_id": request.form.get("referent_id"), "note": request.form.get("note")}
         data = load(AssignReferentSchema(), form)  # the schema of every referent change
         referent = pathways.get_user_in_territory(current_user, data["user_id"])
-        pathways.assign_referent(current_user, pathway, referent, note=data.get("note"))
+        pathways.assign_referent(current_user, pathway, referent, note=data.get("note"), require_note=True)
     except DomainError as error:
         if error.status in (403, 404):
             raise  # refused: the 403 / 404 page, not a message on the next one

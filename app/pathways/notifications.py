@@ -54,6 +54,22 @@ def notify_handover(previous: User, pathway: Pathway, *, new_referent: User, by:
     return _send(previous, f"Parcours — le parcours n° {pathway.id} a changé de référent", lines)
 
 
+def notify_new_referent(referent: User, pathway: Pathway, *, by: User, previous: User | None,
+                        with_note: bool) -> bool:
+    """The new referent learns that a pathway is now theirs, from whom, and that the handover note
+    waits in the record (never the note itself: it may sit in a mailbox for years)."""
+    person = pathway.beneficiary
+    who = f"{person.first_name} {person.last_name[:1]}."
+    lines = [
+        f"Le parcours n° {pathway.id} ({who}) vous est confié par {by.first_name} {by.last_name}"
+        + (f", à la suite de {previous.first_name} {previous.last_name}." if previous is not None else "."),
+        "La note de passation vous attend dans l'onglet « Équipe » du dossier." if with_note
+        else "Prenez connaissance du dossier :",
+        _record_link(pathway),
+    ]
+    return _send(referent, f"Parcours — le parcours n° {pathway.id} vous est confié", lines)
+
+
 def notify_join_request(referent: User, pathway: Pathway, request: TeamJoinRequest) -> bool:
     """The referent learns that an agency asks to join the team; the answer is given in the record."""
     agency = request.agency

@@ -42,7 +42,7 @@ from app.pathways.models import (
     TeamJoinRequest,
     Visibility,
 )
-from app.pathways.notifications import notify_handover, notify_join_request
+from app.pathways.notifications import notify_handover, notify_join_request, notify_new_referent
 from app.pathways.queries import current_or_last_pathway
 from app.pathways.search import search_key
 from app.transaction import check_version, unit_of_work
@@ -329,13 +329,16 @@ def assign_referent(
     referent: User,
     *,
     note: str | None = None,
+    require_note: bool = False,
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Pathway:
     """Name the referent, or hand over to a new one (history kept, with the handover note).
 
     The pathway follows the referent's agency (it becomes the lead agency). The previous agency
-    stays in the team so the person's history is not lost to it.
+    stays in the team so the person's history is not lost to it. With `require_note` (the
+    workspace's forms), a handover — not the first naming — needs its note. The new referent is told
+    by e-mail (unless they did it themself), as is the previous one.
     """
     access.require(access.can_assign_referent(actor, pathway), actor, pathway,
                    "Vous ne pouvez pas changer le référent de ce parcours.")
@@ -345,6 +348,12 @@ def assign_referent(
     _check_referent(actor, referent)
     if referent.id == pathway.referent_id:
         raise ValidationError("Cette personne est déjà le référent du parcours.", field="referent_id")
+    note = (note or "").strip() or None
+    if require_note and note is None and pathway.referent_id is not None:
+        raise ValidationError(
+            "La note de passation est obligatoire : dites au nouveau référent où en est la personne.",
+            field="note",
+        )
     now = now or utcnow()
     previous_referent = db.session.get(User, pathway.referent_id) if pathway.referent_id else None
     with unit_of_work() as session:
@@ -366,6 +375,8 @@ def assign_referent(
             ))
     if previous_referent is not None and previous_referent.id != actor.id:  # not an access rule: who is told
         notify_handover(previous_referent, pathway, new_referent=referent, by=actor, now=now)
+    if referent.id != actor.id:  # not an access rule: who is told
+        notify_new_referent(referent, pathway, by=actor, previous=previous_referent, with_note=note is not None)
     return pathway
 
 

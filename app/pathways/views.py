@@ -15,11 +15,13 @@ from app import access
 from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
 from app.core.timefmt import long_date
-from app.core.urls import record_url
+from app.core.urls import record_url, safe_next
 from app.core.webforms import FormPage, local_input
 from app.db_types import utcnow
 from app.extensions import db
 from app.followup.models import AlertKind
+from app.followup.pilotage import caseload_counts
+from app.followup.queries import alerts_computed_at
 from app.labels import choices
 from app.meetings.queries import planned_checkins
 from app.pathways import queries, services
@@ -86,13 +88,20 @@ def _enum_arg(enum_cls: Any, name: str) -> Any:
 @bp.get("/portefeuille")
 @login_required
 def portfolio() -> ResponseReturnValue:
-    tab = "structure" if request.args.get("onglet") == "structure" else "moi"
+    asked = request.args.get("onglet")
+    tab = "structure" if asked == "structure" else "moi"
     q = (request.args.get("q") or "").strip()[:100] or None
     stage, alert = _enum_arg(Stage, "etape"), _enum_arg(AlertKind, "alerte")
     page_number = parse_page(request.args)  # 422 naming `page` unless 1..100 000
     filters = CaseloadFilters(scope="team" if tab == "structure" else "mine", q=q, stage=stage, alert=alert)
     page = caseload(current_user, filters, page=page_number, per_page=PER_PAGE)
-    pending = pending_referrals(current_user)
+    if asked is None and not (q or stage or alert) and page.total == 0:
+        # Referent of nobody (a partner): never an empty « dont je suis le référent » list first,
+        # but her agency's pending requests and the people it follows.
+        tab = "structure"
+        filters = CaseloadFilters(scope="team", q=q, stage=stage, alert=alert)
+        page = caseload(current_user, filters, page=page_number, per_page=PER_PAGE)
+    pending = pending_referrals(current_user, now=utcnow())
 
     args = {
         "onglet": tab,
@@ -110,6 +119,7 @@ def portfolio() -> ResponseReturnValue:
         args={k: v for k, v in args.items() if v},
         stage_choices=choices(Stage),
         alert_choices=choices(AlertKind),
+        alerts_computed_at=alerts_computed_at(current_user.territory_id),
     )
     # Audited once the page is built (the commit expires what the template reads).
     with unit_of_work():
@@ -258,8 +268,11 @@ def set_stage(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/parcours/<id:pathway_id>/referent", methods=["GET", "POST"])
 @login_required
 def hand_over(pathway_id: int) -> ResponseReturnValue:
+    """« Changer de référent » (also « Confier à… » from « Pilotage », which passes `retour`): the
+    eligible referents with their current caseload, a handover note required, both referents told."""
     pathway = access.pathway_for(current_user, pathway_id, access.can_assign_referent,
                                  "Vous ne pouvez pas changer le référent de ce parcours.")
+    back = safe_next(request.values.get("retour"))
     form = FormPage(schema=AssignReferentSchema())
     if form.submitted and form.submit(
         AssignReferentSchema(),
@@ -268,16 +281,24 @@ def hand_over(pathway_id: int) -> ResponseReturnValue:
             pathway,
             services.get_user_in_territory(current_user, d["user_id"], field="user_id"),
             note=d.get("note"),
+            require_note=True,
             expected_version=form.expected_version,
         ),
     ):
-        flash("Le référent est changé ; la note de passation est transmise.", "success")
-        return redirect(record_url(pathway.id, "equipe"))
+        flash("Le référent est changé ; la note de passation lui est transmise.", "success")
+        return redirect(back or record_url(pathway.id, "equipe"))
+    candidates = queries.handover_candidates(current_user, pathway)
+    caseloads = caseload_counts([user.id for user, _agency in candidates])
     options = [
-        (str(user.id), f"{user.first_name} {user.last_name} — {agency}")
-        for user, agency in queries.handover_candidates(current_user, pathway)
+        (str(user.id), f"{user.first_name} {user.last_name} — {agency} ({_caseload(caseloads[user.id])})")
+        for user, agency in candidates
     ]
-    return _action_page("pathways/hand_over.html", pathway, form, choices=options)
+    return _action_page("pathways/hand_over.html", pathway, form, choices=options, back=back,
+                        note_required=pathway.referent_id is not None)
+
+
+def _caseload(n: int) -> str:
+    return f"{n} parcours suivi{'s' if n > 1 else ''}" if n else "aucun parcours suivi"
 
 
 @bp.post("/parcours/<id:pathway_id>/equipe")

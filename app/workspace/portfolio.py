@@ -240,3 +240,4 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
         )
     return Page(items=items, total=min(total, COUNT_CAP), page=page, per_page=per_page,
                 more=total > COUNT_CAP)
+

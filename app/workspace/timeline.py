@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from app import access
 from app.accounts.models import Agency, User
 from app.audit.models import AuditEvent
+from app.barriers.models import Barrier, DeclineReason, Referral
 from app.extensions import db
 from app.labels import label
 from app.meetings.models import Meeting, MeetingStatus
@@ -109,12 +110,19 @@ BARRIER_EVENT_TITLES = {
 
 
 def _barrier_events(pathway: Pathway, limit: int) -> list[TimelineItem]:
-    """Changes of barriers and referrals, from the audit trail (facts only, visible to the team)."""
-    author, agency = aliased(User), aliased(Agency)
+    """Changes of barriers and referrals, from the audit trail (facts only, visible to the team),
+    with the barrier's title and, for a referral, the partner asked, its answer, reason and comment
+    (the referral's own columns: the team reads them on the barrier card too)."""
+    author, agency, partner = aliased(User), aliased(Agency), aliased(Agency)
+    barrier, referred = aliased(Barrier), aliased(Barrier)
     rows = db.session.execute(
-        sa.select(AuditEvent, author, agency)
+        sa.select(AuditEvent, author, agency, Referral, partner.name, sa.func.coalesce(barrier.title, referred.title))
         .outerjoin(author, author.id == AuditEvent.actor_id)
         .outerjoin(agency, agency.id == AuditEvent.actor_agency_id)
+        .outerjoin(barrier, sa.and_(AuditEvent.object_type == "barrier", barrier.id == AuditEvent.object_id))
+        .outerjoin(Referral, sa.and_(AuditEvent.object_type == "referral", Referral.id == AuditEvent.object_id))
+        .outerjoin(referred, referred.id == Referral.barrier_id)
+        .outerjoin(partner, partner.id == Referral.agency_id)
         .where(
             AuditEvent.pathway_id == pathway.id,
             sa.or_(AuditEvent.action.startswith("barrier."), AuditEvent.action.startswith("referral.")),
@@ -123,11 +131,34 @@ def _barrier_events(pathway: Pathway, limit: int) -> list[TimelineItem]:
         .limit(limit)
     ).all()
     return [
-        TimelineItem("barrier", event.occurred_at, BARRIER_EVENT_TITLES.get(event.action, event.action), None,
+        TimelineItem("barrier", event.occurred_at, BARRIER_EVENT_TITLES.get(event.action, event.action),
+                     _barrier_event_body(event, referral, partner_name, title),
                      who.full_name if who else "Parcours", where.name if where else None, Visibility.TEAM,
                      event.object_id, dict(event.details or {}))
-        for event, who, where in rows
+        for event, who, where, referral, partner_name, title in rows
     ]
+
+
+def _barrier_event_body(event: AuditEvent, referral: Referral | None, partner: str | None,
+                        title: str | None) -> str | None:
+    """What happened, in French: « Pas de permis » orienté vers CAF 93 ; refusé : motif, commentaire."""
+    subject = f"« {title} »" if title else "Le frein"
+    if referral is None:
+        return subject if title else None
+    if event.action == "referral.sent":
+        text = f"{subject} orienté vers {partner}."
+        return text + (f" Demande : « {referral.message} »" if referral.message else "")
+    if event.action == "referral.accepted":
+        text = f"{partner} accepte la demande pour {subject}."
+    elif event.action == "referral.declined":
+        reason = (event.details or {}).get("decline_reason")
+        text = f"{partner} décline la demande pour {subject}"
+        text += f" — motif : {label(DeclineReason(reason))}." if reason else "."
+    elif event.action == "referral.done":
+        return f"{partner} a réalisé l'orientation pour {subject}."
+    else:
+        return subject
+    return text + (f" Commentaire : « {referral.answer_comment} »" if referral.answer_comment else "")
 
 
 def _handovers(actor: User, pathway: Pathway, limit: int) -> list[TimelineItem]:

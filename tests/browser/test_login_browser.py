@@ -64,7 +64,8 @@ def test_wrong_password_shows_the_french_error(browser_page, live_server, login)
 def test_login_then_logout(browser_page, live_server, login, logout) -> None:
     user = live_server.create_user(first_name="Marc", last_name="Lefèvre", role=Role.MANAGER)
     login(browser_page, user.email, user.password)
-    assert "Bonjour Marc" in browser_page.locator("main").inner_text()
+    assert browser_page.url.endswith("/pilotage")  # a manager's home (issue 13)
+    assert browser_page.get_by_role("heading", name="Pilotage", exact=True).is_visible()
     assert browser_page.get_by_role("link", name="Marc Lefèvre").is_visible()
 
     logout(browser_page)

@@ -179,8 +179,8 @@ def test_a_list_page_costs_the_same_whatever_its_length(client, login_as, world:
         # 2 the manager's agency
         # 3 the list's open pathways, with person, lead agency and referent (JOINs)
         # 4 INSERT the audit event of the read (or of the export)
-        # 5 (HTML only) the territory's active professionals and managers, for the "reassign" choices
-        with assert_num_queries(5):
+        # (« Confier à… » links to the hand-over page, which lists the eligible referents)
+        with assert_num_queries(4):
             assert client.get("/pilotage/listes/portefeuilles").status_code == 200
         with assert_num_queries(4):
             assert client.get("/pilotage/listes/portefeuilles.csv").status_code == 200

@@ -2,8 +2,9 @@
 figures equal the lists behind them.
 
 After each write below, two checks: the counters equal a recount of the data (`check_counters`),
-and every figure of the dashboard — each tile, each cell of a breakdown, each total — equals the
-number of rows of the list it links to, for the whole territory, one agency, and one referent.
+and every figure of the dashboard — each tile (also the sum of its breakdown), each cell of a
+breakdown, each total — equals the number of rows of the list it links to, for the whole territory,
+one agency, and one referent.
 """
 
 from __future__ import annotations
@@ -77,6 +78,16 @@ def assert_figures_equal_lists(scope: pilotage.Scope) -> None:
     assert sum(board.barriers_by_category.values()) == len(pilotage.barrier_list(scope))
     for category, count in board.barriers_by_category.items():
         assert count == len(pilotage.barrier_list(scope, category=category)), category
+
+    # Each tile: the sum of its breakdown, and the rows of the list it links to.
+    tiles = {tile.list_name: tile for tile in board.tiles()}
+    for tile in tiles.values():
+        if tile.breakdown is not None:
+            assert tile.total == sum(part.n for part in tile.breakdown), tile.title
+    assert tiles["suivis-en-retard"].total == late
+    assert tiles["sans-referent"].total == board.without_referent
+    assert tiles["points-emploi"].total == board.checkins_due
+    assert tiles["freins"].total == sum(board.barriers_by_category.values())
 
 
 def assert_exact(world: World) -> None:

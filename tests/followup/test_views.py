@@ -113,7 +113,7 @@ def test_reassign_from_pilotage(client, login_as, alerted: World) -> None:
     login_as(alerted.manager_cd)
     response = client.post(
         f"/pilotage/parcours/{alerted.pathway.id}/referent",
-        data={"referent_id": alerted.colleague.id, "next": "/pilotage"},
+        data={"referent_id": alerted.colleague.id, "note": "Dossier à jour.", "next": "/pilotage"},
     )
     assert response.status_code == 302 and response.headers["Location"] == "/pilotage"
     db.session.refresh(alerted.pathway)
@@ -147,8 +147,9 @@ def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, worl
         # 7 pathways oriented within the deadline (one aggregate)
         # 8 first contracts signed within the deadline (one aggregate)
         # 9 the territory's agencies (the filter's choices)
-        # 10 the territory's active professionals and managers (the "reassign" choices)
-        with assert_num_queries(10):
+        # 10 the territory's active professionals and managers (the referent filter's choices)
+        # 11 when the alerts were last computed (the territory's scan state)
+        with assert_num_queries(11):
             assert client.get("/pilotage").status_code == 200
 
     add(10)

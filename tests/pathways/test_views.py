@@ -66,7 +66,7 @@ def test_partner_tab_lists_team_pathways_and_pending_referrals(client, world: Wo
 
     barrier_services.refer_barrier(world.referent, world.barrier, agency_id=world.caf.id)
     login_as(client, world.partner)
-    assert "BENALI" not in text(client.get("/portefeuille"))  # not its referent
+    assert "BENALI" not in text(client.get("/portefeuille?onglet=moi"))  # not its referent
     html = text(client.get("/portefeuille?onglet=structure"))
     assert "BENALI Sarah" in html
     assert "Demandes en attente" in html and "Pas de permis" in html and "Répondre" in html

@@ -124,14 +124,15 @@ def _get_within(client, url: str, budget: int) -> None:
 
 
 # GET /portefeuille, the same for 10 and 300 people (the same on SQLite and PostgreSQL):
-CASELOAD_PAGE = 7
+CASELOAD_PAGE = 8
 # 1 the user and their session (Flask-Login's loader, one JOIN)
 # 2 the caseload's count (pagination)
 # 3 the page of pathways, with person, lead agency and referent (JOINs)
 # 4 the unresolved alerts of the pathways on the page (one IN)
 # 5 which of them the user may read in full (one IN through the access filter)
 # 6 the referral requests waiting for the user's agency
-# 7 INSERT the audit event of the read
+# 7 when the alerts were last computed (the territory's scan state)
+# 8 INSERT the audit event of the read
 
 # GET /parcours/<id>, the same for a record of 10 and of 300 items of each kind (both dialects):
 RECORD_PAGE = 20

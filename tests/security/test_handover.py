@@ -107,9 +107,10 @@ def test_the_self_reassignment_attack_no_longer_opens_notes(world: World) -> Non
 
 def test_every_handover_tells_the_previous_referent(world: World, outbox: Path) -> None:
     pathways.assign_referent(world.manager_ft, world.pathway, world.colleague, now=NOW)
-    mails = list(outbox.glob("*.eml"))
-    assert len(mails) == 1
-    message = email.message_from_bytes(mails[0].read_bytes(), policy=email.policy.default)
+    messages = [email.message_from_bytes(m.read_bytes(), policy=email.policy.default) for m in outbox.glob("*.eml")]
+    # the previous referent, and the new one (issue 13: the new referent is told too)
+    assert sorted(str(m["To"]) for m in messages) == ["collegue@ft.test", "referent@ft.test"]
+    message = next(m for m in messages if str(m["To"]) == "referent@ft.test")
     text = str(message["To"]) + message["Subject"] + message.get_content()
     assert "referent@ft.test" in text
     assert f"n° {world.pathway.id}" in text
