@@ -22,6 +22,8 @@ from app.pathways.models import (  # noqa: F401
     EmploymentContractType,
     Entry,
     EntryKind,
+    EntryVersion,
+    NoteType,
     JoinRequestStatus,
     Orientation,
     Pathway,

@@ -45,6 +45,7 @@ from app.pathways.schemas import (
     JoinAnswerSchema,
     JoinRequestSchema,
     OrientSchema,
+    PersonFormSchema,
     TeamMemberSchema,
 )
 from app.transaction import unit_of_work
@@ -152,21 +153,30 @@ def record(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/personnes/nouvelle", methods=["GET", "POST"])
 @login_required
 def create_person() -> ResponseReturnValue:
-    form = FormPage({"become_referent": "1"}, schema=BeneficiarySchema())
+    form = FormPage({"become_referent": "1"}, schema=PersonFormSchema())
     matches: list[services.DuplicateMatch] = []
     if form.submitted:
-        data = form.parse(BeneficiarySchema(), extra=("become_referent",))
+        data = form.parse(PersonFormSchema(), extra=("become_referent",))
         if data is not None:
+            data.pop("duplicate_reason", None)  # passed on its own below
             data.pop(
                 "rights", None
             )  # not asked here; create_beneficiary sets it (and refuses a second value)
-            if request.form.get("confirm") != "1":
-                # A deliberate, audited answer: exact identifiers only; a record not shared with
-                # the user is told as « a pathway exists, led by … », never by name (DESIGN §3.3).
+            confirmed = request.form.get("confirm") == "1"
+            reason = (request.form.get("duplicate_reason") or "").strip()  # validated by the schema
+            if not confirmed or not reason:
+                # A deliberate, audited answer (DESIGN §3.3): a record not shared with the user is
+                # told as « a pathway exists, led by … », never by name, and never for a name alone.
                 matches = services.check_duplicates(current_user, data)
+                if matches and confirmed:
+                    form.errors = {"duplicate_reason": ["Indiquez pourquoi il s'agit d'une autre personne."]}
+                    form.message = "Le formulaire contient des erreurs : corrigez les champs signalés."
+                    form.status = 422
             if not matches:
                 referent = current_user if request.form.get("become_referent") == "1" else None
-                if form.run(lambda: services.create_beneficiary(current_user, data, referent=referent)):
+                if form.run(lambda: services.create_beneficiary(
+                    current_user, data, referent=referent, duplicate_reason=reason if confirmed else None
+                )):
                     flash(f"Le dossier de {data['first_name']} {data['last_name']} est créé.", "success")
                     return redirect(record_url(form.result.id))
     return render_template("pathways/create_person.html", form=form, matches=matches), form.status
