@@ -115,8 +115,8 @@ def check_duplicates(actor: User, data: dict[str, Any], *, now: datetime | None 
     if key:
         criteria.append("similar_name_and_birth_date" if birth_date else "similar_name")
         similar = similar_people_clause(data.get("last_name"), data.get("first_name"))
-        conditions.append(sa.and_(similar, sa.or_(Beneficiary.birth_date.is_(None), Beneficiary.birth_date == birth_date))
-                          if birth_date else similar)
+        undated_or_same = sa.or_(Beneficiary.birth_date.is_(None), Beneficiary.birth_date == birth_date)
+        conditions.append(sa.and_(similar, undated_or_same) if birth_date else similar)
         if birth_date and db.session.get_bind().dialect.name != "postgresql":
             conditions.append(Beneficiary.birth_date == birth_date)  # typos compared below (no index needed)
     if data.get("caf_number"):

@@ -36,7 +36,6 @@ from app.pathways.models import (
 )
 from app.pathways.schemas import (
     AssignReferentSchema,
-    BeneficiarySchema,
     CloseSchema,
     ConsentSchema,
     ContractSchema,
