@@ -110,6 +110,13 @@ class BeneficiaryUpdateSchema(BeneficiarySchema):
     rights = fields.List(fields.String(validate=validate.OneOf(RIGHTS, error="Droit inconnu.")))
 
 
+class IdentityFormSchema(BeneficiarySchema):
+    """« Modifier l'identité et les coordonnées » (web): every field at once, rights as boxes."""
+
+    LABELS = {**BeneficiarySchema.LABELS, "rights": "Droits et prestations"}
+    HINTS = {**BeneficiarySchema.HINTS}
+
+
 RIGHT_LABELS = {
     "rsa": "Revenu de solidarité active (RSA)",
     "ass": "Allocation de solidarité spécifique (ASS)",

@@ -33,7 +33,9 @@ from app.pathways.models import (
     EmploymentContractType,
     Entry,
     EntryKind,
+    EntryVersion,
     JoinRequestStatus,
+    NoteType,
     Orientation,
     Pathway,
     PathwayMember,
@@ -617,7 +619,7 @@ def record_contract(
 
 def add_entry(
     actor: User, pathway: Pathway, *, body: str, visibility: Visibility,
-    occurred_at: datetime | None = None, now: datetime | None = None,
+    occurred_at: datetime | None = None, note_type: NoteType | None = None, now: datetime | None = None,
 ) -> Entry:
     """A note on the shared record. Partners may write too (their own agency's entries)."""
     access.require(access.can_add_entry(actor, pathway), actor, pathway, "Vous ne pouvez pas écrire dans ce dossier.")
@@ -633,11 +635,81 @@ def add_entry(
     with unit_of_work() as session:
         entry = Entry(territory_id=pathway.territory_id, pathway_id=pathway.id, author_id=actor.id,
                       author_agency_id=actor.agency_id, visibility=Visibility(visibility),
-                      kind=EntryKind.NOTE, body=body, occurred_at=occurred_at, created_at=now)
+                      kind=EntryKind.NOTE, note_type=NoteType(note_type) if note_type else None,
+                      body=body, occurred_at=occurred_at, created_at=now)
         session.add(entry)
         session.flush()
         record_event(actor, "entry.added", object_type="entry", object_id=entry.id, pathway=pathway,
-                     at=now, details={"visibility": entry.visibility.value})
+                     at=now, details={"visibility": entry.visibility.value,
+                                      "note_type": entry.note_type.value if entry.note_type else None})
+    return entry
+
+
+def get_entry_or_404(actor: User, entry_id: int) -> tuple[Entry, Pathway]:
+    """A journal entry the actor may read, and its pathway; 404 otherwise (existence never leaks)."""
+    entry = db.session.get(Entry, entry_id)
+    pathway = db.session.get(Pathway, entry.pathway_id) if entry else None
+    if entry is None or pathway is None or not access.can_see_entry(actor, entry, pathway):
+        raise NotFound("Cette note est introuvable.")
+    return entry, pathway
+
+
+def edit_entry(
+    actor: User, entry: Entry, changes: dict[str, Any], *, expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Entry:
+    """Correct a journal note: a new version, the previous one kept (`EntryVersion`).
+
+    Its text and type only by its author (`access.can_edit_entry`); who may read it widened only by
+    its author, narrowed also by the lead agency (`access.can_set_entry_visibility`). A note
+    corrected meanwhile by someone else is a conflict (the version seen is stale). The audit event
+    names the fields changed, never the text."""
+    pathway = db.session.get(Pathway, entry.pathway_id)
+    access.require(access.can_correct_entry(actor, entry, pathway), actor, pathway,
+                   "Seul l'auteur de la note peut la corriger.")
+    unknown = set(changes) - {"body", "note_type", "visibility"}
+    if unknown:
+        raise ValidationError("Champ inconnu.", field=sorted(unknown)[0])
+    now = now or utcnow()
+    updates: dict[str, Any] = {}
+    if "body" in changes:
+        body = (changes["body"] or "").strip()
+        if not body:
+            raise ValidationError("Le texte de la note est obligatoire.", field="body")
+        if body != entry.body:
+            updates["body"] = body
+    if "note_type" in changes:
+        note_type = NoteType(changes["note_type"]) if changes["note_type"] else None
+        if note_type != entry.note_type:
+            updates["note_type"] = note_type
+    if ("body" in updates or "note_type" in updates) and not access.can_edit_entry(actor, entry, pathway):
+        raise Forbidden("Seul l'auteur de la note peut corriger son texte ou son type.")
+    if changes.get("visibility") is not None and Visibility(changes["visibility"]) != entry.visibility:
+        visibility = Visibility(changes["visibility"])
+        if not access.can_write_with_visibility(actor, pathway, visibility):
+            raise ValidationError("Seule la structure du référent peut réserver une note au référent.",
+                                  field="visibility")
+        if not access.can_set_entry_visibility(actor, entry, pathway, visibility):
+            raise ValidationError("Seul l'auteur de la note peut l'ouvrir à plus de lecteurs.", field="visibility")
+        updates["visibility"] = visibility
+    if not updates:
+        raise ValidationError("Aucune modification : la note est inchangée.", field="body")
+    with unit_of_work() as session:
+        check_version(entry, expected_version)
+        session.add(EntryVersion(
+            territory_id=entry.territory_id, entry_id=entry.id, version=entry.version, body=entry.body,
+            visibility=entry.visibility, note_type=entry.note_type,
+            written_at=entry.edited_at or entry.created_at, replaced_at=now, replaced_by_id=actor.id,
+        ))
+        previous_visibility = entry.visibility
+        for name, value in updates.items():
+            setattr(entry, name, value)
+        entry.edited_at = now
+        details: dict[str, Any] = {"fields": sorted(updates)}
+        if "visibility" in updates:
+            details["visibility"] = {"from": previous_visibility.value, "to": entry.visibility.value}
+        record_event(actor, "entry.edited", object_type="entry", object_id=entry.id, pathway=pathway, at=now,
+                     details=details)
     return entry
 
 
