@@ -100,7 +100,8 @@ def test_clash_warnings_for_the_person_and_for_the_professional(world: World) ->
     now = paris(2027, 3, 1)
     meeting_services.plan_meeting(world.referent, world.pathway, scheduled_at=when, duration_minutes=60, now=now)
     # The same person at 10:30 (overlaps the 10:00–11:00 meeting), with another professional.
-    warnings = meeting_services.meeting_warnings(world.colleague, world.pathway, scheduled_at=when + timedelta(minutes=30))
+    warnings = meeting_services.meeting_warnings(world.colleague, world.pathway,
+                                                 scheduled_at=when + timedelta(minutes=30))
     assert warnings == ["Sarah a déjà un rendez-vous prévu le 24/03/2027 10:00, qui chevauche celui-ci."]
     # The referent at 10:30 with another person.
     other = pathway_services.create_beneficiary(world.referent, {"first_name": "Luc", "last_name": "Roy"},
