@@ -285,16 +285,19 @@ def can_correct_entry(user: Any, entry: Entry, pathway: Pathway) -> bool:
     )
 
 
-def correctable_entry_ids(user: Any, pathway: Pathway, entries: list[Entry]) -> set[int]:
+def correctable_entry_ids(
+    user: Any, pathway: Pathway, entries: list[tuple[int, EntryKind, int, Visibility]]
+) -> set[int]:
     """`can_correct_entry` for entries the user already reads (selected with
-    `visible_entries_clause`), without a query per entry: for the journal of a record."""
+    `visible_entries_clause`), given as (id, kind, author id, visibility), without a query per
+    entry: for the journal of a record."""
     if not can_contribute(user, pathway):
         return set()
     manage = can_manage_pathway(user, pathway)
     return {
-        entry.id for entry in entries
-        if entry.kind == EntryKind.NOTE
-        and (entry.author_id == user.id or (manage and entry.visibility != Visibility.REFERENT))
+        entry_id for entry_id, kind, author_id, visibility in entries
+        if EntryKind(kind) == EntryKind.NOTE
+        and (author_id == user.id or (manage and Visibility(visibility) != Visibility.REFERENT))
     }
 
 

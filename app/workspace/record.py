@@ -204,11 +204,11 @@ def load_record(actor: User, pathway: Pathway, *, limit: int = 200) -> RecordVie
 def _entry_corrections(actor: User, view: RecordView) -> None:
     """Which notes of the journal the reader may correct, and the previous versions of the corrected
     ones the reader may see (one query, only when a note was corrected)."""
-    # The timeline just loaded these entries: `get` reads them from the session, no query.
-    entries = [db.session.get(Entry, item.object_id) for item in view.journal if item.kind == "entry"]
-    entries = [entry for entry in entries if entry is not None]
-    view.correctable_entries = access.correctable_entry_ids(actor, view.pathway, entries)
-    edited = [entry.id for entry in entries if entry.edited_at is not None]
+    notes = [item for item in view.journal if item.kind == "entry"]
+    view.correctable_entries = access.correctable_entry_ids(actor, view.pathway, [
+        (item.object_id, item.details["entry_kind"], item.details["author_id"], item.visibility) for item in notes
+    ])
+    edited = [item.object_id for item in notes if item.details.get("edited_at")]
     if not edited:
         return
     for version in db.session.scalars(
