@@ -39,7 +39,7 @@ from app.barriers.models import Referral
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.meetings.models import Meeting
-from app.pathways.models import Consent, Entry, Pathway, PathwayMember, Visibility
+from app.pathways.models import Consent, Entry, EntryKind, EntryVersion, Pathway, PathwayMember, Visibility
 
 
 class RecordAccess(IntEnum):
@@ -250,6 +250,73 @@ def can_write_with_visibility(user: Any, pathway: Pathway, visibility: Visibilit
 def can_add_entry(user: Any, pathway: Pathway) -> bool:
     """Add a journal entry to the shared record: anyone who may read it, while it is open."""
     return can_contribute(user, pathway)
+
+
+def can_edit_entry(user: Any, entry: Entry, pathway: Pathway) -> bool:
+    """Correct a journal note (its text, its type): only its author, while the author may still
+    read it and the record is open. Events the application wrote (a re-orientation) are not notes."""
+    return (
+        entry.kind == EntryKind.NOTE
+        and _is_user(user)
+        and user.id == entry.author_id
+        and can_contribute(user, pathway)
+        and can_see_entry(user, entry, pathway)
+    )
+
+
+def can_set_entry_visibility(user: Any, entry: Entry, pathway: Pathway, visibility: Visibility) -> bool:
+    """Who may read a note: its author may widen or narrow it; the lead agency, when it may read
+    the note, may only narrow it (DESIGN §3.3: never widened by someone else than the author)."""
+    visibility = Visibility(visibility)
+    if entry.kind != EntryKind.NOTE or not can_contribute(user, pathway) or not can_see_entry(user, entry, pathway):
+        return False
+    if not can_write_with_visibility(user, pathway, visibility):
+        return False
+    if user.id == entry.author_id:
+        return True
+    return NOTES_WIDTH[visibility] <= NOTES_WIDTH[entry.visibility] and can_manage_pathway(user, pathway)
+
+
+def can_correct_entry(user: Any, entry: Entry, pathway: Pathway) -> bool:
+    """Offer « Corriger » on a note: its author, or the lead agency while the note can be narrowed."""
+    return can_edit_entry(user, entry, pathway) or (
+        entry.visibility != Visibility.REFERENT
+        and can_set_entry_visibility(user, entry, pathway, Visibility.AGENCY)
+    )
+
+
+def correctable_entry_ids(
+    user: Any, pathway: Pathway, entries: list[tuple[int, EntryKind, int, Visibility]]
+) -> set[int]:
+    """`can_correct_entry` for entries the user already reads (selected with
+    `visible_entries_clause`), given as (id, kind, author id, visibility), without a query per
+    entry: for the journal of a record."""
+    if not can_contribute(user, pathway):
+        return set()
+    manage = can_manage_pathway(user, pathway)
+    return {
+        entry_id for entry_id, kind, author_id, visibility in entries
+        if EntryKind(kind) == EntryKind.NOTE
+        and (author_id == user.id or (manage and Visibility(visibility) != Visibility.REFERENT))
+    }
+
+
+def can_see_entry_version(user: Any, entry: Entry, version: EntryVersion, pathway: Pathway) -> bool:
+    """A previous version of a note: readable by whoever reads the note now AND would have read
+    that version (a version is never shown to readers the note was opened to later)."""
+    return can_see_entry(user, entry, pathway) and _visible(
+        user, pathway, version.visibility, entry.author_id, entry.author_agency_id
+    )
+
+
+def visible_entry_versions_clause(user: Any) -> sa.ColumnElement[bool]:
+    """`can_see_entry_version` in SQL: join `Entry` and `Pathway` on the version's entry."""
+    if not _is_user(user):
+        return sa.false()
+    return sa.and_(
+        visible_entries_clause(user),
+        _visibility_clause(user, EntryVersion.visibility, Entry.author_id, Entry.author_agency_id),
+    )
 
 
 def can_add_barrier(user: Any, pathway: Pathway) -> bool:

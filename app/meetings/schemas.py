@@ -8,7 +8,7 @@ from marshmallow.experimental.context import Context
 from app import access
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
 from app.pathways.models import Visibility
-from app.validation import BaseSchema
+from app.validation import BaseSchema, id_field
 
 RECORDABLE = [MeetingStatus.HELD.value, MeetingStatus.MISSED.value]
 
@@ -41,6 +41,7 @@ class LogMeetingSchema(BaseSchema):
         "notes_visibility": "Qui peut lire ce compte rendu ?",
         "next_at": "Date et heure du prochain rendez-vous",
         "next_channel": "Modalité du prochain rendez-vous",
+        "meeting_id": "Cet entretien est-il le rendez-vous prévu ?",
     }
     HINTS = {
         "held_at": "Heure de Paris.",
@@ -62,6 +63,9 @@ class LogMeetingSchema(BaseSchema):
     notes_visibility = fields.Enum(Visibility, by_value=True, load_default=Visibility.AGENCY)
     next_at = fields.AwareDateTime(allow_none=True)
     next_channel = fields.Enum(MeetingChannel, by_value=True, allow_none=True)
+    meeting_id = id_field(allow_none=True, metadata={
+        "description": "The planned meeting of the pathway this one is (it is then recorded); "
+                       "without it, one planned the same day, or a new meeting."})
 
 
 class RecordMeetingSchema(BaseSchema):
@@ -90,6 +94,27 @@ class UpdateMeetingSchema(BaseSchema):
     def _something(self, data: dict, **_: object) -> None:
         if not data:
             raise ValidationError("Aucune modification demandée.")
+
+
+class RescheduleMeetingSchema(BaseSchema):
+    """« Déplacer le rendez-vous »: the new time of a planned meeting."""
+
+    LABELS = {"scheduled_at": "Nouvelle date et heure"}
+    HINTS = {"scheduled_at": "Heure de Paris."}
+
+    scheduled_at = fields.AwareDateTime(required=True, default_timezone=None)
+
+
+class QuickRecordSchema(BaseSchema):
+    """« À renseigner »: present, absent or cancelled, in one click from the meetings tab."""
+
+    LABELS = {"status": "Déroulement"}
+
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf([*RECORDABLE, MeetingStatus.CANCELLED.value],
+                                error="Indiquez « Présent », « Absent » ou « Annulé »."),
+    )
 
 
 class CancelMeetingSchema(BaseSchema):

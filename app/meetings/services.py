@@ -9,10 +9,11 @@ from dateutil.relativedelta import relativedelta
 from app import access
 from app.accounts.models import User
 from app.audit.services import record_event
-from app.core.timefmt import PARIS
+from app.core.timefmt import PARIS, paris_date
 from app.db_types import utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
+from app.meetings import scheduling
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
 from app.pathways.models import Pathway, Visibility
 from app.transaction import check_version, unit_of_work
@@ -242,11 +243,14 @@ def log_meeting(
     channel: MeetingChannel = MeetingChannel.IN_PERSON,
     next_at: datetime | None = None,
     next_channel: MeetingChannel | None = None,
+    meeting_id: int | None = None,
     now: datetime | None = None,
 ) -> tuple[Meeting, Meeting | None]:
     """Log a meeting that took place (or a no-show) and plan the next one, in one transaction.
 
-    If a planned meeting of the pathway is due that day, it is the one recorded.
+    `meeting_id`: the planned meeting this one is (the form proposes the pending one, see
+    `pending_meeting`). Without it, a planned meeting of the pathway due that day is the one
+    recorded; otherwise a new meeting is written.
     """
     access.require(access.can_plan_meeting(actor, pathway), actor, pathway)
     _require_visibility_allowed(actor, pathway, Visibility(notes_visibility))
@@ -262,13 +266,20 @@ def log_meeting(
     if next_at is not None and next_at <= now:
         raise ValidationError("Le prochain rendez-vous doit être dans le futur.", field="next_at")
     day = held_at.astimezone(PARIS).date()
+    chosen = None
+    if meeting_id is not None:
+        chosen = db.session.get(Meeting, meeting_id)
+        if chosen is None or chosen.pathway_id != pathway.id or chosen.status != MeetingStatus.PLANNED:
+            raise ValidationError("Ce rendez-vous prévu n'est plus à renseigner.", field="meeting_id")
     with unit_of_work() as session:
-        meeting = session.scalars(
-            sa.select(Meeting).where(
-                Meeting.pathway_id == pathway.id, Meeting.status == MeetingStatus.PLANNED
-            ).order_by(Meeting.scheduled_at)
-        ).all()
-        meeting = next((m for m in meeting if m.scheduled_at.astimezone(PARIS).date() == day), None)
+        meeting = chosen
+        if meeting is None:
+            planned = session.scalars(
+                sa.select(Meeting).where(
+                    Meeting.pathway_id == pathway.id, Meeting.status == MeetingStatus.PLANNED
+                ).order_by(Meeting.scheduled_at)
+            ).all()
+            meeting = next((m for m in planned if m.scheduled_at.astimezone(PARIS).date() == day), None)
         if meeting is None:
             meeting = Meeting(territory_id=pathway.territory_id, pathway_id=pathway.id,
                               organizer_id=actor.id, agency_id=actor.agency_id,
@@ -288,6 +299,34 @@ def log_meeting(
             record_event(actor, "meeting.planned", object_type="meeting", object_id=next_meeting.id,
                          pathway=pathway, at=now, details={"scheduled_at": next_at.isoformat()})
     return meeting, next_meeting
+
+
+def pending_meeting(pathway: Pathway, *, now: datetime | None = None) -> Meeting | None:
+    """The planned meeting « Saisir un entretien » proposes to record: the earliest one planned
+    today or before (Paris days) and not yet recorded."""
+    today = paris_date(now or utcnow())
+    end_of_today = datetime.combine(today + timedelta(days=1), time(0, 0), tzinfo=PARIS)
+    return db.session.scalar(
+        sa.select(Meeting)
+        .where(Meeting.pathway_id == pathway.id, Meeting.status == MeetingStatus.PLANNED,
+               Meeting.scheduled_at < end_of_today)
+        .order_by(Meeting.scheduled_at)
+        .limit(1)
+    )
+
+
+def meeting_warnings(
+    actor: User, pathway: Pathway, *, scheduled_at: datetime, duration_minutes: int = 45,
+    organizer_id: int | None = None, meeting_id: int | None = None,
+) -> list[str]:
+    """What to confirm before planning or moving a meeting (`scheduling.scheduling_warnings`)."""
+    access.require(access.can_plan_meeting(actor, pathway), actor, pathway)
+    territory = pathway.lead_agency.territory
+    return scheduling.scheduling_warnings(
+        pathway_id=pathway.id, organizer_id=organizer_id or actor.id, starts_at=scheduled_at,
+        minutes=duration_minutes, territory_code=territory.code, meeting_id=meeting_id,
+        person=pathway.beneficiary.first_name,
+    )
 
 
 def cancel_meeting(
@@ -325,15 +364,19 @@ def _reschedule(actor: User, meeting: Meeting, pathway: Pathway, *, scheduled_at
                  pathway=pathway, at=now, details={"scheduled_at": scheduled_at.isoformat()})
 
 
-def checkin_datetimes(started_on: date, months: list[int]) -> list[datetime]:
-    """Check-in times for a job that started on `started_on`: +N months, 10:00 Paris time."""
+def checkin_datetimes(
+    started_on: date, months: list[int], *, at: time | None = None, territory_code: str | None = None,
+) -> list[datetime]:
+    """Check-in times for a job that started on `started_on`: +N months, on a working day of the
+    territory (the next one when that day is a weekend or a public holiday), at `at` Paris time
+    (10:00 unless the referent chose another time)."""
     return [
-        datetime.combine(started_on + relativedelta(months=m), CHECKIN_HOUR, tzinfo=PARIS)
+        scheduling.checkin_at(started_on + relativedelta(months=m), at or CHECKIN_HOUR, territory_code)
         for m in sorted(set(months))
     ]
 
 
-def plan_checkins(pathway: Pathway, started_on: date, *, now: datetime) -> list[Meeting]:
+def plan_checkins(pathway: Pathway, started_on: date, *, now: datetime, at: time | None = None) -> list[Meeting]:
     """Plan post-employment check-ins with the pathway's referent (inside the caller's transaction).
 
     Check-ins already planned for this pathway are replaced, so recording a corrected start date
@@ -349,7 +392,8 @@ def plan_checkins(pathway: Pathway, started_on: date, *, now: datetime) -> list[
         old.cancellation_reason = "Date d'embauche corrigée"
     referent = db.session.get(User, pathway.referent_id)
     meetings = []
-    for when in checkin_datetimes(started_on, territory.checkin_months or [1, 3, 6]):
+    for when in checkin_datetimes(started_on, territory.checkin_months or [1, 3, 6], at=at,
+                                  territory_code=territory.code):
         meeting = Meeting(
             territory_id=pathway.territory_id, pathway_id=pathway.id, organizer_id=referent.id,
             agency_id=referent.agency_id, kind=MeetingKind.CHECKIN, scheduled_at=when,

@@ -80,6 +80,15 @@ class EntryKind(StrEnum):
     EVENT = "event", "Événement"
 
 
+class NoteType(StrEnum):
+    """What a journal note is about (the journal of the record can be filtered by it)."""
+
+    INTERVIEW = "interview", "Entretien"
+    CALL = "call", "Appel"
+    STEP = "step", "Démarche"
+    INFORMATION = "information", "Information"
+
+
 class Beneficiary(TerritoryScoped, Timestamped, Versioned, db.Model):
     """The person followed. No NIR (social security number) is ever stored (DESIGN §3.9)."""
 
@@ -138,6 +147,9 @@ class Beneficiary(TerritoryScoped, Timestamped, Versioned, db.Model):
     rights: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     # Lower-case, accent-free "last first birth_name", kept by the services for fast search.
     search_name: Mapped[str] = mapped_column(sa.String(255), default="")
+    # Why the record was created although the duplicate check found a likely match (« Créer quand
+    # même »): the professional's words, kept with the person (the audit event holds only the fact).
+    duplicate_reason: Mapped[Optional[str]] = mapped_column(sa.String(500))
     anonymised_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     pathways: Mapped[list[Pathway]] = relationship(back_populates="beneficiary")
@@ -457,8 +469,11 @@ class Contract(TerritoryScoped, Timestamped, Versioned, db.Model):
     pathway: Mapped[Pathway] = relationship(back_populates="contracts")
 
 
-class Entry(TerritoryScoped, db.Model):
-    """A dated note or event on the shared record (journal), with its visibility."""
+class Entry(TerritoryScoped, Versioned, db.Model):
+    """A dated note or event on the shared record (journal), with its visibility.
+
+    A note is corrected by its author (`pathways.services.edit_entry`): each correction keeps the
+    version it replaces in `EntryVersion`, so the history stays readable."""
 
     __tablename__ = "entry"
     __table_args__ = (sa.Index("ix_entry_pathway_occurred", "pathway_id", "occurred_at"),)
@@ -470,8 +485,29 @@ class Entry(TerritoryScoped, db.Model):
     kind: Mapped[EntryKind] = mapped_column(enum_column(EntryKind, "entry_kind"), default=EntryKind.NOTE)
     visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility, "entry_visibility"))
     body: Mapped[str] = mapped_column(sa.Text)
+    note_type: Mapped[Optional[NoteType]] = mapped_column(enum_column(NoteType, "entry_note_type"))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    edited_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())  # last correction
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     author_agency: Mapped[Agency] = relationship(foreign_keys=[author_agency_id])
+
+
+class EntryVersion(TerritoryScoped, db.Model):
+    """A previous version of a journal note, kept when its author corrects it (or when its
+    visibility is narrowed). Read under the entry's rule AND its own visibility: a version written
+    for fewer readers never reaches the readers the note was later opened to."""
+
+    __tablename__ = "entry_version"
+    __table_args__ = (sa.UniqueConstraint("entry_id", "version", name="uq_entry_version_entry_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("entry.id"), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)  # the entry's version this row was
+    body: Mapped[str] = mapped_column(sa.Text)
+    visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility, "entry_version_visibility"))
+    note_type: Mapped[Optional[NoteType]] = mapped_column(enum_column(NoteType, "entry_version_note_type"))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when this version was written
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    replaced_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))

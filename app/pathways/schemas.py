@@ -18,6 +18,7 @@ from app.pathways.models import (
     ContractKind,
     EmploymentContractType,
     EntryKind,
+    NoteType,
     Orientation,
     Pathway,
     Stage,
@@ -86,10 +87,46 @@ class BeneficiarySchema(BaseSchema):
     rights = fields.List(fields.String(validate=validate.OneOf(RIGHTS, error="Droit inconnu.")), load_default=list)
 
 
+class PersonFormSchema(BeneficiarySchema):
+    """« Nouvelle personne » (web): the person, and why it is another one when the duplicate check
+    found a likely match (« Créer quand même »)."""
+
+    LABELS = {**BeneficiarySchema.LABELS, "duplicate_reason": "Pourquoi s'agit-il d'une autre personne ?"}
+    HINTS = {**BeneficiarySchema.HINTS,
+             "duplicate_reason": "Obligatoire pour créer quand même un dossier ; 500 caractères au plus."}
+
+    duplicate_reason = fields.String(
+        allow_none=True, validate=validate.Length(max=500, error="500 caractères au plus."),
+        metadata={"multiline": True},
+    )
+
+
 class BeneficiaryUpdateSchema(BeneficiarySchema):
+    LABELS = {**BeneficiarySchema.LABELS, "rights": "Droits et prestations"}
+    HINTS = {**BeneficiarySchema.HINTS}
+
     first_name = _trimmed(80)
     last_name = _trimmed(80)
     rights = fields.List(fields.String(validate=validate.OneOf(RIGHTS, error="Droit inconnu.")))
+
+
+class IdentityFormSchema(BeneficiarySchema):
+    """« Modifier l'identité et les coordonnées » (web): every field at once, rights as boxes."""
+
+    LABELS = {**BeneficiarySchema.LABELS, "rights": "Droits et prestations"}
+    HINTS = {**BeneficiarySchema.HINTS}
+
+
+RIGHT_LABELS = {
+    "rsa": "Revenu de solidarité active (RSA)",
+    "ass": "Allocation de solidarité spécifique (ASS)",
+    "aah": "Allocation aux adultes handicapés (AAH)",
+    "are": "Allocation d'aide au retour à l'emploi (ARE)",
+    "prime_activite": "Prime d'activité",
+    "css": "Complémentaire santé solidaire (CSS)",
+    "apl": "Aide personnalisée au logement (APL)",
+    "other": "Autre droit ou prestation",
+}
 
 
 class OrientSchema(BaseSchema):
@@ -179,6 +216,7 @@ class ContractSchema(BaseSchema):
 class EntrySchema(BaseSchema):
     LABELS = {
         "body": "Texte de la note",
+        "note_type": "Type de note",
         "visibility": "Qui peut lire cette note ?",
         "occurred_at": "Date des faits",
     }
@@ -191,8 +229,30 @@ class EntrySchema(BaseSchema):
         validate=validate.Length(min=1, max=10000, error="Entre 1 et 10 000 caractères."),
         metadata={"multiline": True},
     )
+    note_type = fields.Enum(NoteType, by_value=True, allow_none=True, load_default=None)
     visibility = fields.Enum(Visibility, by_value=True, required=True)
     occurred_at = fields.AwareDateTime(allow_none=True)
+
+
+class EntryEditSchema(BaseSchema):
+    """« Corriger la note »: its author corrects the text, the type or who may read it; anyone else
+    who may correct it only narrows who may read it. The version seen is sent along (409 if stale)."""
+
+    LABELS = {
+        "body": "Texte de la note",
+        "note_type": "Type de note",
+        "visibility": "Qui peut lire cette note ?",
+    }
+    HINTS = {
+        "visibility": "Seul l'auteur peut ouvrir la note à plus de lecteurs ; la restreindre reste possible.",
+    }
+
+    body = fields.String(
+        validate=validate.Length(min=1, max=10000, error="Entre 1 et 10 000 caractères."),
+        metadata={"multiline": True},
+    )
+    note_type = fields.Enum(NoteType, by_value=True, allow_none=True)
+    visibility = fields.Enum(Visibility, by_value=True)
 
 
 class EmploymentSchema(BaseSchema):
@@ -201,12 +261,18 @@ class EmploymentSchema(BaseSchema):
         "contract_type": "Type de contrat",
         "employer": "Employeur",
         "job_title": "Poste",
+        "checkin_time": "Heure des points de suivi dans l'emploi",
+    }
+    HINTS = {
+        "checkin_time": "Heure de Paris, 10:00 par défaut. Un point qui tomberait un week-end ou un jour "
+                        "férié est placé le jour ouvré suivant.",
     }
 
     started_on = fields.Date(required=True)
     contract_type = fields.Enum(EmploymentContractType, by_value=True, required=True)
     employer = fields.String(required=True, validate=validate.Length(min=1, max=160))
     job_title = fields.String(allow_none=True, validate=validate.Length(max=160))
+    checkin_time = fields.Time(allow_none=True, load_default=None)
 
 
 class CloseSchema(BaseSchema):
@@ -410,6 +476,9 @@ class EntryOutSchema(Schema):
     id = fields.Integer()
     pathway_id = fields.Integer()
     kind = fields.Enum(EntryKind, by_value=True)
+    note_type = fields.Enum(NoteType, by_value=True, allow_none=True)
+    edited_at = fields.DateTime(allow_none=True)
+    version = fields.Integer()
     visibility = fields.Enum(Visibility, by_value=True)
     body = fields.String()
     occurred_at = fields.DateTime()

@@ -7,7 +7,7 @@ travel in time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +33,9 @@ from app.pathways.models import (
     EmploymentContractType,
     Entry,
     EntryKind,
+    EntryVersion,
     JoinRequestStatus,
+    NoteType,
     Orientation,
     Pathway,
     PathwayMember,
@@ -44,7 +46,7 @@ from app.pathways.models import (
 )
 from app.pathways.notifications import notify_handover, notify_join_request, notify_new_referent
 from app.pathways.queries import current_or_last_pathway
-from app.pathways.search import search_key
+from app.pathways.search import neighbours, search_key, similar_people_clause
 from app.transaction import check_version, unit_of_work
 
 IDENTITY_FIELDS = (
@@ -94,18 +96,31 @@ class DuplicateMatch:
 
 
 def check_duplicates(actor: User, data: dict[str, Any], *, now: datetime | None = None) -> list[DuplicateMatch]:
-    """People of the actor's territory with the same CAF number, the same France Travail id, or the
-    same name, first name and birth date (exact, accent- and case-insensitive) — exact identifiers
-    only, so the check cannot be used to browse the territory. Every check is audited: who asked,
-    on which criteria (never the values), and which pathways it revealed."""
+    """People of the actor's territory who may be the person being created. Every check is audited:
+    who asked, on which criteria (never the values), and which pathways it revealed.
+
+    What it looks for: the same CAF number or France Travail id; a name like this one
+    (`search.similar_people_clause`: accents and case ignored, « CLEMENT » for « Clément », words in
+    any order, one typo per long word on PostgreSQL — on SQLite, the people born the same day,
+    compared here with the same one-typo tolerance) with the same birth date, or with no birth date
+    on one side (a name-only entry).
+
+    What it may tell (DESIGN §3.3): a record the actor may read is named and linked, whatever the
+    match; a record the actor may not read is told as « un parcours existe, porté par … » only for
+    an exact identifier or the same name (up to accents and one typo per word) and the same birth
+    date — never for a name alone, so that the check is not a way to browse the territory."""
     _require_professional(actor)
     now = now or utcnow()
     conditions, criteria = [], []
     key = search_key(data.get("last_name"), data.get("first_name"))
-    if key and data.get("birth_date"):
-        criteria.append("name_and_birth_date")
-        conditions.append(sa.and_(Beneficiary.search_name.startswith(key, autoescape=True),
-                                  Beneficiary.birth_date == data["birth_date"]))
+    birth_date = data.get("birth_date")
+    if key:
+        criteria.append("similar_name_and_birth_date" if birth_date else "similar_name")
+        similar = similar_people_clause(data.get("last_name"), data.get("first_name"))
+        undated_or_same = sa.or_(Beneficiary.birth_date.is_(None), Beneficiary.birth_date == birth_date)
+        conditions.append(sa.and_(similar, undated_or_same) if birth_date else similar)
+        if birth_date and db.session.get_bind().dialect.name != "postgresql":
+            conditions.append(Beneficiary.birth_date == birth_date)  # typos compared below (no index needed)
     if data.get("caf_number"):
         criteria.append("caf_number")
         conditions.append(Beneficiary.caf_number == data["caf_number"])
@@ -118,27 +133,40 @@ def check_duplicates(actor: User, data: dict[str, Any], *, now: datetime | None 
         sa.select(Beneficiary)
         .where(access.territory_clause(actor, Beneficiary.territory_id), Beneficiary.anonymised_at.is_(None),
                sa.or_(*conditions))
-        .limit(10)
+        .order_by(Beneficiary.id)
+        .limit(200)
     ).all()
     matches = []
     for person in people:
+        same_name = key and same_name_but_typos(key, search_key(person.last_name, person.first_name))
+        similar = key and (same_name or _words_within(key, person.search_name))
+        dated = birth_date is not None and person.birth_date == birth_date
+        undated = birth_date is None or person.birth_date is None
         if data.get("caf_number") and person.caf_number == data["caf_number"]:
-            reason = "même numéro allocataire CAF"
+            reason, strong = "même numéro allocataire CAF", True
         elif data.get("france_travail_id") and person.france_travail_id == data["france_travail_id"]:
-            reason = "même identifiant France Travail"
-        elif search_key(person.last_name, person.first_name) == key:
-            reason = "mêmes nom, prénom et date de naissance"
+            reason, strong = "même identifiant France Travail", True
+        elif same_name and dated:
+            reason, strong = "mêmes nom, prénom et date de naissance", True
+        elif similar and dated:
+            reason, strong = "nom et prénom proches, même date de naissance", False
+        elif similar and undated:
+            reason, strong = "nom et prénom proches, date de naissance non renseignée", False
         else:
-            continue  # a longer name that only starts like this one: not an exact match
+            continue  # born another day, or a name that only looks alike on one word
         pathway = current_or_last_pathway(person.id)
         if pathway is None:
             continue
+        readable = access.can_read_record(actor, pathway)
+        if not (readable or strong):
+            continue  # a name alone never reveals a record the actor may not read
         matches.append(DuplicateMatch(
-            pathway=pathway, lead_agency=pathway.lead_agency, reason=reason,
-            readable=access.can_read_record(actor, pathway),
+            pathway=pathway, lead_agency=pathway.lead_agency, reason=reason, readable=readable,
             can_join=access.can_request_to_join(actor, pathway, revealed=True),
             pending_request=_pending_join_request(pathway, actor.agency_id) is not None,
         ))
+        if len(matches) == 10:
+            break
     with unit_of_work():
         record_event(actor, "beneficiary.duplicate_check", object_type="beneficiary", at=now,
                      territory_id=actor.territory_id,
@@ -146,22 +174,43 @@ def check_duplicates(actor: User, data: dict[str, Any], *, now: datetime | None 
     return matches
 
 
+def same_name_but_typos(key: str, other: str) -> bool:
+    """Two name keys with the same words in the same order, each equal or, from five letters on,
+    one edit away (« clemant » / « clement »); accents and case are already gone from keys."""
+    mine, theirs = key.split(), other.split()
+    if len(mine) != len(theirs):
+        return False
+    return all(a == b or (len(a) >= 5 and b in neighbours(a)) for a, b in zip(mine, theirs, strict=True))
+
+
+def _words_within(key: str, other_key: str) -> bool:
+    """Every word of `key` is a word of `other_key` (or one edit from one, from five letters)."""
+    theirs = other_key.split()
+    return all(word in theirs or (len(word) >= 5 and set(neighbours(word)) & set(theirs)) for word in key.split())
+
+
 def create_beneficiary(
     actor: User,
     data: dict[str, Any],
     *,
     referent: User | None = None,
+    duplicate_reason: str | None = None,
     now: datetime | None = None,
 ) -> Pathway:
     """Create a person and their open pathway (stage intake), led by the actor's agency.
 
     `referent` (optional) must belong to the actor's agency; otherwise the referent is named later.
+    `duplicate_reason`: why the record is created although the duplicate check found a likely
+    match (« Créer quand même »); kept with the person, and the audit event says there was one.
     """
     _require_professional(actor)
     now = now or utcnow()
     unknown = set(data) - set(IDENTITY_FIELDS)
     if unknown:
         raise ValidationError("Champ inconnu.", field=sorted(unknown)[0])
+    duplicate_reason = (duplicate_reason or "").strip() or None
+    if duplicate_reason is not None and len(duplicate_reason) > 500:
+        raise ValidationError("500 caractères au plus.", field="duplicate_reason")
     if referent is not None:
         _check_referent(actor, referent)
         if referent.agency_id != actor.agency_id:  # not an access rule: a new pathway is led by the actor's agency
@@ -169,13 +218,15 @@ def create_beneficiary(
                 "À la création, le référent doit appartenir à votre structure.", field="referent_id"
             )
     with unit_of_work() as session:
-        person = Beneficiary(territory_id=actor.territory_id, **{"rights": [], **data})
+        person = Beneficiary(territory_id=actor.territory_id, duplicate_reason=duplicate_reason,
+                             **{"rights": [], **data})
         person.search_name = search_key(person.last_name, person.first_name, person.birth_name)
         session.add(person)
         session.flush()
         pathway = _start_pathway(actor, person, now)
         record_event(actor, "beneficiary.created", object_type="beneficiary", object_id=person.id,
-                     pathway=pathway, at=now)
+                     pathway=pathway, at=now,
+                     details={"despite_duplicate": True} if duplicate_reason else None)
         if referent is not None:
             _assign(actor, pathway, referent, note=None, now=now)
     return pathway
@@ -579,7 +630,7 @@ def record_contract(
 
 def add_entry(
     actor: User, pathway: Pathway, *, body: str, visibility: Visibility,
-    occurred_at: datetime | None = None, now: datetime | None = None,
+    occurred_at: datetime | None = None, note_type: NoteType | None = None, now: datetime | None = None,
 ) -> Entry:
     """A note on the shared record. Partners may write too (their own agency's entries)."""
     access.require(access.can_add_entry(actor, pathway), actor, pathway, "Vous ne pouvez pas écrire dans ce dossier.")
@@ -595,11 +646,81 @@ def add_entry(
     with unit_of_work() as session:
         entry = Entry(territory_id=pathway.territory_id, pathway_id=pathway.id, author_id=actor.id,
                       author_agency_id=actor.agency_id, visibility=Visibility(visibility),
-                      kind=EntryKind.NOTE, body=body, occurred_at=occurred_at, created_at=now)
+                      kind=EntryKind.NOTE, note_type=NoteType(note_type) if note_type else None,
+                      body=body, occurred_at=occurred_at, created_at=now)
         session.add(entry)
         session.flush()
         record_event(actor, "entry.added", object_type="entry", object_id=entry.id, pathway=pathway,
-                     at=now, details={"visibility": entry.visibility.value})
+                     at=now, details={"visibility": entry.visibility.value,
+                                      "note_type": entry.note_type.value if entry.note_type else None})
+    return entry
+
+
+def get_entry_or_404(actor: User, entry_id: int) -> tuple[Entry, Pathway]:
+    """A journal entry the actor may read, and its pathway; 404 otherwise (existence never leaks)."""
+    entry = db.session.get(Entry, entry_id)
+    pathway = db.session.get(Pathway, entry.pathway_id) if entry else None
+    if entry is None or pathway is None or not access.can_see_entry(actor, entry, pathway):
+        raise NotFound("Cette note est introuvable.")
+    return entry, pathway
+
+
+def edit_entry(
+    actor: User, entry: Entry, changes: dict[str, Any], *, expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Entry:
+    """Correct a journal note: a new version, the previous one kept (`EntryVersion`).
+
+    Its text and type only by its author (`access.can_edit_entry`); who may read it widened only by
+    its author, narrowed also by the lead agency (`access.can_set_entry_visibility`). A note
+    corrected meanwhile by someone else is a conflict (the version seen is stale). The audit event
+    names the fields changed, never the text."""
+    pathway = db.session.get(Pathway, entry.pathway_id)
+    access.require(access.can_correct_entry(actor, entry, pathway), actor, pathway,
+                   "Seul l'auteur de la note peut la corriger.")
+    unknown = set(changes) - {"body", "note_type", "visibility"}
+    if unknown:
+        raise ValidationError("Champ inconnu.", field=sorted(unknown)[0])
+    now = now or utcnow()
+    updates: dict[str, Any] = {}
+    if "body" in changes:
+        body = (changes["body"] or "").strip()
+        if not body:
+            raise ValidationError("Le texte de la note est obligatoire.", field="body")
+        if body != entry.body:
+            updates["body"] = body
+    if "note_type" in changes:
+        note_type = NoteType(changes["note_type"]) if changes["note_type"] else None
+        if note_type != entry.note_type:
+            updates["note_type"] = note_type
+    if ("body" in updates or "note_type" in updates) and not access.can_edit_entry(actor, entry, pathway):
+        raise Forbidden("Seul l'auteur de la note peut corriger son texte ou son type.")
+    if changes.get("visibility") is not None and Visibility(changes["visibility"]) != entry.visibility:
+        visibility = Visibility(changes["visibility"])
+        if not access.can_write_with_visibility(actor, pathway, visibility):
+            raise ValidationError("Seule la structure du référent peut réserver une note au référent.",
+                                  field="visibility")
+        if not access.can_set_entry_visibility(actor, entry, pathway, visibility):
+            raise ValidationError("Seul l'auteur de la note peut l'ouvrir à plus de lecteurs.", field="visibility")
+        updates["visibility"] = visibility
+    if not updates:
+        raise ValidationError("Aucune modification : la note est inchangée.", field="body")
+    with unit_of_work() as session:
+        check_version(entry, expected_version)
+        session.add(EntryVersion(
+            territory_id=entry.territory_id, entry_id=entry.id, version=entry.version, body=entry.body,
+            visibility=entry.visibility, note_type=entry.note_type,
+            written_at=entry.edited_at or entry.created_at, replaced_at=now, replaced_by_id=actor.id,
+        ))
+        previous_visibility = entry.visibility
+        for name, value in updates.items():
+            setattr(entry, name, value)
+        entry.edited_at = now
+        details: dict[str, Any] = {"fields": sorted(updates)}
+        if "visibility" in updates:
+            details["visibility"] = {"from": previous_visibility.value, "to": entry.visibility.value}
+        record_event(actor, "entry.edited", object_type="entry", object_id=entry.id, pathway=pathway, at=now,
+                     details=details)
     return entry
 
 
@@ -607,11 +728,12 @@ def add_entry(
 
 def record_employment(
     actor: User, pathway: Pathway, *, started_on: date, contract_type: EmploymentContractType,
-    employer: str, job_title: str | None = None, expected_version: int | None = None,
-    now: datetime | None = None,
+    employer: str, job_title: str | None = None, checkin_time: time | None = None,
+    expected_version: int | None = None, now: datetime | None = None,
 ) -> Pathway:
     """Return to work: stage `employed` and check-ins at the territory's months with the SAME
-    referent (DESIGN §3.5), so the person keeps their referent after getting a job."""
+    referent (DESIGN §3.5), so the person keeps their referent after getting a job. Check-ins fall
+    on working days, at `checkin_time` (Paris; 10:00 by default)."""
 
     access.require(access.can_record_employment(actor, pathway), actor, pathway)
     _require_open(pathway)
@@ -630,7 +752,7 @@ def record_employment(
         pathway.employment_contract_type = EmploymentContractType(contract_type)
         pathway.employer = employer
         pathway.job_title = job_title
-        plan_checkins(pathway, started_on, now=now)
+        plan_checkins(pathway, started_on, now=now, at=checkin_time)
         record_event(actor, "pathway.employment_recorded", object_type="pathway", object_id=pathway.id,
                      pathway=pathway, at=now,
                      details={"contract_type": pathway.employment_contract_type.value,

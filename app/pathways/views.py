@@ -31,22 +31,27 @@ from app.pathways.models import (
     ContractKind,
     EmploymentContractType,
     JoinRequestStatus,
+    NoteType,
     Orientation,
     Pathway,
     Stage,
     Visibility,
 )
 from app.pathways.schemas import (
+    RIGHT_LABELS,
+    RIGHTS,
     AssignReferentSchema,
-    BeneficiarySchema,
     CloseSchema,
     ConsentSchema,
     ContractSchema,
     EmploymentSchema,
+    EntryEditSchema,
     EntrySchema,
+    IdentityFormSchema,
     JoinAnswerSchema,
     JoinRequestSchema,
     OrientSchema,
+    PersonFormSchema,
     TeamMemberSchema,
 )
 from app.transaction import unit_of_work
@@ -144,6 +149,9 @@ def record(pathway_id: int) -> ResponseReturnValue:
     if view.level < access.RecordAccess.SHARED:
         return render_template("pathways/existence.html", view=view)
     tab = request.args.get("onglet") if request.args.get("onglet") in TABS else "synthese"
+    note_type = _enum_arg(NoteType, "type")
+    if note_type is not None:  # « Journal » filtered by note type (events and meetings are not notes)
+        view.journal = [item for item in view.journal if item.details.get("note_type") == note_type.value]
     return render_template(
         "pathways/record.html",
         view=view,
@@ -153,6 +161,9 @@ def record(pathway_id: int) -> ResponseReturnValue:
         tabs=TABS,
         now=utcnow(),
         visibility_choices=choices(Visibility),
+        note_types=choices(NoteType),
+        note_type=note_type,
+        right_labels=RIGHT_LABELS,
     )
 
 
@@ -162,21 +173,30 @@ def record(pathway_id: int) -> ResponseReturnValue:
 @bp.route("/personnes/nouvelle", methods=["GET", "POST"])
 @login_required
 def create_person() -> ResponseReturnValue:
-    form = FormPage({"become_referent": "1"}, schema=BeneficiarySchema())
+    form = FormPage({"become_referent": "1"}, schema=PersonFormSchema())
     matches: list[services.DuplicateMatch] = []
     if form.submitted:
-        data = form.parse(BeneficiarySchema(), extra=("become_referent",))
+        data = form.parse(PersonFormSchema(), extra=("become_referent",))
         if data is not None:
+            data.pop("duplicate_reason", None)  # passed on its own below
             data.pop(
                 "rights", None
             )  # not asked here; create_beneficiary sets it (and refuses a second value)
-            if request.form.get("confirm") != "1":
-                # A deliberate, audited answer: exact identifiers only; a record not shared with
-                # the user is told as « a pathway exists, led by … », never by name (DESIGN §3.3).
+            confirmed = request.form.get("confirm") == "1"
+            reason = (request.form.get("duplicate_reason") or "").strip()  # validated by the schema
+            if not confirmed or not reason:
+                # A deliberate, audited answer (DESIGN §3.3): a record not shared with the user is
+                # told as « a pathway exists, led by … », never by name, and never for a name alone.
                 matches = services.check_duplicates(current_user, data)
+                if matches and confirmed:
+                    form.errors = {"duplicate_reason": ["Indiquez pourquoi il s'agit d'une autre personne."]}
+                    form.message = "Le formulaire contient des erreurs : corrigez les champs signalés."
+                    form.status = 422
             if not matches:
                 referent = current_user if request.form.get("become_referent") == "1" else None
-                if form.run(lambda: services.create_beneficiary(current_user, data, referent=referent)):
+                if form.run(lambda: services.create_beneficiary(
+                    current_user, data, referent=referent, duplicate_reason=reason if confirmed else None
+                )):
                     flash(f"Le dossier de {data['first_name']} {data['last_name']} est créé.", "success")
                     return redirect(record_url(form.result.id))
     return render_template("pathways/create_person.html", form=form, matches=matches), form.status
@@ -382,12 +402,64 @@ def add_entry(pathway_id: int) -> ResponseReturnValue:
             body=d["body"],
             visibility=d["visibility"],
             occurred_at=d.get("occurred_at"),
+            note_type=d.get("note_type"),
         ),
         datetime_fields=("occurred_at",),
     ):
         flash("La note est ajoutée au journal.", "success")
         return redirect(record_url(pathway.id, "journal"))
-    return _action_page("pathways/entry.html", pathway, form, choices=choices(Visibility))
+    return _action_page("pathways/entry.html", pathway, form, choices=choices(Visibility),
+                        note_types=choices(NoteType))
+
+
+@bp.route("/journal/<id:entry_id>/corriger", methods=["GET", "POST"])
+@login_required
+def edit_entry(entry_id: int) -> ResponseReturnValue:
+    """« Corriger la note »: a new version, the previous one kept and shown on the record."""
+    entry, pathway = services.get_entry_or_404(current_user, entry_id)
+    access.require(access.can_correct_entry(current_user, entry, pathway), current_user, pathway,
+                   "Seul l'auteur de la note peut la corriger.")
+    author = access.can_edit_entry(current_user, entry, pathway)
+    form = FormPage({"body": entry.body, "visibility": entry.visibility.value,
+                     "note_type": entry.note_type.value if entry.note_type else ""}, schema=EntryEditSchema())
+
+    def correct(data: dict[str, Any]) -> Any:
+        if not author:  # someone else than the author only narrows who reads it (the form shows no text)
+            data = {"visibility": data.get("visibility")}
+        return services.edit_entry(current_user, entry, data, expected_version=form.expected_version)
+
+    if form.submitted and form.submit(EntryEditSchema(), correct):
+        flash("La note est corrigée ; sa version précédente reste consultable au journal.", "success")
+        return redirect(record_url(pathway.id, "journal", anchor=f"note-{entry.id}"))
+    visibilities = [c for c in choices(Visibility)
+                    if access.can_set_entry_visibility(current_user, entry, pathway, c[0]) or c[0] == entry.visibility]
+    return _action_page("pathways/edit_entry.html", pathway, form, entry=entry, author=author,
+                        choices=visibilities, note_types=choices(NoteType))
+
+
+@bp.route("/parcours/<id:pathway_id>/identite", methods=["GET", "POST"])
+@login_required
+def edit_identity(pathway_id: int) -> ResponseReturnValue:
+    """« Modifier l'identité et les coordonnées »: the person's identity, contact and rights."""
+    pathway = access.pathway_for(current_user, pathway_id, access.can_edit_identity)
+    person = pathway.beneficiary
+    values = {name: getattr(person, name) for name in services.IDENTITY_FIELDS}
+    values["birth_date"] = person.birth_date.isoformat() if person.birth_date else None
+    form = FormPage(values, schema=IdentityFormSchema())
+    if form.submitted:
+        form.values.setdefault("rights", [])
+        if isinstance(form.values["rights"], str):
+            form.values["rights"] = [form.values["rights"]]
+
+    def save(data: dict[str, Any]) -> Any:
+        data.setdefault("rights", [])  # no box ticked: no right any more
+        return services.update_beneficiary(current_user, person.id, data, expected_version=form.expected_version)
+
+    if form.submitted and form.submit(IdentityFormSchema(), save, list_fields=("rights",)):
+        flash("L'identité et les coordonnées sont mises à jour.", "success")
+        return redirect(record_url(pathway.id))
+    return _action_page("pathways/identity.html", pathway, form,
+                        rights=[(code, RIGHT_LABELS[code]) for code in RIGHTS])
 
 
 @bp.route("/parcours/<id:pathway_id>/emploi", methods=["GET", "POST"])

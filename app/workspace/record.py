@@ -21,7 +21,16 @@ from app.barriers.models import Barrier, BarrierStatus, Referral
 from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.meetings.models import Meeting, MeetingStatus
-from app.pathways.models import Consent, Contract, Pathway, PathwayMember, ReferentAssignment, TeamJoinRequest
+from app.pathways.models import (
+    Consent,
+    Contract,
+    Entry,
+    EntryVersion,
+    Pathway,
+    PathwayMember,
+    ReferentAssignment,
+    TeamJoinRequest,
+)
 from app.pathways.queries import pending_join_requests
 from app.workspace.timeline import TimelineItem, timeline
 
@@ -61,6 +70,8 @@ class RecordView:
     journal: list[TimelineItem] = field(default_factory=list)
     team_candidates: list[Agency] = field(default_factory=list)
     join_requests: list[TeamJoinRequest] = field(default_factory=list)
+    correctable_entries: set[int] = field(default_factory=set)  # « Corriger » offered on these notes
+    entry_history: dict[int, list[EntryVersion]] = field(default_factory=dict)  # previous versions
 
     @property
     def next_meeting(self) -> MeetingRow | None:
@@ -174,6 +185,7 @@ def load_record(actor: User, pathway: Pathway, *, limit: int = 200) -> RecordVie
     view.upcoming.sort(key=lambda m: m.scheduled_at)
 
     view.journal = timeline(actor, pathway, limit=limit)
+    _entry_corrections(actor, view)
     view.join_requests = pending_join_requests(actor, pathway)
     if view.can_manage:
         member_ids = {m.agency_id for m in view.members} | {pathway.lead_agency_id}
@@ -187,3 +199,23 @@ def load_record(actor: User, pathway: Pathway, *, limit: int = 200) -> RecordVie
             if a.id not in member_ids
         ]
     return view
+
+
+def _entry_corrections(actor: User, view: RecordView) -> None:
+    """Which notes of the journal the reader may correct, and the previous versions of the corrected
+    ones the reader may see (one query, only when a note was corrected)."""
+    notes = [item for item in view.journal if item.kind == "entry"]
+    view.correctable_entries = access.correctable_entry_ids(actor, view.pathway, [
+        (item.object_id, item.details["entry_kind"], item.details["author_id"], item.visibility) for item in notes
+    ])
+    edited = [item.object_id for item in notes if item.details.get("edited_at")]
+    if not edited:
+        return
+    for version in db.session.scalars(
+        sa.select(EntryVersion)
+        .join(Entry, Entry.id == EntryVersion.entry_id)
+        .join(Pathway, Pathway.id == Entry.pathway_id)
+        .where(EntryVersion.entry_id.in_(edited), access.visible_entry_versions_clause(actor))
+        .order_by(EntryVersion.entry_id, EntryVersion.version.desc())
+    ):
+        view.entry_history.setdefault(version.entry_id, []).append(version)

@@ -70,8 +70,11 @@ def _entries(actor: User, pathway: Pathway, limit: int) -> list[TimelineItem]:
         .limit(limit)
     ).all()
     return [
-        TimelineItem("entry", entry.occurred_at, label(entry.kind), entry.body, who.full_name, where.name,
-                     entry.visibility, entry.id)
+        TimelineItem("entry", entry.occurred_at, label(entry.note_type) if entry.note_type else label(entry.kind),
+                     entry.body, who.full_name, where.name, entry.visibility, entry.id,
+                     {"note_type": entry.note_type.value if entry.note_type else None,
+                      "edited_at": entry.edited_at.isoformat() if entry.edited_at else None,
+                      "entry_kind": entry.kind.value, "author_id": entry.author_id})
         for entry, who, where in rows
     ]
 

@@ -14,7 +14,7 @@ from app.pathways.views import StageSchema
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 PAGES = {
-    "pathways/create_person.html": pathways.BeneficiarySchema,
+    "pathways/create_person.html": pathways.PersonFormSchema,
     "pathways/orient.html": pathways.OrientSchema,
     "pathways/stage.html": StageSchema,
     "pathways/hand_over.html": pathways.AssignReferentSchema,

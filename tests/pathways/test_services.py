@@ -286,7 +286,8 @@ def test_return_to_work_plans_checkins_with_the_same_referent(world: World) -> N
         .where(Meeting.pathway_id == world.pathway.id, Meeting.kind == MeetingKind.CHECKIN)
         .order_by(Meeting.scheduled_at)
     ).all()
-    assert [m.scheduled_at.date() for m in checkins] == [date(2026, 3, 16), date(2026, 5, 16), date(2026, 8, 16)]
+    # +1, +3, +6 months on working days: Saturday 16 May and Sunday 16 August move to the Monday.
+    assert [m.scheduled_at.date() for m in checkins] == [date(2026, 3, 16), date(2026, 5, 18), date(2026, 8, 17)]
     assert {m.organizer_id for m in checkins} == {world.referent.id}
     assert world.pathway.referent_id == world.referent.id
     # 10:00 Paris time, whatever the season (UTC+1 in March, UTC+2 in May).

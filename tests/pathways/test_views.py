@@ -162,10 +162,13 @@ def test_create_person_warns_of_duplicates_then_creates_on_confirmation(client, 
     data = {"first_name": "Sara", "last_name": "Autre", "caf_number": "1234567"}
     before = _count_people()
     html = text(client.post("/personnes/nouvelle", data=data))
-    assert "Cette personne a déjà un dossier dans le territoire" in html
+    assert "Cette personne a peut-être déjà un dossier dans le territoire" in html
     assert "Sarah Benali" in html and "même numéro allocataire CAF" in html  # shared with colleague's agency
     assert "Créer quand même" in html and _count_people() == before
     response = client.post("/personnes/nouvelle", data={**data, "confirm": "1", "become_referent": "1"})
+    assert response.status_code == 422 and _count_people() == before  # « Créer quand même » asks why
+    response = client.post("/personnes/nouvelle", data={**data, "confirm": "1", "become_referent": "1",
+                                                         "duplicate_reason": "Numéro CAF mal recopié."})
     assert response.status_code == 302
     assert _count_people() == before + 1
     pathway = db.session.scalar(sa.select(Pathway).order_by(Pathway.id.desc()).limit(1))
@@ -180,7 +183,7 @@ def test_duplicate_warning_does_not_name_people_of_unshared_records(client, worl
             "/personnes/nouvelle", data={"first_name": "X", "last_name": "Y", "caf_number": "1234567"}
         )
     )
-    assert "Cette personne a déjà un dossier dans le territoire" in html
+    assert "Cette personne a peut-être déjà un dossier dans le territoire" in html
     assert "Benali" not in html and "dossier n'est pas partagé avec votre structure" in html
     assert "porté par FT Bobigny" in html
 

@@ -64,6 +64,13 @@ RECORD_ROUTES: dict[tuple[str, str], Callable[[World, Ids], str]] = {
     (B + "complete_referral", "POST"): lambda w, r: f"/orientations/{r.referral}/realisee",
     (P + "request_to_join", "POST"): lambda w, r: f"/parcours/{w.pathway.id}/equipe/demande",
     (P + "answer_join_request", "POST"): lambda w, r: f"/equipe/demandes/{r.join}/reponse",
+    (P + "edit_identity", "GET"): lambda w, r: f"/parcours/{w.pathway.id}/identite",
+    (P + "edit_identity", "POST"): lambda w, r: f"/parcours/{w.pathway.id}/identite",
+    (P + "edit_entry", "GET"): lambda w, r: f"/journal/{w.entry_team.id}/corriger",
+    (P + "edit_entry", "POST"): lambda w, r: f"/journal/{w.entry_team.id}/corriger",
+    (M + "reschedule_meeting", "GET"): lambda w, r: f"/rendez-vous/{w.meeting_team.id}/deplacer",
+    (M + "reschedule_meeting", "POST"): lambda w, r: f"/rendez-vous/{w.meeting_team.id}/deplacer",
+    (M + "record_meeting", "POST"): lambda w, r: f"/rendez-vous/{w.meeting_team.id}/renseigner",
 }
 
 # Personal pages (my caseload, my agenda, creating a person): never about someone else's record.
@@ -73,6 +80,7 @@ PERSONAL_ROUTES: dict[tuple[str, str], str] = {
     (P + "create_person", "GET"): "/personnes/nouvelle",
     (P + "create_person", "POST"): "/personnes/nouvelle",
     (M + "agenda", "GET"): "/agenda",
+    (M + "agenda", "GET week"): "/agenda?semaine=2026-12-07",
     (M + "issue_feed", "POST"): "/agenda/abonnement",
     (M + "revoke_feed", "POST"): "/agenda/abonnement/revoquer",
     (M + "feed", "GET"): "/agenda/jeton-inconnu.ics",

@@ -34,7 +34,7 @@ def test_an_unshared_match_tells_only_that_a_pathway_exists_and_who_leads_it(cli
     assert "Benali" not in html and "Sarah" not in html
     assert "Demander à rejoindre l'équipe de suivi" in html
     [event] = _checks(world.outsider)
-    assert event.details["criteria"] == ["caf_number"]
+    assert event.details["criteria"] == ["similar_name", "caf_number"]  # the name is looked at too
     assert event.details["pathway_ids"] == [world.pathway.id]
     assert "1234567" not in str(event.details)  # the criteria, never the values
 
