@@ -106,9 +106,15 @@ def signed_in(browser: Any, base_url: str, email: str | None) -> Iterator[Any]:
 
 
 def assert_fits(page: Any, width: int) -> None:
-    scroll, client = page.evaluate(
+    """The page does not scroll sideways; on a laptop, no table even scrolls inside its region (every
+    column, « Alertes », « Annuler », « Répondre », is on screen)."""
+    scroll, client, tables = page.evaluate(
         "() => [Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),"
-        " document.documentElement.clientWidth]")
+        " document.documentElement.clientWidth,"
+        " [...document.querySelectorAll('.fr-table__container')].filter((c) => c.offsetParent"
+        "   && c.scrollWidth > c.clientWidth + 1).map((c) => c.getAttribute('aria-label'))]")
+    if width >= 1366:
+        assert not tables, f"{page.url}: at {width} px these tables scroll inside their region: {tables}"
     if scroll <= client:
         return
     result = page.evaluate(_OVERFLOW)  # only to name the culprits
