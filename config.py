@@ -11,6 +11,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+BRAND_KINDS = ("etat", "operateur")  # a State service, or another operator (neutral header)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -132,8 +133,28 @@ class Config:
         self.ACCOUNT_THROTTLE_MINUTES = env_int("ACCOUNT_THROTTLE_MINUTES", 15)
         self.PASSWORD_RESET_RATE_LIMIT = env.get("PASSWORD_RESET_RATE_LIMIT", "3 per hour")
 
+        # Who runs this Parcours, for the header and the legal pages (« Mentions légales »,
+        # « Données personnelles », « Accessibilité »). The Marianne block (« République
+        # Française ») is reserved for State services: BRAND_KIND=etat shows it; the default,
+        # « operateur », shows a neutral header with OPERATOR_NAME (a conseil départemental runs
+        # Parcours for its territory: it is the honest default of the demo). The other values are
+        # printed as given on the legal pages; the defaults say « à compléter ».
+        self.BRAND_KIND = env.get("BRAND_KIND", "operateur").strip().lower()
+        self.OPERATOR_NAME = env.get("OPERATOR_NAME", "Département de démonstration")
+        self.OPERATOR_ADDRESS = env.get("OPERATOR_ADDRESS", "adresse de l'hôtel du département à compléter")
+        self.PUBLICATION_DIRECTOR = env.get(
+            "PUBLICATION_DIRECTOR", "le président ou la présidente du conseil départemental (nom à compléter)"
+        )
+        self.HOSTING_PROVIDER = env.get("HOSTING_PROVIDER", "hébergeur à compléter (raison sociale, adresse, téléphone)")
+        self.DPO_CONTACT = env.get("DPO_CONTACT", "délégué à la protection des données du département (adresse à compléter)")
+        self.ACCESSIBILITY_CONTACT = env.get(
+            "ACCESSIBILITY_CONTACT", "référent accessibilité du département (adresse à compléter)"
+        )
+
     def validate(self) -> None:
-        """Refuse to start when misconfigured (overridden in production)."""
+        """Refuse to start when misconfigured (production adds its own checks)."""
+        if self.BRAND_KIND not in BRAND_KINDS:
+            raise RuntimeError(f"BRAND_KIND must be one of {', '.join(BRAND_KINDS)}, not {self.BRAND_KIND!r}.")
 
 
 class DevelopmentConfig(Config):
@@ -166,6 +187,7 @@ class ProductionConfig(Config):
         self.HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
 
     def validate(self) -> None:
+        super().validate()
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
             raise RuntimeError(

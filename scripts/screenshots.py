@@ -3,7 +3,9 @@
 Usage (a seeded demo database, e.g. `flask seed-demo`, served at BASE_URL):
     .venv/bin/python scripts/screenshots.py [BASE_URL]
 Without BASE_URL, the script seeds a throwaway SQLite demo database and serves it itself.
-Saves docs/screenshots/portefeuille.png and docs/screenshots/dossier.png (chromium via Playwright).
+Saves PNGs in docs/screenshots/ (chromium via Playwright): the desktop pages at 1366 px
+(portefeuille, dossier, dossier-freins, dossier-rendez-vous, alertes, partenaire, pilotage,
+accessibilite) and the same pages on a 390 px phone (mobile-*.png), as the README shows them.
 """
 
 from __future__ import annotations
@@ -43,6 +45,30 @@ def _serve_demo() -> str:
     return f"http://127.0.0.1:{server.server_port}"
 
 
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+PHONE_MAX_HEIGHT = 2400  # a phone screenshot shows the first screens, not a 10 000 px ribbon
+PARTNERS = ("partenaire.ccas@demo.parcours.fr", "partenaire.asso@demo.parcours.fr", "partenaire.caf@demo.parcours.fr")
+
+
+def _login(page, email: str) -> None:
+    page.goto("/connexion")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.locator("#champ-password").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state()
+
+
+def _shot(page, name: str, *, phone: bool = False, full_page: bool = True) -> None:
+    path = str(OUT / f"{name}.png")
+    if phone:
+        height = min(page.evaluate("() => document.documentElement.scrollHeight"), PHONE_MAX_HEIGHT)
+        page.screenshot(path=path, full_page=True, clip={"x": 0, "y": 0, "width": PHONE["width"], "height": height})
+    else:
+        page.screenshot(path=path, full_page=full_page)
+    print(f"  {name}.png")
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -52,28 +78,57 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
-        page = browser.new_page(base_url=base, locale="fr-FR", viewport={"width": 1280, "height": 900})
-        page.goto("/connexion")
-        page.get_by_label("Adresse électronique").fill(EMAIL)
-        page.locator("#champ-password").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
+
+        def session(email: str, viewport: dict[str, int]):
+            context = browser.new_context(base_url=base, locale="fr-FR", viewport=viewport)
+            page = context.new_page()
+            _login(page, email)
+            return context, page
+
+        # The referent: desktop, then phone.
+        context, page = session(EMAIL, DESKTOP)
         page.goto("/portefeuille")
-        page.screenshot(path=str(OUT / "portefeuille.png"), full_page=True)
-        page.locator("#portefeuille tbody a").first.click()
-        page.wait_for_load_state()
-        page.screenshot(path=str(OUT / "dossier.png"), full_page=True)
+        _shot(page, "portefeuille")
+        record = page.locator("#portefeuille tbody a[href^='/parcours/']").first.get_attribute("href").split("?")[0]
+        page.goto(record)
+        _shot(page, "dossier")
         page.get_by_role("tab", name="Freins").click()
-        page.screenshot(path=str(OUT / "dossier-freins.png"), full_page=True)
+        _shot(page, "dossier-freins")
+        page.get_by_role("tab", name="Rendez-vous").click()
+        _shot(page, "dossier-rendez-vous")
         page.goto("/alertes")
-        page.screenshot(path=str(OUT / "alertes.png"), full_page=False)
-        page.get_by_role("button", name="Se déconnecter").first.click()
-        page.goto("/connexion")
-        page.get_by_label("Adresse électronique").fill(MANAGER_EMAIL)
-        page.locator("#champ-password").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
+        _shot(page, "alertes", full_page=False)
+        page.goto("/accessibilite")
+        _shot(page, "accessibilite", full_page=False)
+        context.close()
+        context, page = session(EMAIL, PHONE)
+        page.goto("/portefeuille")
+        _shot(page, "mobile-portefeuille", phone=True)
+        page.goto(record + "?onglet=rendez-vous")
+        _shot(page, "mobile-dossier-rendez-vous", phone=True)
+        context.close()
+
+        # A partner with requests to answer (« Répondre »).
+        for partner in PARTNERS:
+            context, page = session(partner, DESKTOP)
+            page.goto("/portefeuille?onglet=structure")
+            if page.locator("a[href$='/reponse']").count():
+                _shot(page, "partenaire")
+                page.set_viewport_size(PHONE)
+                _shot(page, "mobile-partenaire", phone=True)
+                context.close()
+                break
+            context.close()
+
+        # The manager: « Pilotage ».
+        context, page = session(MANAGER_EMAIL, DESKTOP)
         page.goto("/pilotage")
         page.wait_for_function("() => !!window.Chart")
-        page.screenshot(path=str(OUT / "pilotage.png"), full_page=True)
+        _shot(page, "pilotage")
+        page.set_viewport_size(PHONE)
+        page.goto("/pilotage")
+        _shot(page, "mobile-pilotage", phone=True)
+        context.close()
         browser.close()
     print(f"Screenshots saved in {OUT}")
 

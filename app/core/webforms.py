@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
-from marshmallow import Schema
+from marshmallow import Schema, validate
 
 from app.core.timefmt import input_datetime
 from app.errors import Conflict, ValidationError
@@ -75,6 +75,14 @@ class FormPage:
 
     def hint(self, name: str) -> str | None:
         return getattr(self.schema, "HINTS", {}).get(name)
+
+    def max_length(self, name: str) -> int | None:
+        """The schema's longest accepted text for the field (its `validate.Length(max=…)`), so the
+        page can say it before a refusal (« 500 caractères maximum ») and set `maxlength`."""
+        field = getattr(self.schema, "fields", {}).get(name)
+        validators = getattr(field, "validators", None) or ()
+        limits = [v.max for v in validators if isinstance(v, validate.Length) and v.max is not None]
+        return min(limits) if limits else None
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self.values.get(name)
