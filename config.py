@@ -145,8 +145,8 @@ class Config:
         self.PUBLICATION_DIRECTOR = env.get(
             "PUBLICATION_DIRECTOR", "le président ou la présidente du conseil départemental (nom à compléter)"
         )
-        self.HOSTING_PROVIDER = env.get("HOSTING_PROVIDER", "hébergeur à compléter (raison sociale, adresse, téléphone)")
-        self.DPO_CONTACT = env.get("DPO_CONTACT", "délégué à la protection des données du département (adresse à compléter)")
+        self.HOSTING_PROVIDER = env.get("HOSTING_PROVIDER", "hébergeur à compléter (raison sociale, adresse, téléphone)")  # noqa: E501
+        self.DPO_CONTACT = env.get("DPO_CONTACT", "délégué à la protection des données du département (adresse à compléter)")  # noqa: E501
         self.ACCESSIBILITY_CONTACT = env.get(
             "ACCESSIBILITY_CONTACT", "référent accessibilité du département (adresse à compléter)"
         )
