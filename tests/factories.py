@@ -41,6 +41,7 @@ from app.pathways.models import (
     EmploymentContractType,
     Entry,
     EntryKind,
+    EntryVersion,
     JoinRequestStatus,
     Orientation,
     Pathway,
@@ -349,6 +350,24 @@ class EntryFactory(_OfPathway):
     body = factory.Sequence(lambda n: f"Note de suivi n° {n}.")
     occurred_at = factory.LazyFunction(lambda: _days_ago(3))
     created_at = factory.SelfAttribute("occurred_at")
+
+
+class EntryVersionFactory(BaseFactory):
+    """The version a note had before its author corrected it."""
+
+    class Meta:
+        model = EntryVersion
+        exclude = ("entry",)  # no relationship to it on the model
+
+    entry = factory.SubFactory(EntryFactory, version=2)
+    entry_id = factory.SelfAttribute("entry.id")
+    territory_id = factory.SelfAttribute("entry.territory_id")
+    version = 1
+    body = "Première rédaction de la note."
+    visibility = factory.SelfAttribute("entry.visibility")
+    written_at = factory.SelfAttribute("entry.created_at")
+    replaced_at = factory.LazyFunction(lambda: _days_ago(1))
+    replaced_by_id = factory.SelfAttribute("entry.author_id")
 
 
 # ---- meetings, barriers, referrals ---------------------------------------------------------------

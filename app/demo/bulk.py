@@ -81,7 +81,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "contract": ("id", "territory_id", "pathway_id", "kind", "signed_on", "starts_on", "ends_on",
                  "recorded_by_id", "created_at", "updated_at", "version"),
     "entry": ("id", "territory_id", "pathway_id", "author_id", "author_agency_id", "kind", "visibility",
-              "body", "occurred_at", "created_at"),
+              "body", "occurred_at", "created_at", "version"),
     "meeting": (
         "id", "territory_id", "pathway_id", "organizer_id", "agency_id", "kind", "scheduled_at",
         "duration_minutes", "channel", "location", "status", "notes", "notes_visibility", "recorded_at",

@@ -16,7 +16,7 @@ class JournalMixin:
         occurred_at = max(min(occurred_at, self.end_at), self.started_at)
         self.w.add("entry", (  # bulk.COLUMNS["entry"]
             self.w.new_id("entry"), self.tid, self.pid, author, agency, kind, visibility, body, occurred_at,
-            min(occurred_at + timedelta(minutes=self.rng.randint(1, 240)), self.s.now),
+            min(occurred_at + timedelta(minutes=self.rng.randint(1, 240)), self.s.now), 1,
         ))
 
     def _entries(self, oriented_at: datetime | None) -> None:
