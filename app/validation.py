@@ -27,6 +27,7 @@ _FRENCH_MESSAGES: dict[type[fields.Field], dict[str, str]] = {
         "invalid_awareness": "Date et heure invalides.",
         "format": "Date et heure invalides.",
     },
+    fields.Time: {"invalid": "Heure invalide (format attendu : HH:MM).", "format": "Heure invalide."},
     fields.Email: {"invalid": "Adresse électronique invalide."},
     fields.Enum: {"unknown": "Choix invalide."},
     fields.List: {"invalid": "Liste attendue."},

@@ -121,8 +121,10 @@ def _finish_request(response: Response) -> Response:
 
 def _user_id() -> int | None:
     """The signed-in user's id when the request loaded it (never loads it only to log it)."""
-    user = g.get("_login_user")
-    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    # Only a mapped user has an identity (the anonymous user is not one); after a commit the
+    # instance is expired, its identity is still known without reloading it.
+    state = sa.inspect(g.get("_login_user"), raiseerr=False)
+    return state.identity[0] if state is not None and state.identity else None
 
 
 # --- logging ------------------------------------------------------------------------------------

@@ -272,7 +272,10 @@ class EmploymentSchema(BaseSchema):
     contract_type = fields.Enum(EmploymentContractType, by_value=True, required=True)
     employer = fields.String(required=True, validate=validate.Length(min=1, max=160))
     job_title = fields.String(allow_none=True, validate=validate.Length(max=160))
-    checkin_time = fields.Time(allow_none=True, load_default=None)
+    checkin_time = fields.Time(
+        allow_none=True, load_default=None,
+        metadata={"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "example": "10:00"},
+    )
 
 
 class CloseSchema(BaseSchema):

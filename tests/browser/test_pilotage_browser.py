@@ -85,7 +85,7 @@ def test_manager_lands_on_pilotage_filters_and_hands_over_with_a_note(
     assert tile.get_by_role("link", name="Logement : 1").is_visible()  # its breakdown
     assert_accessible(browser_page)
 
-    browser_page.get_by_label("Référent").select_option(str(referent.id))
+    browser_page.get_by_label("Référent", exact=True).select_option(str(referent.id))
     browser_page.get_by_role("button", name="Filtrer").click()
     browser_page.wait_for_load_state()
     notice = browser_page.locator(".parcours-filtered")

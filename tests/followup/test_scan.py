@@ -215,7 +215,9 @@ def test_checkins_after_return_to_work_then_closure_proposed(referent) -> None:
                                now=paris(2026, 2, 3))
     checkins = db.session.scalars(sa.select(Meeting).where(
         Meeting.pathway_id == pathway.id, Meeting.kind == MeetingKind.CHECKIN).order_by(Meeting.scheduled_at)).all()
-    first, second, third = checkins  # 2 March, 2 May, 2 August, 10:00 Paris
+    first, second, third = checkins  # 1, 3 and 6 months after: 2 March, 2 May, 2 August, 10:00 Paris…
+    # …on working days: Saturday 2 May and Sunday 2 August move to the Monday after.
+    assert [c.scheduled_at for c in checkins] == [paris(2026, 3, 2, 10), paris(2026, 5, 4, 10), paris(2026, 8, 3, 10)]
     kind = AlertKind.CHECKIN_OVERDUE
     # No regular follow-up alert while in employment: the check-ins are the follow-up.
     assert AlertKind.FOLLOW_UP_OVERDUE not in kinds_at(pathway, paris(2026, 3, 4, 23))
@@ -225,17 +227,17 @@ def test_checkins_after_return_to_work_then_closure_proposed(referent) -> None:
     meetings.record_meeting(referent, first, status=MeetingStatus.HELD, now=paris(2026, 3, 5, 9))
     assert kind not in kinds_at(pathway, paris(2026, 3, 5, 10))
     # A missed check-in stays flagged until a meeting is held.
-    meetings.record_meeting(referent, second, status=MeetingStatus.MISSED, now=paris(2026, 5, 2, 11))
-    assert kind in kinds_at(pathway, paris(2026, 5, 6))
-    hold(referent, pathway, paris(2026, 5, 7, 10))
-    assert kind not in kinds_at(pathway, paris(2026, 5, 7, 12))
-    assert AlertKind.CLOSURE_PROPOSED not in kinds_at(pathway, paris(2026, 8, 1))
-    meetings.record_meeting(referent, third, status=MeetingStatus.HELD, now=paris(2026, 8, 2, 11))
-    assert AlertKind.CLOSURE_PROPOSED in kinds_at(pathway, paris(2026, 8, 2, 12))
+    meetings.record_meeting(referent, second, status=MeetingStatus.MISSED, now=paris(2026, 5, 4, 11))
+    assert kind in kinds_at(pathway, paris(2026, 5, 8))
+    hold(referent, pathway, paris(2026, 5, 11, 10))
+    assert kind not in kinds_at(pathway, paris(2026, 5, 11, 12))
+    assert AlertKind.CLOSURE_PROPOSED not in kinds_at(pathway, paris(2026, 8, 2))
+    meetings.record_meeting(referent, third, status=MeetingStatus.HELD, now=paris(2026, 8, 3, 11))
+    assert AlertKind.CLOSURE_PROPOSED in kinds_at(pathway, paris(2026, 8, 3, 12))
     assert pathway.is_open  # proposed, never closed silently
     from app.pathways.models import ClosureReason
 
-    pathways.close_pathway(referent, pathway, reason=ClosureReason.EMPLOYMENT_SUSTAINED, now=paris(2026, 8, 3))
+    pathways.close_pathway(referent, pathway, reason=ClosureReason.EMPLOYMENT_SUSTAINED, now=paris(2026, 8, 4))
     assert open_alerts(pathway) == []
     assert kinds_at(pathway, paris(2026, 12, 1)) == set()
 
