@@ -504,7 +504,8 @@ GOLDEN_COUNTS = {
     "pathway": 71, "pathway_member": 85, "referent_assignment": 68, "referral": 34, "territory": 2,
     "user_account": 13,
 }
-GOLDEN_CHECKSUM = "2a9f65a5d935dec220d63577f62ac55c4814dc293a33147fc050a696ad2822b5"  # entry.note_type/version/edited_at, beneficiary.duplicate_reason (all empty in the demo)
+# Recorded anew with entry.note_type/version/edited_at and beneficiary.duplicate_reason (empty in the demo).
+GOLDEN_CHECKSUM = "2a9f65a5d935dec220d63577f62ac55c4814dc293a33147fc050a696ad2822b5"
 
 
 def _id_table(column: sa.Column) -> str | None:

@@ -4,12 +4,11 @@ required handover note, the new referent told, eligible referents with their cas
 
 from __future__ import annotations
 
-import re
-
 import csv
 import email
 import email.policy
 import io
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
