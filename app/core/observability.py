@@ -114,6 +114,7 @@ def _finish_request(response: Response) -> Response:
             "status": response.status_code,
             "duration_ms": round(seconds * 1000, 1),
             "user_id": _user_id(),
+            "request_id": request_id(),
         },
     )
     return response
@@ -158,14 +159,65 @@ def configure_logging(app: Flask) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+def describe_database_error(exc: BaseException) -> str:
+    """A database error without its data: PostgreSQL's message quotes the failing row (« Failing
+    row contains (…, Dupont, …) », « Key (email)=(…) already exists »), which `hide_parameters`
+    does not hide. Keep the error's class, its SQLSTATE and the constraint, which locate the fault."""
+    original = getattr(exc, "orig", None) or exc
+    parts = [f"{type(original).__module__}.{type(original).__name__}"]
+    code = getattr(original, "pgcode", None) or getattr(original, "sqlite_errorname", None)
+    if code:
+        parts.append(f"code {code}")
+    diag = getattr(original, "diag", None)
+    for label, attribute in (("table", "table_name"), ("colonne", "column_name"), ("contrainte", "constraint_name")):
+        value = getattr(diag, attribute, None) if diag is not None else None
+        if value:
+            parts.append(f"{label} {value}")
+    return ", ".join(parts) + " (détail masqué : il peut citer des données)"
+
+
+def _is_database_error(exc: BaseException | None) -> bool:
+    if exc is None:
+        return False
+    if isinstance(exc, sa.exc.DBAPIError):
+        return True
+    module = type(exc).__module__ or ""
+    return module.startswith(("psycopg2", "sqlite3"))
+
+
+def _format_exception(exc_info: Any) -> str | None:
+    """The traceback of a database error with its message replaced (None: format it as usual)."""
+    import traceback  # only for faults
+
+    _type, value, tb = exc_info
+    if not _is_database_error(value):
+        return None
+    lines = ["Traceback (most recent call last):\n", *traceback.format_tb(tb)]
+    lines.append(f"{type(value).__module__}.{type(value).__name__}: {describe_database_error(value)}")
+    return "".join(lines)
+
+
+class _TextFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return _format_exception(ei) or super().formatException(ei)
+
+
+class _JsonFormatter(JsonFormatter):
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return _format_exception(ei) or super().formatException(ei)
+
+
 def formatter(kind: str) -> logging.Formatter:
+    """The production formatters; a database error's message is never written (see above)."""
     if kind == "json":
-        return JsonFormatter(
+        return _JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             timestamp=False,
+            json_ensure_ascii=False,
         )
-    return logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    return _TextFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+                          defaults={"request_id": "-"})
 
 
 # --- metrics ------------------------------------------------------------------------------------
@@ -283,6 +335,8 @@ def scrub_event(event: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:
     for exception in (event.get("exception") or {}).get("values", []) or []:
         for frame in (exception.get("stacktrace") or {}).get("frames", []) or []:
             frame.pop("vars", None)
+        if (exception.get("module") or "").startswith(("psycopg2", "sqlite3", "sqlalchemy")):
+            exception["value"] = "détail masqué : il peut citer des données"
     event.pop("extra", None)
     return event
 
