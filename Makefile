@@ -8,14 +8,23 @@ PYTEST := $(BIN)/pytest
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 RESULTS := test-results
 
-.PHONY: help install run serve db seed test test-sqlite test-postgres lint browser screenshots clean
+.PHONY: help install pango run serve db seed test test-sqlite test-postgres lint browser screenshots clean
 
 help:
 	@echo "make run    install, migrate the SQLite database in instance/, load demo data, serve on http://127.0.0.1:5000"
 	@echo "make test   install and run the whole suite on SQLite, then on PostgreSQL when it answers"
 	@echo "make lint   ruff, and import-linter's contracts on the floors of app/ (.importlinter)"
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed pango
+
+# Pango for WeasyPrint (the record as PDF); Debian's chromium brings it too.
+pango:
+	@ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 \
+	      || (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null) \
+	      || echo "Pango could not be installed: the PDF export will answer that it is unavailable"; \
+	  else echo "Pango not found: the PDF export needs it (apt-get install libpango-1.0-0 libpangoft2-1.0-0)"; fi; }
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

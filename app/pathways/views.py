@@ -4,17 +4,20 @@ person, and the actions on a pathway. Each view parses with a schema, calls one 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from anyascii import anyascii
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from marshmallow import fields
+from werkzeug.utils import secure_filename
 
 from app import access
 from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
-from app.core.timefmt import long_date
+from app.core.timefmt import long_date, paris_date
 from app.core.urls import record_url, safe_next
 from app.core.webforms import FormPage, local_input
 from app.db_types import utcnow
@@ -59,7 +62,9 @@ from app.validation import BaseSchema
 from app.validation import page_number as parse_page
 from app.workspace.portfolio import CaseloadFilters, caseload, pathway_ids
 from app.workspace.record import load_record
+from app.workspace.record_pdf import record_pdf
 
+log = logging.getLogger(__name__)
 bp = Blueprint("pathways", __name__)
 
 PER_PAGE = 25
@@ -165,6 +170,30 @@ def record(pathway_id: int) -> ResponseReturnValue:
         note_type=note_type,
         right_labels=RIGHT_LABELS,
     )
+
+
+@bp.get("/parcours/<id:pathway_id>/dossier.pdf")
+@login_required
+def record_as_pdf(pathway_id: int) -> ResponseReturnValue:
+    """The shared record as a PDF to hand to the person: what this reader sees of it, no more."""
+    pathway = access.get_pathway_or_404(current_user, pathway_id, minimum=access.RecordAccess.SHARED)
+    now = utcnow()
+    with unit_of_work():  # audited first: the commit would expire what the document reads
+        record_shown(current_user, "pathway.export.pdf", pathway_ids=[pathway.id], details={"format": "pdf"})
+    try:
+        document = record_pdf(current_user, pathway, now=now, right_labels=RIGHT_LABELS)
+    except OSError:  # WeasyPrint could not load Pango: a server set-up fault, said plainly
+        log.exception("PDF export unavailable (Pango missing?)")
+        flash("Le téléchargement en PDF n'est pas disponible sur ce serveur pour le moment : "
+              "signalez-le à l'administrateur. Le dossier reste consultable et imprimable depuis cette page.",
+              "error")
+        return redirect(record_url(pathway.id))
+    person = pathway.beneficiary
+    name = secure_filename(anyascii(f"dossier-{person.last_name}-{person.first_name}").lower()) or "dossier"
+    response = make_response(document)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{paris_date(now).isoformat()}.pdf"'
+    return response
 
 
 # --- creating a person (with the duplicate warning) ---------------------------------------------

@@ -28,6 +28,7 @@ B = "barriers."
 # (endpoint, method) → URL builder, for the routes about one record.
 RECORD_ROUTES: dict[tuple[str, str], Callable[[World, Ids], str]] = {
     (P + "record", "GET"): lambda w, r: f"/parcours/{w.pathway.id}",
+    (P + "record_as_pdf", "GET"): lambda w, r: f"/parcours/{w.pathway.id}/dossier.pdf",
     (P + "orient", "GET"): lambda w, r: f"/parcours/{w.pathway.id}/orientation",
     (P + "orient", "POST"): lambda w, r: f"/parcours/{w.pathway.id}/orientation",
     (P + "set_stage", "GET"): lambda w, r: f"/parcours/{w.pathway.id}/etape",
