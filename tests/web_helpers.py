@@ -47,3 +47,28 @@ def local_input(moment: datetime) -> str:
 def local_input_in(delta: timedelta) -> str:
     """`local_input` of the real clock's now plus `delta` (forms compare with the real clock)."""
     return local_input(utcnow() + delta)
+
+
+def xlsx_rows(data: bytes) -> list[list[str]]:
+    """The cells of an XLSX's first sheet as text (XlsxWriter's constant-memory mode writes inline
+    strings: no shared-strings table to follow)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    rows = []
+    for row in re.findall(r"<row [^>]*>(.*?)</row>", sheet, flags=re.S):
+        cells = []
+        for cell in re.findall(r"<c [^>]*?(?:/>|>(.*?)</c>)", row, flags=re.S):
+            texts = re.findall(r"<t[^>]*>(.*?)</t>", cell, flags=re.S) or re.findall(r"<v>(.*?)</v>", cell)
+            cells.append(unescape("".join(texts)))
+        rows.append(cells)
+    return rows
+
+
+def body_text(response: Any) -> str:
+    """What a response says, whatever its format: an HTML page, a CSV, or an XLSX's cells."""
+    if response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        return "\n".join("\t".join(row) for row in xlsx_rows(response.get_data()))
+    return text(response)

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from app import access
 from app.audit.services import record_shown
 from app.barriers.models import BarrierCategory
-from app.core import csvexport, timefmt
+from app.core import csvexport, timefmt, xlsxexport
 from app.core.urls import safe_next
 from app.errors import DomainError
 from app.followup import pilotage, queries
@@ -223,13 +223,14 @@ BARRIER_CSV_HEADER = ["Parcours", "Nom", "Prénom", "Étape", "Référent", "Str
                       "Frein", "Catégorie", "Statut", "Échéance", "Structure porteuse"]
 
 
-@bp.get("/pilotage/listes/<name>.csv")
+@bp.get("/pilotage/listes/<name>.csv", defaults={"fmt": "csv"}, endpoint="list_csv")
+@bp.get("/pilotage/listes/<name>.xlsx", defaults={"fmt": "xlsx"}, endpoint="list_xlsx")
 @login_required
-def list_csv(name: str) -> ResponseReturnValue:
+def list_export(name: str, fmt: str) -> ResponseReturnValue:
     _, rows, details = _list(name)
     if name == "freins":
         header = BARRIER_CSV_HEADER
-        lines = (
+        lines = [
             [
                 row.pathway.id,
                 row.beneficiary.last_name,
@@ -244,10 +245,10 @@ def list_csv(name: str) -> ResponseReturnValue:
                 row.owner,
             ]
             for row in rows
-        )
+        ]
     else:
         header = CSV_HEADER
-        lines = (
+        lines = [
             [
                 row.pathway.id,
                 row.beneficiary.last_name,
@@ -260,10 +261,12 @@ def list_csv(name: str) -> ResponseReturnValue:
                 row.detail,
             ]
             for row in rows
-        )
-    filename = f"parcours-{name}-{timefmt.paris_date(_now()).isoformat()}.csv"
+        ]
+    filename = f"parcours-{name}-{timefmt.paris_date(_now()).isoformat()}.{fmt}"
     with unit_of_work():
-        _record_list("pilotage.list.export", rows, details)
+        _record_list("pilotage.list.export", rows, {**details, "format": fmt})
+        if fmt == "xlsx":
+            return xlsxexport.xlsx_response(filename, header, lines, sheet=LISTS[name])
         return csvexport.csv_response(filename, header, lines)
 
 

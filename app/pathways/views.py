@@ -17,6 +17,7 @@ from werkzeug.utils import secure_filename
 from app import access
 from app.audit.services import record_read, record_shown
 from app.barriers.queries import pending_referrals
+from app.core import csvexport, xlsxexport
 from app.core.timefmt import long_date, paris_date
 from app.core.urls import record_url, safe_next
 from app.core.webforms import FormPage, local_input
@@ -25,7 +26,7 @@ from app.extensions import db
 from app.followup.models import AlertKind
 from app.followup.pilotage import caseload_counts
 from app.followup.queries import alerts_computed_at
-from app.labels import choices
+from app.labels import choices, label
 from app.meetings.queries import planned_checkins
 from app.pathways import queries, services
 from app.pathways.models import (
@@ -95,13 +96,17 @@ def _enum_arg(enum_cls: Any, name: str) -> Any:
 # --- « Mon portefeuille » ------------------------------------------------------------------------
 
 
-@bp.get("/portefeuille")
-@login_required
-def portfolio() -> ResponseReturnValue:
+def _portfolio_args() -> tuple[str | None, str, str | None, Stage | None, AlertKind | None]:
     asked = request.args.get("onglet")
     tab = "structure" if asked == "structure" else "moi"
     q = (request.args.get("q") or "").strip()[:100] or None
-    stage, alert = _enum_arg(Stage, "etape"), _enum_arg(AlertKind, "alerte")
+    return asked, tab, q, _enum_arg(Stage, "etape"), _enum_arg(AlertKind, "alerte")
+
+
+@bp.get("/portefeuille")
+@login_required
+def portfolio() -> ResponseReturnValue:
+    asked, tab, q, stage, alert = _portfolio_args()
     page_number = parse_page(request.args)  # 422 naming `page` unless 1..100 000
     filters = CaseloadFilters(scope="team" if tab == "structure" else "mine", q=q, stage=stage, alert=alert)
     page = caseload(current_user, filters, page=page_number, per_page=PER_PAGE)
@@ -138,6 +143,46 @@ def portfolio() -> ResponseReturnValue:
                      details={"list": f"portfolio.{tab}", "page": page.page,
                               "filters": [k for k, v in (("q", q), ("stage", stage), ("alert", alert)) if v]})
     return html
+
+
+EXPORT_HEADER = ["Parcours", "Nom", "Prénom", "Date de naissance", "Étape", "Orientation", "Référent",
+                 "Structure référente", "Dernier entretien", "Prochain rendez-vous", "Freins ouverts",
+                 "Alertes", "Première échéance"]
+
+
+@bp.get("/portefeuille/export.csv", defaults={"fmt": "csv"}, endpoint="portfolio_csv")
+@bp.get("/portefeuille/export.xlsx", defaults={"fmt": "xlsx"}, endpoint="portfolio_xlsx")
+@login_required
+def portfolio_export(fmt: str) -> ResponseReturnValue:
+    """The list as « Mon portefeuille » shows it (same tab, search and filters), every page of it up
+    to the count's cap, for a spreadsheet. Pathways the user may only know exist are left out."""
+    _asked, tab, q, stage, alert = _portfolio_args()
+    filters = CaseloadFilters(scope="team" if tab == "structure" else "mine", q=q, stage=stage, alert=alert)
+    rows = []
+    number = 1
+    while True:
+        page = caseload(current_user, filters, page=number, per_page=100)
+        rows += [row for row in page.items if row.access >= access.RecordAccess.SHARED]
+        if not page.has_next:
+            break
+        number += 1
+    lines = [
+        [
+            row.pathway.id, row.beneficiary.last_name, row.beneficiary.first_name, row.beneficiary.birth_date,
+            row.pathway.stage, row.pathway.orientation, row.referent.full_name if row.referent else "",
+            row.lead_agency.name, row.last_held_at, row.next_meeting_at, row.open_barriers,
+            ", ".join(label(kind) for kind in row.alert_kinds), paris_date(row.first_due_at),
+        ]
+        for row in rows
+    ]
+    filename = f"portefeuille-{'structure' if tab == 'structure' else 'moi'}-{paris_date(utcnow()).isoformat()}.{fmt}"
+    with unit_of_work():
+        record_shown(current_user, "pathway.list.export", pathway_ids=[row.pathway.id for row in rows],
+                     details={"list": f"portfolio.{tab}", "format": fmt,
+                              "filters": [k for k, v in (("q", q), ("stage", stage), ("alert", alert)) if v]})
+        if fmt == "xlsx":
+            return xlsxexport.xlsx_response(filename, EXPORT_HEADER, lines, sheet="Portefeuille")
+        return csvexport.csv_response(filename, EXPORT_HEADER, lines)
 
 
 # --- the record ----------------------------------------------------------------------------------
