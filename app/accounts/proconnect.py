@@ -387,16 +387,16 @@ def complete(pending: object, args: dict[str, str], *, redirect_uri: str) -> Ide
     """Check the callback against the one-use record `pending` (already popped from the session)."""
     if not isinstance(pending, dict) or not isinstance(pending.get("state"), str):
         raise StateError(STATE_MISSING, kind="state_missing")
-    if not hmac.compare_digest(str(args.get("state", "")), pending["state"]):
-        raise StateError(STATE_MISMATCH, kind="state_mismatch")
-    if time.time() - float(pending.get("at") or 0) > PENDING_TTL:
-        raise StateError(STATE_EXPIRED, kind="state_expired")
     error = args.get("error")
-    if error:
+    if error:  # no identity comes with an error: told as is (some providers omit the state there)
         if error == "access_denied":
             raise ProviderRefused(ACCESS_DENIED, kind="access_denied")
         code = "".join(ch for ch in str(error)[:60] if ch.isalnum() or ch in "_-.")
         raise ProviderRefused(PROVIDER_ERROR.format(code=code), kind="provider_error")
+    if not hmac.compare_digest(str(args.get("state", "")), pending["state"]):
+        raise StateError(STATE_MISMATCH, kind="state_mismatch")
+    if time.time() - float(pending.get("at") or 0) > PENDING_TTL:
+        raise StateError(STATE_EXPIRED, kind="state_expired")
     code = args.get("code")
     if not code:
         raise ProConnectError(NO_CODE, kind="no_code")
