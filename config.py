@@ -211,6 +211,13 @@ class ProductionConfig(Config):
             )
         if len(self.SECRET_KEY) < 32 or self.SECRET_KEY == DEV_SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be a random string of at least 32 characters.")
+        proconnect = [self.PROCONNECT_CLIENT_ID, self.PROCONNECT_CLIENT_SECRET, self.PROCONNECT_DISCOVERY_URL]
+        if any(proconnect) and not all(proconnect):
+            raise RuntimeError(
+                "ProConnect needs PROCONNECT_CLIENT_ID, PROCONNECT_CLIENT_SECRET and PROCONNECT_DISCOVERY_URL together."
+            )
+        if self.PROCONNECT_DISCOVERY_URL and not self.PROCONNECT_DISCOVERY_URL.startswith("https://"):
+            raise RuntimeError("PROCONNECT_DISCOVERY_URL must be an https:// address in production.")
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -40,6 +40,7 @@ from app.accounts.sessions import SESSION_KEY
 from app.audit.models import AuditEvent
 from app.db_types import utcnow
 from app.extensions import db
+from config import load_config
 
 # oidc-provider-mock calls Authlib's older server API; those warnings are the mock's, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:authlib")
@@ -627,3 +628,45 @@ def test_logout_return_with_a_wrong_state(client: FlaskClient) -> None:
     response = client.get("/deconnexion/proconnect?state=invente", follow_redirects=True)
     assert response.status_code == 200
     assert "la déconnexion de ProConnect n'a pas été confirmée" in page(response)
+
+
+# --- settings ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def production_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://parcours@db/parcours")
+    for name in ("PROCONNECT_CLIENT_ID", "PROCONNECT_CLIENT_SECRET", "PROCONNECT_DISCOVERY_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_settings_give_the_csp_origin(production_env: pytest.MonkeyPatch) -> None:
+    production_env.setenv("PROCONNECT_CLIENT_ID", "id")
+    production_env.setenv("PROCONNECT_CLIENT_SECRET", "secret")
+    production_env.setenv("PROCONNECT_DISCOVERY_URL", "https://auth.example.fr/api/v2/.well-known/openid-configuration")
+    config = load_config("production")
+    assert config.CSP_FORM_ACTION_ORIGINS == ["https://auth.example.fr"]
+    production_env.delenv("PROCONNECT_DISCOVERY_URL")
+    assert load_config("development").CSP_FORM_ACTION_ORIGINS == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"PROCONNECT_CLIENT_ID": "id"}, "together"),
+        (
+            {"PROCONNECT_CLIENT_ID": "id", "PROCONNECT_CLIENT_SECRET": "s",
+             "PROCONNECT_DISCOVERY_URL": "http://auth.example.fr/.well-known/openid-configuration"},
+            "https://",
+        ),
+    ],
+)
+def test_production_refuses_half_or_plain_http_settings(
+    production_env: pytest.MonkeyPatch, settings: dict[str, str], message: str
+) -> None:
+    for name, value in settings.items():
+        production_env.setenv(name, value)
+    with pytest.raises(RuntimeError, match=message):
+        load_config("production")
