@@ -41,7 +41,7 @@ from joserfc.errors import (
 )
 from joserfc.jwk import KeySet
 
-from app.accounts import sessions
+from app.accounts import sessions, throttle
 from app.accounts.models import User
 from app.accounts.services import SignedIn, find_user_by_email, normalise_email
 from app.audit.services import record_event
@@ -471,6 +471,9 @@ def sign_in(identity: Identity, *, now: datetime, ip_address: str | None, user_a
             user, "user.login", object_type="user", object_id=user.id, at=now, details={"method": "proconnect"}
         )
         key = sessions.add_session(user, now=now, ip_address=ip_address, user_agent=user_agent)
+    # As after a right password: the failed attempts on this address are forgotten. A ProConnect
+    # login is not refused while the address cools down: it proves the identity without a password.
+    throttle.clear_login_failures(user.email)
     return SignedIn(user=user, session_key=key)
 
 

@@ -37,6 +37,7 @@ from app.accounts import proconnect
 from app.accounts.models import User
 from app.accounts.services import deactivate_user
 from app.accounts.sessions import SESSION_KEY
+from app.accounts.throttle import EXTENSION as THROTTLE
 from app.audit.models import AuditEvent
 from app.db_types import utcnow
 from app.extensions import db
@@ -670,3 +671,30 @@ def test_production_refuses_half_or_plain_http_settings(
         production_env.setenv(name, value)
     with pytest.raises(RuntimeError, match=message):
         load_config("production")
+
+
+# --- the per-account throttle --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def throttle_on(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(app.config, "ACCOUNT_THROTTLE_ENABLED", True)
+    app.extensions[THROTTLE].reset()
+    yield
+    app.extensions[THROTTLE].reset()
+
+
+@pytest.mark.usefixtures("throttle_on")
+def test_proconnect_login_while_the_password_cools_down_then_clears_it(
+    client: FlaskClient, fake_provider: FakeProvider, claire: User, password: str
+) -> None:
+    for _ in range(5):
+        client.post("/connexion", data={"email": claire.email, "password": "mauvais-mot-de-passe"})
+    assert client.post("/connexion", data={"email": claire.email, "password": password}).status_code == 429
+
+    fake_provider.identity("sub-claire", claire.email)
+    assert client.get(fake_provider.authorize(start(client))).status_code == 302
+    assert logged_in_as(client) == str(claire.id)
+
+    client.post("/deconnexion")
+    assert client.post("/connexion", data={"email": claire.email, "password": password}).status_code == 302
