@@ -167,6 +167,13 @@ OTHER_IDENTITY = (
 )
 
 
+def same(given: object, expected: str) -> bool:
+    """Constant-time comparison of a value received with the one expected (any text, never raises)."""
+    if not isinstance(given, str):
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
 def _invalid(problem: str) -> InvalidToken:
     return InvalidToken(TOKEN_INVALID.format(problem=TOKEN_PROBLEMS[problem]), kind=f"invalid_{problem}")
 
@@ -378,7 +385,7 @@ def _userinfo(access_token: str, p: Provider, *, client_id: str, sub: str) -> di
         leeway=CLOCK_LEEWAY, iss={"value": p.issuer}, aud={"value": client_id}, sub={"essential": True}
     )
     _validate(registry, claims)
-    if not hmac.compare_digest(str(claims.get("sub", "")), sub):
+    if not same(claims.get("sub"), sub):
         raise _invalid("sub")
     return claims
 
@@ -393,7 +400,7 @@ def complete(pending: object, args: dict[str, str], *, redirect_uri: str) -> Ide
             raise ProviderRefused(ACCESS_DENIED, kind="access_denied")
         code = "".join(ch for ch in str(error)[:60] if ch.isalnum() or ch in "_-.")
         raise ProviderRefused(PROVIDER_ERROR.format(code=code), kind="provider_error")
-    if not hmac.compare_digest(str(args.get("state", "")), pending["state"]):
+    if not same(args.get("state"), pending["state"]):
         raise StateError(STATE_MISMATCH, kind="state_mismatch")
     if time.time() - float(pending.get("at") or 0) > PENDING_TTL:
         raise StateError(STATE_EXPIRED, kind="state_expired")

@@ -2,7 +2,6 @@
 check are wired here, when the blueprint is registered."""
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -18,6 +17,7 @@ from app.accounts.schemas import (
     PasswordChangeSchema,
     PasswordResetRequestSchema,
     PasswordResetSchema,
+    ProConnectCallbackSchema,
 )
 from app.accounts.services import (
     InvalidResetLink,
@@ -200,7 +200,11 @@ def proconnect_callback() -> ResponseReturnValue:
     if not proconnect.is_configured():
         abort(404)
     pending = session.pop(proconnect.PENDING_KEY, None)  # one use, whatever happens next
-    args = {name: request.args.get(name, "")[:2048] for name in ("state", "code", "error")}
+    try:
+        args = ProConnectCallbackSchema().load(request.args.to_dict())
+    except SchemaValidationError as exc:
+        message = next(iter(_form_errors(exc).values()), [proconnect.NO_CODE])[0]
+        return _proconnect_failure(proconnect.ProConnectError(message, kind="bad_callback"))
     try:
         identity = proconnect.complete(pending, args, redirect_uri=_external("accounts.proconnect_callback"))
         signed_in = proconnect.sign_in(
@@ -220,7 +224,7 @@ def proconnect_callback() -> ResponseReturnValue:
 def proconnect_logged_out() -> ResponseReturnValue:
     """Back from ProConnect's end_session_endpoint: the local session was already closed."""
     expected = session.pop(proconnect.LOGOUT_STATE_KEY, None)
-    if isinstance(expected, str) and hmac.compare_digest(request.args.get("state", "")[:200], expected):
+    if isinstance(expected, str) and proconnect.same(request.args.get("state", "")[:200], expected):
         flash(LOGGED_OUT, "success")
     else:  # not our state: say only what is certain
         flash("Vous êtes déconnecté·e de Parcours ; la déconnexion de ProConnect n'a pas été confirmée.", "info")

@@ -467,6 +467,15 @@ def test_wrong_state_is_refused_and_spends_the_pending_one(
         assert proconnect.PENDING_KEY not in session
 
 
+@pytest.mark.parametrize("state", ["%C3%A9-pas-ascii", "", "%FF%FE", "%00"])
+def test_odd_states_are_refused_not_crashed(client: FlaskClient, fake_provider: FakeProvider, state: str) -> None:
+    start(client)
+    response = client.get(f"{CALLBACK}?state={state}&code=the-code")
+    assert response.status_code == 400
+    assert "ne correspond pas à la demande de connexion" in page(response)
+    assert client.get(f"/deconnexion/proconnect?state={state}").status_code == 302
+
+
 def test_callback_without_login_request_is_refused(client: FlaskClient, fake_provider: FakeProvider) -> None:
     response = client.get(CALLBACK + "?code=the-code&state=invente")
     assert response.status_code == 400
@@ -698,3 +707,14 @@ def test_proconnect_login_while_the_password_cools_down_then_clears_it(
 
     client.post("/deconnexion")
     assert client.post("/connexion", data={"email": claire.email, "password": password}).status_code == 302
+
+
+def test_an_oversized_callback_parameter_is_refused_in_french(
+    client: FlaskClient, fake_provider: FakeProvider
+) -> None:
+    start(client)
+    response = client.get(CALLBACK + "?" + urlencode({"state": "x", "code": "c" * 5000}))
+    assert response.status_code == 400
+    assert "La réponse de ProConnect est illisible (paramètre « code » trop long ou invalide)." in page(response)
+    with client.session_transaction() as session:
+        assert proconnect.PENDING_KEY not in session  # spent all the same
