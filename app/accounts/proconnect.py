@@ -45,6 +45,7 @@ from app.accounts import sessions, throttle
 from app.accounts.models import User
 from app.accounts.services import SignedIn, find_user_by_email, normalise_email
 from app.audit.services import record_event
+from app.errors import Conflict
 from app.extensions import db
 from app.transaction import unit_of_work
 
@@ -57,6 +58,7 @@ HTTP_TIMEOUT = 10  # seconds, for every call to the provider
 DISCOVERY_TTL = 3600  # seconds a discovery document (and its keys) is kept
 PENDING_TTL = 600  # seconds a login may take at the provider
 CLOCK_LEEWAY = 60  # seconds of clock difference tolerated on exp / iat
+SUB_MAX_LENGTH = 255  # user_account.proconnect_sub
 
 # Keys in the Flask session.
 PENDING_KEY = "_proconnect_pending"  # state, nonce, PKCE verifier, next: popped at the callback
@@ -228,6 +230,9 @@ def _discover(url: str) -> Provider:
     if any(not isinstance(doc.get(name), str) or not doc.get(name) for name in required):
         log.warning("ProConnect: the discovery document %s lacks one of %s", url, required)
         raise ProviderUnreachable()
+    if not url.startswith(doc["issuer"].rstrip("/") + "/.well-known/"):  # OIDC Discovery §4.3
+        log.warning("ProConnect: the issuer %s is not the one of %s", doc["issuer"], url)
+        raise ProviderUnreachable()
     try:
         keys = KeySet.import_key_set(_get_json(doc["jwks_uri"]))  # type: ignore[arg-type]
     except (JoseError, ValueError, TypeError, KeyError):
@@ -344,7 +349,7 @@ def verify_id_token(token: str, p: Provider, *, client_id: str, nonce: str) -> d
     azp = claims.get("azp")
     if isinstance(claims.get("aud"), list) and len(claims["aud"]) > 1 and azp != client_id:
         raise _invalid("aud")
-    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+    if not isinstance(claims.get("sub"), str) or not 0 < len(claims["sub"]) <= SUB_MAX_LENGTH:
         raise _invalid("malformed")
     return claims
 
@@ -469,19 +474,28 @@ def sign_in(identity: Identity, *, now: datetime, ip_address: str | None, user_a
         link = True
     if not user.is_active_account:
         raise AccountRefused(DEACTIVATED_ACCOUNT, kind="deactivated")
+    try:
+        key = _open_session(user, link=link, sub=identity.sub, now=now, ip_address=ip_address, user_agent=user_agent)
+    except Conflict:  # the same identity linked a moment ago to another account (two first logins at once)
+        raise AccountRefused(OTHER_IDENTITY.format(email=identity.email), kind="other_identity") from None
+    # As after a right password: the failed attempts on this address are forgotten. A ProConnect
+    # login is not refused while the address cools down: it proves the identity without a password.
+    throttle.clear_login_failures(user.email)
+    return SignedIn(user=user, session_key=key)
+
+
+def _open_session(
+    user: User, *, link: bool, sub: str, now: datetime, ip_address: str | None, user_agent: str | None
+) -> str:
     with unit_of_work():
         if link:
-            user.proconnect_sub = identity.sub
+            user.proconnect_sub = sub
             record_event(user, "user.proconnect_linked", object_type="user", object_id=user.id, at=now)
         user.last_login_at = now
         record_event(
             user, "user.login", object_type="user", object_id=user.id, at=now, details={"method": "proconnect"}
         )
-        key = sessions.add_session(user, now=now, ip_address=ip_address, user_agent=user_agent)
-    # As after a right password: the failed attempts on this address are forgotten. A ProConnect
-    # login is not refused while the address cools down: it proves the identity without a password.
-    throttle.clear_login_failures(user.email)
-    return SignedIn(user=user, session_key=key)
+        return sessions.add_session(user, now=now, ip_address=ip_address, user_agent=user_agent)
 
 
 # --- logout ---------------------------------------------------------------------------------------------

@@ -566,6 +566,27 @@ def test_bad_tokens_are_refused(
     assert claire.proconnect_sub is None
 
 
+def test_an_oversized_sub_is_refused(client: FlaskClient, fake_provider: FakeProvider, claire: User) -> None:
+    fake_provider.identity("s" * 300, claire.email)
+    fake_provider.userinfo_claims["sub"] = "s" * 300
+    response = client.get(fake_provider.authorize(start(client)))
+    assert response.status_code == 400
+    assert "le jeton d'identité est illisible ou incomplet" in page(response)
+
+
+def test_a_discovery_document_of_another_issuer_is_refused(
+    client: FlaskClient, fake_provider: FakeProvider, configure: Any
+) -> None:
+    """OIDC Discovery §4.3: the issuer must be the one the discovery URL was built on."""
+    fake_provider.server.expect_request("/ailleurs/.well-known/openid-configuration").respond_with_handler(
+        fake_provider._discovery
+    )
+    configure(fake_provider.issuer + "/ailleurs/.well-known/openid-configuration")
+    response = client.post("/connexion/proconnect")
+    assert response.status_code == 503
+    assert "ProConnect ne répond pas pour le moment" in page(response)
+
+
 def test_token_endpoint_refusal(client: FlaskClient, fake_provider: FakeProvider, claire: User) -> None:
     fake_provider.identity("sub-claire", claire.email)
     callback = fake_provider.authorize(start(client), code="un-code-invente")
