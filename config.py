@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -24,6 +25,12 @@ def env_bool(name: str, default: bool = False) -> bool:
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL (a CSP source)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def normalise_database_url(url: str) -> str:
@@ -70,6 +77,15 @@ class Config:
         # Links in e-mails are built on this address when set (e.g. https://parcours.example.fr),
         # never on the Host header a client sent; without it, on the request's own address.
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "").rstrip("/")
+
+        # ProConnect (app/accounts/proconnect.py, docs/proconnect.md): the « S'identifier avec
+        # ProConnect » button is offered only when all three are set. The discovery document's origin
+        # is also allowed as a form target (CSP form-action): the button and the logout post there
+        # through a redirect.
+        self.PROCONNECT_CLIENT_ID = env.get("PROCONNECT_CLIENT_ID", "")
+        self.PROCONNECT_CLIENT_SECRET = env.get("PROCONNECT_CLIENT_SECRET", "")
+        self.PROCONNECT_DISCOVERY_URL = env.get("PROCONNECT_DISCOVERY_URL", "").strip()
+        self.CSP_FORM_ACTION_ORIGINS = [origin_of(self.PROCONNECT_DISCOVERY_URL)] if self.PROCONNECT_DISCOVERY_URL else []
 
         # HTTP: largest request body accepted (413 beyond), HSTS (production only), and how many
         # reverse proxies in front of the app may be trusted for X-Forwarded-For/-Proto (0: none).
@@ -195,6 +211,13 @@ class ProductionConfig(Config):
             )
         if len(self.SECRET_KEY) < 32 or self.SECRET_KEY == DEV_SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be a random string of at least 32 characters.")
+        proconnect = [self.PROCONNECT_CLIENT_ID, self.PROCONNECT_CLIENT_SECRET, self.PROCONNECT_DISCOVERY_URL]
+        if any(proconnect) and not all(proconnect):
+            raise RuntimeError(
+                "ProConnect needs PROCONNECT_CLIENT_ID, PROCONNECT_CLIENT_SECRET and PROCONNECT_DISCOVERY_URL together."
+            )
+        if self.PROCONNECT_DISCOVERY_URL and not self.PROCONNECT_DISCOVERY_URL.startswith("https://"):
+            raise RuntimeError("PROCONNECT_DISCOVERY_URL must be an https:// address in production.")
 
 
 CONFIGS: dict[str, type[Config]] = {

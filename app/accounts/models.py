@@ -142,6 +142,9 @@ class User(UserMixin, TerritoryScoped, Timestamped, Versioned, db.Model):
     # Personal ICS feed ("Mon agenda"): the secret is in the URL; only its SHA-256 is stored.
     calendar_token_hash: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
     calendar_token_created_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # ProConnect's `sub` for this account: set by the first ProConnect login (linked by verified
+    # e-mail), then the key the account is found by (app/accounts/proconnect.py).
+    proconnect_sub: Mapped[Optional[str]] = mapped_column(sa.String(255), unique=True)
 
     agency: Mapped[Agency] = relationship(
         back_populates="users", primaryjoin="foreign(User.agency_id) == Agency.id"

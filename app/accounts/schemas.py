@@ -117,3 +117,27 @@ class PasswordResetRequestSchema(Schema):
 class TokenOutSchema(Schema):
     token = fields.String(metadata={"description": "Shown once: send it as `Authorization: Bearer <token>`."})
     expires_at = fields.DateTime()
+
+
+PROCONNECT_PARAM_MAX_LENGTH = 2048
+PROCONNECT_PARAM_INVALID = "La réponse de ProConnect est illisible (paramètre « {name} » trop long ou invalide)."
+
+
+def _proconnect_param(name: str) -> fields.String:
+    message = PROCONNECT_PARAM_INVALID.format(name=name)
+    return fields.String(
+        load_default="",
+        validate=validate.Length(max=PROCONNECT_PARAM_MAX_LENGTH, error=message),
+        error_messages={"invalid": message, "null": message},
+    )
+
+
+class ProConnectCallbackSchema(Schema):
+    """The query ProConnect sends the browser back with; other parameters (iss…) are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    state = _proconnect_param("state")
+    code = _proconnect_param("code")
+    error = _proconnect_param("error")

@@ -2,12 +2,14 @@
 check are wired here, when the blueprint is registered."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError as SchemaValidationError
 
-from app.accounts import sessions
+from app.accounts import proconnect, sessions
 from app.accounts.models import User
 from app.accounts.schemas import (
     EMAIL_MAX_LENGTH,
@@ -15,6 +17,7 @@ from app.accounts.schemas import (
     PasswordChangeSchema,
     PasswordResetRequestSchema,
     PasswordResetSchema,
+    ProConnectCallbackSchema,
 )
 from app.accounts.services import (
     InvalidResetLink,
@@ -125,19 +128,106 @@ def login() -> ResponseReturnValue:
                 failure, status = BAD_CREDENTIALS, 422
     return (
         render_template(
-            "accounts/login.html", values=values, errors=errors, failure=failure, next_url=next_url
+            "accounts/login.html", values=values, errors=errors, failure=failure, next_url=next_url,
+            proconnect_enabled=proconnect.is_configured(),
         ),
         status,
         headers,
     )
 
 
+LOGGED_OUT = "Vous êtes déconnecté·e."
+
+
 @bp.post("/deconnexion")
 def logout() -> ResponseReturnValue:
+    id_token = session.get(proconnect.ID_TOKEN_KEY)
     log_out(session.get(sessions.SESSION_KEY), now=utcnow())
     logout_user()
     session.clear()
-    flash("Vous êtes déconnecté·e.", "success")
+    if isinstance(id_token, str) and proconnect.is_configured():
+        # Came through ProConnect: end the session there too, then back to /deconnexion/proconnect.
+        state = secrets.token_urlsafe(32)
+        target = proconnect.logout_url(
+            id_token=id_token, state=state, post_logout_redirect_uri=_external("accounts.proconnect_logged_out")
+        )
+        if target:
+            session[proconnect.LOGOUT_STATE_KEY] = state
+            return redirect(target)
+    flash(LOGGED_OUT, "success")
+    return redirect(url_for("accounts.login"))
+
+
+# --- ProConnect ------------------------------------------------------------------------------------------
+
+
+def _external(endpoint: str) -> str:
+    """An absolute URL of ours, on PUBLIC_BASE_URL when set (the one registered at ProConnect)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base + url_for(endpoint)
+    return url_for(endpoint, _external=True)
+
+
+def _proconnect_failure(error: proconnect.ProConnectError) -> ResponseReturnValue:
+    current_app.logger.info("ProConnect login refused: %s", error.kind)
+    page = render_template("accounts/proconnect_error.html", title=error.title, message=error.message)
+    return page, error.status
+
+
+@bp.post("/connexion/proconnect")
+@login_limit
+def proconnect_login() -> ResponseReturnValue:
+    """The « S'identifier avec ProConnect » button: off to the provider, with a one-use state."""
+    if not proconnect.is_configured():
+        abort(404)
+    next_url = safe_next(request.form.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("core.home"))
+    try:
+        target, pending = proconnect.begin(
+            redirect_uri=_external("accounts.proconnect_callback"), next_url=next_url
+        )
+    except proconnect.ProConnectError as error:
+        return _proconnect_failure(error)
+    session[proconnect.PENDING_KEY] = pending
+    return redirect(target)
+
+
+@bp.get("/connexion/proconnect/retour")
+def proconnect_callback() -> ResponseReturnValue:
+    """Where ProConnect sends the browser back: verify everything, then log in as /connexion does."""
+    if not proconnect.is_configured():
+        abort(404)
+    pending = session.pop(proconnect.PENDING_KEY, None)  # one use, whatever happens next
+    try:
+        args = ProConnectCallbackSchema().load(request.args.to_dict())
+    except SchemaValidationError as exc:
+        message = next(iter(_form_errors(exc).values()), [proconnect.NO_CODE])[0]
+        return _proconnect_failure(proconnect.ProConnectError(message, kind="bad_callback"))
+    try:
+        identity = proconnect.complete(pending, args, redirect_uri=_external("accounts.proconnect_callback"))
+        signed_in = proconnect.sign_in(
+            identity, now=utcnow(), ip_address=request.remote_addr, user_agent=request.user_agent.string
+        )
+    except proconnect.ProConnectError as error:
+        return _proconnect_failure(error)
+    next_url = safe_next(pending.get("next")) if isinstance(pending, dict) else None
+    session.clear()  # a fresh session for the new identity
+    login_user(signed_in.user)
+    session[sessions.SESSION_KEY] = signed_in.session_key
+    session[proconnect.ID_TOKEN_KEY] = identity.id_token
+    return redirect(next_url or url_for("core.home"))
+
+
+@bp.get("/deconnexion/proconnect")
+def proconnect_logged_out() -> ResponseReturnValue:
+    """Back from ProConnect's end_session_endpoint: the local session was already closed."""
+    expected = session.pop(proconnect.LOGOUT_STATE_KEY, None)
+    if isinstance(expected, str) and proconnect.same(request.args.get("state", "")[:200], expected):
+        flash(LOGGED_OUT, "success")
+    else:  # not our state: say only what is certain
+        flash("Vous êtes déconnecté·e de Parcours ; la déconnexion de ProConnect n'a pas été confirmée.", "info")
     return redirect(url_for("accounts.login"))
 
 

@@ -151,7 +151,16 @@ def handle_server_error(error: Exception) -> Response:
         return Response(f"{title}. {detail}", status=status, mimetype="text/plain")
 
 
+def content_security_policy() -> str:
+    """The policy, with the origins a form may also reach through a redirect (ProConnect's)."""
+    extra = [origin for origin in current_app.config.get("CSP_FORM_ACTION_ORIGINS") or () if origin]
+    if not extra:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", "form-action 'self' " + " ".join(extra))
+
+
 def add_security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     hsts_seconds = int(current_app.config.get("HSTS_SECONDS") or 0)
