@@ -117,7 +117,7 @@ class AgencySchema(BaseSchema):
         if value is not None and (not _PHONE.fullmatch(value) or len(value) > 30):
             raise MarshmallowValidationError(PHONE_INVALID)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # said with the other fields' errors
     def _safir_for_france_travail(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("safir_code") and data.get("kind") not in (None, AgencyKind.FRANCE_TRAVAIL):
             raise MarshmallowValidationError({"safir_code": [SAFIR_NOT_FT]})
