@@ -504,8 +504,10 @@ GOLDEN_COUNTS = {
     "pathway": 71, "pathway_member": 85, "referent_assignment": 68, "referral": 34, "territory": 2,
     "user_account": 13,
 }
-# Recorded anew with entry.note_type/version/edited_at and beneficiary.duplicate_reason (empty in the demo).
-GOLDEN_CHECKSUM = "2a9f65a5d935dec220d63577f62ac55c4814dc293a33147fc050a696ad2822b5"
+# Recorded anew with entry.note_type/version/edited_at and beneficiary.duplicate_reason (empty in the demo),
+# then with agency.siret/safir_code/address (empty), territory.password_login_allowed (true) and the empty
+# `invitation` table (0012_admin): without those, the previous checksum is unchanged.
+GOLDEN_CHECKSUM = "f256f092d771a185e9104f685f62df1d8de0e4249ef47a3547118c7c365d913c"
 
 
 def _id_table(column: sa.Column) -> str | None:
