@@ -267,3 +267,12 @@ def test_an_unknown_or_expired_invitation_link_says_so(client, site):
     response = client.get("/invitation/nimportequoi")
     assert response.status_code == 400 and "n'est plus valable" in text(response)
     assert client.get("/invitation/" + "x" * 300).status_code == 400
+
+
+def test_password_login_off_refuses_api_tokens_as_problem_json(client, site, now):
+    form = _settings_form(site.territory, password_login_allowed=None, version=None)
+    services.update_settings(site.admin, site.territory, form, expected_version=None, now=now)
+    response = client.post("/api/v1/tokens", json={"email": site.professional.email, "password": PASSWORD})
+    assert response.status_code == 403
+    assert response.content_type.startswith("application/problem+json")
+    assert "n'est pas autorisée sur votre territoire" in response.get_json()["detail"]
