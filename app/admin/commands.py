@@ -48,10 +48,10 @@ def create_territory_command(
             agency_name=agency_name,
         )
     except DomainError as exc:
-        if exc.errors:
-            details = " ".join(f"{field} : {' '.join(map(str, msgs))}" for field, msgs in exc.errors.items())
-            raise click.ClickException(f"{exc.message} {details}") from None
-        raise click.ClickException(exc.message) from None
+        messages = [str(m) for msgs in (exc.errors or {}).values() for m in msgs if str(m) != exc.message]
+        details = " ".join(f"{field} : {msg}" for field, msgs in (exc.errors or {}).items() for msg in msgs
+                           if str(msg) in messages)
+        raise click.ClickException(f"{exc.message} {details}".strip()) from None
     user = invited.user
     territory = user.territory
     click.echo(f"Territoire créé : {territory.name} ({territory.code}), structure « {user.agency.name} ».")

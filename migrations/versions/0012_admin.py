@@ -43,17 +43,23 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_invitation_territory_id'), ['territory_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invitation_user_id'), ['user_id'], unique=False)
 
-    with op.batch_alter_table('agency', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('siret', sa.String(length=14), nullable=True))
-        batch_op.add_column(sa.Column('safir_code', sa.String(length=5), nullable=True))
-        batch_op.add_column(sa.Column('address', sa.String(length=300), nullable=True))
-
-    with op.batch_alter_table('territory', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('password_login_allowed', sa.Boolean(), server_default=sa.text('true'), nullable=False))
+    # Plain ADD COLUMN (SQLite has it): a batch copy of `territory` would fail on the rows that
+    # reference it.
+    op.add_column('agency', sa.Column('siret', sa.String(length=14), nullable=True))
+    op.add_column('agency', sa.Column('safir_code', sa.String(length=5), nullable=True))
+    op.add_column('agency', sa.Column('address', sa.String(length=300), nullable=True))
+    op.add_column(
+        'territory', sa.Column('password_login_allowed', sa.Boolean(), server_default=sa.text('true'), nullable=False)
+    )
 
 
 
 def downgrade():
+    # SQLite drops a column by copying the table: with rows that others reference (every agency
+    # references its territory), the copy must run with foreign keys off (PostgreSQL drops in place).
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    if sqlite:
+        op.execute('PRAGMA foreign_keys=OFF')
     with op.batch_alter_table('territory', schema=None) as batch_op:
         batch_op.drop_column('password_login_allowed')
 
@@ -67,3 +73,5 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_invitation_territory_id'))
 
     op.drop_table('invitation')
+    if sqlite:
+        op.execute('PRAGMA foreign_keys=ON')
