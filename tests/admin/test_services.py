@@ -351,3 +351,19 @@ def test_the_cli_creates_a_territory_and_invites_its_first_admin(runner, outbox)
     again = runner.invoke(args=["territory", "create", "--code", "2A", "--name", "Corse",
                                 "--admin-email", "autre@corse.fr"])
     assert again.exit_code != 0 and "existe déjà avec ce code" in again.output
+
+
+def test_a_deactivated_structure_keeps_its_pathways_readable_but_takes_nobody_new(world, now):
+    """The existing services keep `Agency.is_active`: no team membership, no referral to it."""
+    from app import access
+    from app.barriers.services import refer_barrier
+    from app.pathways.services import add_team_agency
+
+    assert services.set_agency_active(world.admin, world.ccas, False, now=now)
+    assert services.set_agency_active(world.admin, world.ft, False, now=now)  # the lead agency
+    assert access.can_read_record(world.referent, world.pathway)
+    assert access.can_read_record(world.partner, world.pathway)
+    with pytest.raises(ValidationError):
+        add_team_agency(world.referent, world.pathway, world.ccas.id, now=now)
+    with pytest.raises(ValidationError):
+        refer_barrier(world.referent, world.barrier, agency_id=world.ccas.id, now=now)
