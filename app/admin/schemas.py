@@ -264,7 +264,8 @@ class TerritorySettingsSchema(BaseSchema):
         **{name: f"En mois, de {lo} à {hi}." for name, (_l, lo, hi) in MONTH_SETTINGS.items()},
         "checkin_months": "Mois après le début de l'emploi, séparés par des virgules (par exemple 1, 3, 6).",
         "password_login_allowed": (
-            "Décochée, les comptes du territoire ne peuvent plus se connecter avec leur mot de passe."
+            "Décochée, les comptes du territoire ne peuvent plus se connecter avec leur mot de passe, "
+            "le vôtre compris : les sessions ouvertes restent ouvertes."
         ),
     }
 
