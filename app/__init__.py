@@ -115,6 +115,8 @@ def register_blueprints(app: Flask) -> None:
     # Imported when the app is built, not at the top: every feature module imports the `app`
     # package, which would otherwise run them before it exists (a cycle at start-up).
     from app.accounts.views import bp as accounts_bp
+    from app.admin.views import bp as admin_bp
+    from app.admin.views import public_bp as invitations_bp
     from app.api import init_app as api_init_app
     from app.assets import bp as assets_bp
     from app.barriers.views import bp as barriers_bp
@@ -132,6 +134,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pathways_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(barriers_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(invitations_bp)
     api_init_app(app)  # the JSON API, /api/v1
 
 
@@ -159,11 +163,13 @@ def register_commands(app: Flask) -> None:
     # Imported when the app is built, not at the top: every feature module imports the `app`
     # package, which would otherwise run them before it exists (a cycle at start-up).
     from app.accounts.commands import users_cli
+    from app.admin.commands import territory_cli
     from app.demo.commands import seed_demo_command
     from app.followup.commands import scheduler_cli
     from app.pathways.search import rekey_search_names_command
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(territory_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(rekey_search_names_command)

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_login import current_user
 
-from app.accounts.models import Agency, AgencyKind, Role, User
+from app.accounts.models import Agency, AgencyKind, Role, Territory, User
 from app.barriers.models import Referral
 from app.errors import Forbidden, NotFound
 from app.extensions import db
@@ -623,6 +623,31 @@ def agencies_of_territory_clause(user: Any) -> sa.ColumnElement[bool]:
     if not _is_user(user):
         return sa.false()
     return Agency.territory_id == user.territory_id
+
+
+# --- administration of a territory (DESIGN §3.3: users and agencies, never the content of records) ---
+
+def can_administer(user: Any) -> bool:
+    """An active admin: manages the structures, accounts and settings of their own territory."""
+    return _is_user(user) and user.is_active_account and user.role == Role.ADMIN
+
+
+def can_administer_object(user: Any, obj: Any) -> bool:
+    """An agency, account, invitation or territory of the admin's own territory (else: not found)."""
+    if obj is None or not can_administer(user):
+        return False
+    territory_id = obj.id if isinstance(obj, Territory) else obj.territory_id
+    return territory_id == user.territory_id
+
+
+def can_deactivate_account(user: Any, target: Any) -> bool:
+    """An admin closes any account of their territory but their own (a territory keeps an admin)."""
+    return can_administer_object(user, target) and target.id != user.id
+
+
+def administered_clause(user: Any, column: Any) -> sa.ColumnElement[bool]:
+    """`can_administer_object` as a WHERE clause on a `territory_id` column."""
+    return column == user.territory_id if can_administer(user) else sa.false()
 
 
 # --- templates read the answers, never decide: `may.<question>(…)` --------------------------------

@@ -17,6 +17,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from app.accounts.models import Agency, AgencyKind, ApiToken, PasswordReset, Role, Territory, User, UserSession
 from app.accounts.passwords import hash_password
+from app.admin.models import Invitation
 from app.audit.models import AuditEvent
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, DeclineReason, Referral, ReferralStatus
 from app.core.idempotency import FormSubmission
@@ -170,6 +171,21 @@ class PasswordResetFactory(BaseFactory):
 
     class Params:
         used = factory.Trait(used_at=factory.SelfAttribute("created_at"))
+
+
+class InvitationFactory(BaseFactory):
+    class Meta:
+        model = Invitation
+
+    user = factory.SubFactory(UserFactory, password_hash="!invited")
+    territory_id = factory.SelfAttribute("user.territory_id")
+    token_hash = factory.Sequence(lambda n: _hash("invitation", n))
+    created_at = factory.LazyFunction(lambda: _days_ago(0))
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + timedelta(days=7))
+
+    class Params:
+        used = factory.Trait(used_at=factory.SelfAttribute("created_at"))
+        revoked = factory.Trait(revoked_at=factory.SelfAttribute("created_at"))
 
 
 class FormSubmissionFactory(BaseFactory):

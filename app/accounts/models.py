@@ -70,6 +70,9 @@ class Territory(Timestamped, Versioned, db.Model):
     # Data protection (DESIGN §3.9).
     retention_months: Mapped[int] = mapped_column(default=24, server_default="24")
     audit_retention_months: Mapped[int] = mapped_column(default=12, server_default="12")
+    # « Connexion par mot de passe autorisée »: when false, the password login refuses this
+    # territory's accounts (they sign in another way, e.g. ProConnect). Set by the territory's admin.
+    password_login_allowed: Mapped[bool] = mapped_column(default=True, server_default=sa.text("true"))
 
     agencies: Mapped[list[Agency]] = relationship(back_populates="territory")
 
@@ -100,6 +103,13 @@ class Agency(TerritoryScoped, Timestamped, Versioned, db.Model):
     kind: Mapped[AgencyKind] = mapped_column(enum_column(AgencyKind, "agency_kind"))
     email: Mapped[Optional[str]] = mapped_column(sa.String(254))
     phone: Mapped[Optional[str]] = mapped_column(sa.String(30))
+    # Identification (set by the territory's admin, app/admin): SIRET (14 digits, Luhn-checked),
+    # the SAFIR code of a France Travail agency (5 digits), the postal address.
+    siret: Mapped[Optional[str]] = mapped_column(sa.String(14))
+    safir_code: Mapped[Optional[str]] = mapped_column(sa.String(5))
+    address: Mapped[Optional[str]] = mapped_column(sa.String(300))
+    # A deactivated agency keeps its pathways readable, but nobody new joins it: no new account,
+    # no new team membership, no new referral (the services check it).
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.text("true"))
 
     territory: Mapped[Territory] = relationship(back_populates="agencies")

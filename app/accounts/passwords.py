@@ -20,7 +20,15 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# The stored "hash" of an account invited by its admin (app/admin), until the person chooses a
+# password through the invitation link: no password verifies against it.
+NO_PASSWORD = "!invited"
+
+
 def verify_password(password_hash: str, password: str) -> bool:
+    if password_hash == NO_PASSWORD:  # as long as a real verification, so it does not show
+        verify_password(DUMMY_HASH, password)
+        return False
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):

@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 _email_validator = validate.Email(error=INVALID_EMAIL)
 
 DUPLICATE_EMAIL = "Un compte existe déjà avec cette adresse électronique."
+PASSWORD_LOGIN_DISABLED = (
+    "La connexion par mot de passe n'est pas autorisée sur votre territoire : utilisez le mode de "
+    "connexion indiqué par votre administrateur·rice."
+)
 TOO_MANY_ATTEMPTS = (
     "Trop de tentatives de connexion pour ce compte. Patientez quelques minutes avant de réessayer, "
     "ou utilisez « Mot de passe oublié ? »."
@@ -60,6 +64,17 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+class PasswordLoginDisabled(DomainError):
+    """The right password, but the account's territory does not allow password logins (said only
+    once the password is verified, so it tells nothing about which addresses have an account)."""
+
+    status = 403
+    title = "Connexion par mot de passe désactivée"
+
+    def __init__(self) -> None:
+        super().__init__(PASSWORD_LOGIN_DISABLED)
+
+
 def _refuse_if_throttled(email: str) -> None:
     refusal = throttle.login_refusal(email)
     if refusal is not None:
@@ -77,6 +92,8 @@ def _verify_credentials(email: str, password: str, now: datetime) -> User | None
         return None
     if not user.is_active_account:
         return None
+    if not user.territory.password_login_allowed:
+        raise PasswordLoginDisabled()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now

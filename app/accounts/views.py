@@ -21,6 +21,7 @@ from app.accounts.schemas import (
 )
 from app.accounts.services import (
     InvalidResetLink,
+    PasswordLoginDisabled,
     TooManyAttempts,
     change_password,
     find_password_reset,
@@ -119,6 +120,8 @@ def login() -> ResponseReturnValue:
             except TooManyAttempts as exc:
                 failure, status = exc.message, 429
                 headers["Retry-After"] = str(exc.retry_after)
+            except PasswordLoginDisabled as exc:
+                failure, status = exc.message, 403
             else:
                 if signed_in is not None:
                     session.clear()  # a fresh session for the new identity

@@ -21,7 +21,7 @@ from app.extensions import login_limit
     response=TokenOutSchema,
     status=201,
     public=True,
-    errors=(429,),
+    errors=(403, 429),  # 403: password login is not allowed on the account's territory
 )
 @login_limit
 def create_token() -> Response:

@@ -21,6 +21,8 @@ def home() -> ResponseReturnValue:
         return redirect(url_for("accounts.login"))
     if access.can_steer(current_user):  # managers start on « Pilotage »
         return redirect(url_for("followup.dashboard"))
+    if access.can_administer(current_user):  # admins on « Comptes et paramètres »
+        return redirect(url_for("admin.home"))
     if not current_user.is_admin:  # professionals on « Mon portefeuille »
         return redirect(url_for("pathways.portfolio"))
     return render_template("core/home.html", user=current_user)

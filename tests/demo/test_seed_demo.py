@@ -504,9 +504,11 @@ GOLDEN_COUNTS = {
     "pathway": 71, "pathway_member": 85, "referent_assignment": 68, "referral": 34, "territory": 2,
     "user_account": 13,
 }
-# Recorded anew with entry.note_type/version/edited_at, beneficiary.duplicate_reason and
-# user_account.proconnect_sub (empty in the demo; checked by leaving them out: the rest is unchanged).
-GOLDEN_CHECKSUM = "04d706a1c99060bf95f5927b1441e32b310f53470b8e1367fb88db8964245b36"
+# Recorded anew with entry.note_type/version/edited_at, beneficiary.duplicate_reason,
+# user_account.proconnect_sub, agency.siret/safir_code/address (all empty in the demo),
+# territory.password_login_allowed (true) and the empty `invitation` table: without those, the
+# previous checksum is unchanged.
+GOLDEN_CHECKSUM = "2c416ad70ccb74d71d23ca413c016bfc933cc5b629d7694b9fe6929a194f5ed4"
 
 
 def _id_table(column: sa.Column) -> str | None:
