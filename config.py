@@ -85,7 +85,8 @@ class Config:
         self.PROCONNECT_CLIENT_ID = env.get("PROCONNECT_CLIENT_ID", "")
         self.PROCONNECT_CLIENT_SECRET = env.get("PROCONNECT_CLIENT_SECRET", "")
         self.PROCONNECT_DISCOVERY_URL = env.get("PROCONNECT_DISCOVERY_URL", "").strip()
-        self.CSP_FORM_ACTION_ORIGINS = [origin_of(self.PROCONNECT_DISCOVERY_URL)] if self.PROCONNECT_DISCOVERY_URL else []
+        discovery = self.PROCONNECT_DISCOVERY_URL
+        self.CSP_FORM_ACTION_ORIGINS = [origin_of(discovery)] if discovery else []
 
         # HTTP: largest request body accepted (413 beyond), HSTS (production only), and how many
         # reverse proxies in front of the app may be trusted for X-Forwarded-For/-Proto (0: none).
