@@ -74,7 +74,7 @@ class AccountRow:
     def status(self) -> str:
         if not self.user.is_active_account:
             return "inactive"
-        if self.user.password_hash == NO_PASSWORD:
+        if self.user.password_hash == NO_PASSWORD and self.user.proconnect_sub is None:  # never signed in
             return "invited" if self.invitation_expires_at is not None else "invitation_expired"
         return "active"
 
@@ -129,12 +129,13 @@ def counts(actor: User, *, now: datetime) -> Counts:
     active_users = db.session.scalar(
         sa.select(sa.func.count()).select_from(User)
         .where(access.administered_clause(actor, User.territory_id), User.is_active_account,
-               User.password_hash != NO_PASSWORD)
+               sa.or_(User.password_hash != NO_PASSWORD, User.proconnect_sub.is_not(None)))
     )
     pending = db.session.scalar(
         sa.select(sa.func.count(sa.distinct(Invitation.user_id)))
         .join(User, User.id == Invitation.user_id)
         .where(access.administered_clause(actor, Invitation.territory_id), User.is_active_account,
+               User.proconnect_sub.is_(None),  # signed in with ProConnect: no longer waiting
                Invitation.used_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now)
     )
     return Counts(agencies[0] or 0, agencies[1] or 0, active_users or 0, pending or 0)

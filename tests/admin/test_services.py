@@ -13,6 +13,7 @@ from app.admin.models import Invitation
 from app.admin.schemas import siret_is_valid
 from app.audit.models import AuditEvent
 from app.errors import Conflict, NotFound, ValidationError
+from app.db_types import utcnow
 from app.extensions import db
 from app.followup.scan import scan_follow_ups
 from tests.admin.conftest import mails
@@ -367,3 +368,22 @@ def test_a_deactivated_structure_keeps_its_pathways_readable_but_takes_nobody_ne
         add_team_agency(world.referent, world.pathway, world.ccas.id, now=now)
     with pytest.raises(ValidationError):
         refer_barrier(world.referent, world.barrier, agency_id=world.ccas.id, now=now)
+
+
+def test_an_invited_account_signed_in_with_proconnect_is_no_longer_waiting(site, outbox) -> None:
+    """An invitation can be completed by ProConnect instead of a password (the account is linked by
+    its verified e-mail): it then counts as active, not as a pending invitation."""
+    from app.admin import queries
+
+    now = utcnow()
+    user = _invite(site, now, email="nouvelle@ft93.fr").user
+    before = queries.counts(site.admin, now=now)
+    (row,) = [r for r in queries.users_page(site.admin, q="nouvelle@", page=1, now=now).items]
+    assert row.status == "invited"
+    user.proconnect_sub = "sub-nina-roy"  # as app.accounts.proconnect links it at her first sign-in
+    db.session.flush()
+    after = queries.counts(site.admin, now=now)
+    assert after.pending_invitations == before.pending_invitations - 1
+    assert after.active_users == before.active_users + 1
+    (row,) = [r for r in queries.users_page(site.admin, q="nouvelle@", page=1, now=now).items]
+    assert row.status == "active"
