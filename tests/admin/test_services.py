@@ -12,8 +12,8 @@ from app.admin import services
 from app.admin.models import Invitation
 from app.admin.schemas import siret_is_valid
 from app.audit.models import AuditEvent
-from app.errors import Conflict, NotFound, ValidationError
 from app.db_types import utcnow
+from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.followup.scan import scan_follow_ups
 from tests.admin.conftest import mails
