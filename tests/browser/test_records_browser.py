@@ -198,3 +198,35 @@ def test_planning_warns_on_sundays_evenings_holidays_and_clashes_and_checkins_la
             local = checkin.scheduled_at.astimezone(PARIS)
             assert local.weekday() < 5 and (local.hour, local.minute) == (14, 30), local
         db.session.remove()
+
+
+def test_an_alert_disappears_as_soon_as_its_cause_is_removed_and_the_page_says_when_alerts_were_computed(
+    live_server, browser_page, login, assert_accessible
+) -> None:
+    """Issue 13, point 4: the interview recorded resolves « Suivi en retard » in the same write —
+    no scan between — and « Mes alertes » says when the scan last ran."""
+    territory, _ft, referent = _setup(live_server)
+    now = datetime.now(timezone.utc)
+    with live_server.app_context():
+        from app.followup.scan import scan_follow_ups
+
+        actor = db.session.get(User, referent.id)
+        pathway = services.create_beneficiary(actor, {"first_name": "Théo", "last_name": "Marchand"},
+                                              referent=actor, now=now - timedelta(days=120))
+        services.orient(actor, pathway, Orientation.PROFESSIONAL, now=now - timedelta(days=119))
+        scan_follow_ups(now - timedelta(hours=1), territory_ids=[territory])
+        pathway_id = pathway.id
+        db.session.remove()
+
+    login(browser_page, referent.email, referent.password)
+    browser_page.goto("/alertes")
+    assert browser_page.get_by_text("Alertes calculées le").is_visible()
+    row = browser_page.locator("tbody tr", has_text="Théo Marchand").filter(has_text="Suivi en retard")
+    assert row.count() == 1
+    assert_accessible(browser_page)
+    browser_page.goto(f"/parcours/{pathway_id}/entretien")
+    browser_page.get_by_role("button", name="Enregistrer l'entretien").click()
+    browser_page.wait_for_load_state()
+    assert browser_page.get_by_text("L'entretien est enregistré.").is_visible()
+    browser_page.goto("/alertes")
+    assert browser_page.locator("tbody tr", has_text="Théo Marchand").filter(has_text="Suivi en retard").count() == 0
