@@ -650,6 +650,19 @@ def administered_clause(user: Any, column: Any) -> sa.ColumnElement[bool]:
     return column == user.territory_id if can_administer(user) else sa.false()
 
 
+# --- one's own credentials (« Mon compte ») --------------------------------------------------------
+
+def can_manage_own_credential(user: Any, credential: Any) -> bool:
+    """A web session or an API token of the user's own: listed and closed by its owner only (another
+    user's, whatever their role, is not found)."""
+    return _is_user(user) and credential is not None and credential.user_id == user.id
+
+
+def own_credentials_clause(user: Any, column: Any) -> sa.ColumnElement[bool]:
+    """`can_manage_own_credential` as a WHERE clause on a `user_id` column."""
+    return column == user.id if _is_user(user) else sa.false()
+
+
 # --- templates read the answers, never decide: `may.<question>(…)` --------------------------------
 
 class _Answers:

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError as SchemaValidationError
 
-from app.accounts import proconnect, sessions
+from app.accounts import account, proconnect, sessions
 from app.accounts.models import User
 from app.accounts.schemas import (
     EMAIL_MAX_LENGTH,
@@ -329,3 +329,46 @@ def reset_password_form(token: str) -> ResponseReturnValue:
             return redirect(url_for("accounts.login"))
     return render_template("accounts/password_reset.html", token=token, errors=errors), status
 
+
+
+# --- « Mon compte » ------------------------------------------------------------------------------
+
+
+@bp.get("/compte")
+@login_required
+def my_account() -> ResponseReturnValue:
+    now = utcnow()
+    return render_template(
+        "accounts/account.html",
+        user=current_user,
+        sessions_open=account.live_sessions(current_user, now=now, current_key=session.get(sessions.SESSION_KEY)),
+        tokens=account.live_tokens(current_user, now=now),
+        proconnect_enabled=proconnect.is_configured(),
+    )
+
+
+@bp.post("/compte/sessions/<id:session_id>/fermer")
+@login_required
+def close_my_session(session_id: int) -> ResponseReturnValue:
+    account.close_session(current_user, session_id, now=utcnow())
+    flash("La session est fermée : l'appareil qui l'utilisait devra se reconnecter.", "success")
+    return redirect(url_for("accounts.my_account"))
+
+
+@bp.post("/compte/deconnexion-partout")
+@login_required
+def log_out_everywhere() -> ResponseReturnValue:
+    revoked = account.close_everywhere(current_user, now=utcnow())
+    logout_user()
+    session.clear()
+    flash(f"Vous êtes déconnecté·e partout : {revoked['sessions']} session(s) fermée(s), "
+          f"{revoked['api_tokens']} jeton(s) d'API révoqué(s).", "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/compte/jetons/<id:token_id>/revoquer")
+@login_required
+def revoke_my_token(token_id: int) -> ResponseReturnValue:
+    account.revoke_token(current_user, token_id, now=utcnow())
+    flash("Le jeton d'API est révoqué : les programmes qui l'utilisaient n'ont plus accès.", "success")
+    return redirect(url_for("accounts.my_account"))

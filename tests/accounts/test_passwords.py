@@ -153,10 +153,10 @@ def test_the_change_page_needs_a_login(client) -> None:
     assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
 
 
-def test_the_change_page_is_a_dsfr_form_linked_from_the_header(client, login_as, user) -> None:
+def test_the_change_page_is_a_dsfr_form_linked_from_my_account(client, login_as, user) -> None:
     login_as(user)
-    home = html(client.get("/portefeuille"))
-    assert 'href="/compte/mot-de-passe"' in home
+    assert 'href="/compte"' in html(client.get("/portefeuille"))  # « Mon compte » in the header
+    assert 'href="/compte/mot-de-passe"' in html(client.get("/compte"))
     page = client.get("/compte/mot-de-passe")
     text = html(page)
     assert page.status_code == 200

@@ -165,7 +165,7 @@ def test_no_main_page_scrolls_sideways_and_axe_passes_for_each_role(browser, dem
     seen: list[str] = []
     with signed_in(browser, demo["url"], REFERENT) as page:
         record = first_href(page, "/portefeuille", "#portefeuille tbody a[href^='/parcours/']")
-        paths = ["/portefeuille", "/alertes", "/agenda", record, f"{record}/entretien"]
+        paths = ["/portefeuille", "/alertes", "/agenda", record, f"{record}/entretien", "/compte"]
         seen += check_pages(page, paths, axe=tuple(paths))
     with signed_in(browser, demo["url"], demo["partner"]) as page:
         answer = first_href(page, "/portefeuille?onglet=structure", "a[href$='/reponse']")
@@ -176,11 +176,13 @@ def test_no_main_page_scrolls_sideways_and_axe_passes_for_each_role(browser, dem
         seen += check_pages(page, ["/pilotage", "/pilotage/listes/alertes", "/portefeuille"],
                             axe=("/pilotage", "/pilotage/listes/alertes"))
     with signed_in(browser, demo["url"], ADMIN) as page:
-        seen += check_pages(page, ["/"], axe=("/",))
+        admin_pages = ["/", "/administration/structures", "/administration/professionnels",
+                       "/administration/parametres"]
+        seen += check_pages(page, admin_pages, axe=tuple(admin_pages))
     with signed_in(browser, demo["url"], None) as page:  # the footer's public pages share one layout
         seen += check_pages(page, ["/connexion", "/mentions-legales", "/donnees-personnelles", "/gestion-des-cookies",
                                    "/accessibilite"], axe=("/gestion-des-cookies", "/accessibilite"))
-    assert len(seen) == 2 * (19 + 2 * len(RECORD_TABS))
+    assert len(seen) == 2 * (23 + 2 * len(RECORD_TABS))
 
 
 def test_wide_tables_scroll_in_a_focusable_region_and_stack_on_a_phone(browser, demo) -> None:
