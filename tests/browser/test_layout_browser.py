@@ -170,18 +170,18 @@ def test_no_main_page_scrolls_sideways_and_axe_passes_for_each_role(browser, dem
     with signed_in(browser, demo["url"], demo["partner"]) as page:
         answer = first_href(page, "/portefeuille?onglet=structure", "a[href$='/reponse']")
         shared = first_href(page, "/portefeuille?onglet=structure", "#portefeuille tbody a[href^='/parcours/']")
-        seen += check_pages(page, ["/portefeuille", "/portefeuille?onglet=structure", "/alertes", answer, shared],
-                            axe=("/portefeuille?onglet=structure", answer, shared))
+        paths = ["/portefeuille", "/portefeuille?onglet=structure", "/alertes", answer, shared]
+        seen += check_pages(page, paths, axe=tuple(paths))
     with signed_in(browser, demo["url"], MANAGER) as page:
-        seen += check_pages(page, ["/pilotage", "/pilotage/listes/alertes", "/portefeuille"],
-                            axe=("/pilotage", "/pilotage/listes/alertes"))
+        paths = ["/pilotage", "/pilotage/listes/alertes", "/portefeuille"]
+        seen += check_pages(page, paths, axe=tuple(paths))
     with signed_in(browser, demo["url"], ADMIN) as page:
         admin_pages = ["/", "/administration/structures", "/administration/professionnels",
                        "/administration/parametres"]
         seen += check_pages(page, admin_pages, axe=tuple(admin_pages))
     with signed_in(browser, demo["url"], None) as page:  # the footer's public pages share one layout
-        seen += check_pages(page, ["/connexion", "/mentions-legales", "/donnees-personnelles", "/gestion-des-cookies",
-                                   "/accessibilite"], axe=("/gestion-des-cookies", "/accessibilite"))
+        paths = ["/connexion", "/mentions-legales", "/donnees-personnelles", "/gestion-des-cookies", "/accessibilite"]
+        seen += check_pages(page, paths, axe=tuple(paths))  # axe on every page, at both widths
     assert len(seen) == 2 * (23 + 2 * len(RECORD_TABS))
 
 
