@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.core import observability
 from app.core.observability import request_id
 from app.errors import DomainError
 from app.extensions import db
@@ -42,6 +44,11 @@ MESSAGES: dict[int, tuple[str, str]] = {
     429: (
         "Trop de requêtes",
         "Vous avez effectué trop de tentatives. Patientez quelques minutes avant de réessayer.",
+    ),
+    503: (
+        "Service momentanément indisponible",
+        "La base de données ne répond pas ou refuse les écritures pour le moment : rien n'a été "
+        "enregistré. Réessayez dans quelques minutes ; ce que vous aviez saisi est à saisir de nouveau.",
     ),
     500: (
         "Erreur inattendue",
@@ -151,6 +158,37 @@ def handle_server_error(error: Exception) -> Response:
         return Response(f"{title}. {detail}", status=status, mimetype="text/plain")
 
 
+# SQLSTATEs of a database that cannot take the write now, though the request was right: read-only
+# (a replica promoted late, a maintenance switch), out of disk or memory, too many connections,
+# shutting down. psycopg2 raises some as InternalError, the rest as OperationalError.
+_UNAVAILABLE_SQLSTATES = {"25006", "53000", "53100", "53200", "53300", "57P01", "57P02", "57P03"}
+
+
+def _database_unavailable(error: Exception) -> bool:
+    if isinstance(error, sa.exc.OperationalError):
+        return True  # connection refused or lost, disk full or read-only on SQLite…
+    return getattr(getattr(error, "orig", None), "pgcode", None) in _UNAVAILABLE_SQLSTATES
+
+
+def handle_database_error(error: sa.exc.DBAPIError) -> Response:
+    """A database that cannot answer or take a write: a 503 that says nothing was saved (the
+    transaction is rolled back: nothing is half-written), with Retry-After; any other database
+    error is a fault (500)."""
+    if not _database_unavailable(error):
+        return handle_server_error(error)
+    log.error("database unavailable on %s %s: %s", request.method, request.url_rule.rule if request.url_rule
+              else "<non trouvée>", observability.describe_database_error(error))
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself is gone
+        log.warning("rollback failed: the database connection is gone")
+    title, detail = messages_for(503)
+    try:
+        return error_response(503, title, detail, headers=[("Retry-After", "30")])
+    except Exception:  # rendering needed the database (the current user…): plain text, still a 503
+        return Response(f"{title}. {detail}", status=503, mimetype="text/plain", headers={"Retry-After": "30"})
+
+
 def content_security_policy() -> str:
     """The policy, with the origins a form may also reach through a redirect (ProConnect's)."""
     extra = [origin for origin in current_app.config.get("CSP_FORM_ACTION_ORIGINS") or () if origin]
@@ -189,4 +227,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_server_error)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.after_request(add_security_headers)
