@@ -119,7 +119,8 @@ def resolve(mapping: dict[str, str], headers: list[str]) -> ResolvedMapping:
     for index, header in enumerate(headers):
         if index in used or not header:
             continue
-        ignored.append(NEVER_STORED.get(keys[index], f"{header} : pas de champ correspondant dans Parcours"))
+        name = header.rstrip("*").strip()
+        ignored.append(NEVER_STORED.get(keys[index], f"{name} : pas de champ correspondant dans Parcours"))
     return ResolvedMapping(positions=positions, ignored=ignored)
 
 

@@ -113,7 +113,7 @@ def read_table(content: bytes, filename: str = "") -> Table:
         if headers is None:
             if not any(cells):
                 continue  # blank lines above the header
-            headers = [cell.rstrip("*").strip() if cell else "" for cell in cells]
+            headers = [cell.strip() for cell in cells]  # verbatim: the errors file repeats them
             header_line = line
             continue
         if not any(cells):

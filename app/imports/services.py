@@ -212,7 +212,7 @@ class RowChecker:
 
     def _column(self, name: str) -> str:
         index = self.positions.get(name)
-        return self.headers[index] if index is not None else mapping_mod.LABELS[name]
+        return self.headers[index].rstrip("*").strip() if index is not None else mapping_mod.LABELS[name]
 
     def _error(self, checked: CheckedRow, name: str, message: str) -> None:
         checked.errors.append(f"{self._column(name)} : {message}")
