@@ -122,11 +122,21 @@ def _require_import(actor: User, territory: Territory) -> None:
 
 # --- what the territory already holds ------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Professional:
+    """A professional named in the file, as plain values (no ORM object reloaded after each commit)."""
+
+    id: int
+    agency_id: int
+    email: str
+    may_be_referent: bool
+
+
 @dataclass
 class Lookups:
     territory_id: int
     agencies: dict[str, int]  # normalised name → id (active agencies)
-    users: dict[str, User]  # lower-case e-mail → user (active accounts)
+    users: dict[str, Professional]  # lower-case e-mail → active account
     by_caf: dict[str, int]
     by_ft: dict[str, int]
     by_name: dict[tuple[str, date | None], list[int]]
@@ -137,8 +147,9 @@ class Lookups:
         conn = db.session.connection()
         agencies = {normalise(name): aid for aid, name in conn.execute(
             sa.select(Agency.id, Agency.name).where(Agency.territory_id == territory_id, Agency.is_active))}
-        users = {u.email.lower(): u for u in db.session.scalars(
-            sa.select(User).where(User.territory_id == territory_id, User.is_active_account))}
+        users = {u.email.lower(): Professional(u.id, u.agency_id, u.email, access.can_be_referent(u))
+                 for u in db.session.scalars(
+                     sa.select(User).where(User.territory_id == territory_id, User.is_active_account))}
         if default_agency_id is None:
             default_agency_id = conn.execute(
                 sa.select(Agency.id).where(Agency.territory_id == territory_id, Agency.is_active,
@@ -175,7 +186,7 @@ class CheckedRow:
     data: dict[str, Any] = field(default_factory=dict)  # identity fields the file brings
     rights: dict[str, bool] = field(default_factory=dict)  # right code → held (Oui) or not (Non)
     lead_agency_id: int | None = None
-    referent: User | None = None
+    referent: Professional | None = None
     team_agency_ids: list[int] = field(default_factory=list)
     external_id: str = ""
     match_id: int | None = None
@@ -286,7 +297,7 @@ class RowChecker:
                     self._error(checked, "agencies", f"structure inconnue dans ce territoire : « {name} ».")
                 elif agency_id not in agencies:
                     agencies.append(agency_id)
-        professionals: list[User] = []
+        professionals: list[Professional] = []
         for email in filter(None, _LIST_SPLIT.split(raw["professionals"])):
             user = self.lookups.users.get(email.lower())
             if user is None:
@@ -295,7 +306,7 @@ class RowChecker:
                 professionals.append(user)
         if professionals:
             referent = professionals[0]
-            if not access.can_be_referent(referent):
+            if not referent.may_be_referent:
                 self._error(checked, "professionals", f"« {referent.email} » ne peut pas être référent.")
             elif agencies and referent.agency_id not in agencies:
                 self._error(checked, "professionals",
@@ -588,12 +599,34 @@ class _BatchWriter:
         self.actor = actor
         self.prepared = prepared
         self.now = now
+        self.rows_at_analyze: int | None = None
+        self.written = 0
         b, p = Beneficiary.__table__, Pathway.__table__
         self.insert_people = sa.insert(b).returning(b.c.id, sort_by_parameter_order=True)
         self.insert_pathways = sa.insert(p).returning(p.c.id, sort_by_parameter_order=True)
         self.update_people = sa.update(b).where(b.c.id == sa.bindparam("b_id")).values(
             {name: sa.bindparam(f"v_{name}") for name in (*IDENTITY, "rights", "search_name")}
             | {"version": b.c.version + 1, "updated_at": sa.bindparam("v_updated_at")})
+
+    def _analyze_if_grown(self, conn: sa.Connection, adding: int) -> None:
+        """Refresh the planner's statistics of the tables this import grows (PostgreSQL).
+
+        Foreign-key checks and the follow-up refresh run cached plans that follow the statistics:
+        on a table that was small when last analysed, the planner may scan it for every new row
+        (quadratic). Analysed again whenever the rows written since would double it.
+        """
+        if conn.dialect.name != "postgresql":
+            return
+        if self.rows_at_analyze is None:
+            self.rows_at_analyze = conn.execute(sa.text(
+                "SELECT coalesce(sum(reltuples), 0)::bigint FROM pg_class WHERE relname = 'pathway'")).scalar() or 0
+        self.written += adding
+        if self.written < max(self.rows_at_analyze, 1000):
+            return
+        for table in ("beneficiary", "pathway", "referent_assignment", "pathway_member", "audit_event"):
+            conn.execute(sa.text(f'ANALYZE "{table}"'))
+        self.rows_at_analyze += self.written
+        self.written = 0
 
     def write(self, checked: list[CheckedRow], *, rows_done: int) -> None:
         job = self.job
@@ -610,6 +643,7 @@ class _BatchWriter:
                 if updated:
                     self._update(conn, updated, existing, now)
                 if created:
+                    self._analyze_if_grown(conn, len(created))
                     new_pathways = self._create(conn, created, now)
                     live.touch(session, new_pathways)  # alerts and follow-up summaries at commit
             if rejected:
