@@ -76,9 +76,12 @@ def beneficiaries_command(path: Path, territory_code: str, preset: str, dry_run:
 @import_cli.command("resume")
 @click.argument("job_id", type=int)
 @click.option("--progress/--no-progress", default=True)
-def resume_command(job_id: int, progress: bool) -> None:
+@click.option("--force", is_flag=True, help="Reprendre un import resté « en cours » (processus arrêté).")
+def resume_command(job_id: int, progress: bool, force: bool) -> None:
     """Resume an import that stopped midway (from its last committed batch)."""
     job = db.session.get(ImportJob, job_id)
     if job is None:
         _fail(f"aucun import n° {job_id}.")
+    if force:
+        services.release_job(job)
     _run(job, None, progress=progress)

@@ -519,6 +519,14 @@ def queue_job(actor: User, job: ImportJob) -> ImportJob:
     return job
 
 
+def release_job(job: ImportJob) -> ImportJob:
+    """A job left « en cours » by a process that stopped (restart, crash): resumable again."""
+    if job.status == ImportStatus.RUNNING:
+        with unit_of_work():
+            job.status, job.error = ImportStatus.FAILED, "Import interrompu : le processus s'est arrêté."
+    return job
+
+
 def _claim(job_id: int) -> bool:
     """Take the job for this runner (one runner per job, whichever process)."""
     with unit_of_work() as session:

@@ -66,3 +66,19 @@ def test_an_unreadable_file_or_mapping_exits_2(world, runner, tmp_path):
     assert _invoke(runner, wrong, "--territory", "93", "--preset", "custom:inconnue").exit_code == 2
     assert _invoke(runner, wrong, "--territory", "XX").exit_code == 2
     assert not (tmp_path / "colonnes.csv.erreurs.csv").exists()
+
+
+def test_resume_finishes_a_job_left_running_by_a_stopped_process(world, runner):
+    from app.imports import services
+    from app.imports.models import ImportStatus
+
+    content = (DATA / "carnet_de_bord.csv").read_bytes()
+    job = services.create_job(None, world.territory, filename="f.csv", content=content, preset="carnet-de-bord")
+    services.run_job(job.id, batch_size=4, stop_after=1)
+    job.status = ImportStatus.RUNNING  # as if its process had died midway
+    db.session.commit()
+
+    result = runner.invoke(args=["import", "resume", str(job.id), "--force", "--no-progress"])
+
+    assert result.exit_code == 0, result.output
+    assert "créées : 4, mises à jour : 1, inchangées : 0, rejetées : 7" in result.output
