@@ -53,6 +53,9 @@ from app.transaction import unit_of_work
 
 BATCH_SIZE = 1000  # rows per transaction
 PREVIEW_ROWS = 20
+# The preview runs inside the web request: beyond this many rows it counts the first ones only (and
+# says so), so that the page answers within a worker's timeout; the run checks every row.
+PREVIEW_CHECK_LIMIT = 20_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 IDENTITY = ("first_name", "last_name", "birth_date", "phone", "email", "address", "postal_code", "city",
@@ -441,16 +444,19 @@ class PreviewResult:
     counts: dict[str, int]
     ignored: list[str]
     rejected: list[CheckedRow]
+    checked: int  # rows counted (all of them, or the first PREVIEW_CHECK_LIMIT)
+    total: int
 
 
-def preview(prepared: Prepared, *, rows: int = PREVIEW_ROWS) -> PreviewResult:
-    """Check every row and count what an import would do, without writing anything."""
+def preview(prepared: Prepared, *, rows: int = PREVIEW_ROWS, limit: int = PREVIEW_CHECK_LIMIT) -> PreviewResult:
+    """Check the rows (the first `limit`) and count what an import would do, without writing."""
     checker = RowChecker(prepared.resolved, prepared.table.headers, prepared.lookups)
     counts = dict.fromkeys(("create", "update", "unchanged", "reject"), 0)
     first: list[CheckedRow] = []
     rejected: list[CheckedRow] = []
-    for start in range(0, len(prepared.table.rows), BATCH_SIZE):
-        checked = [checker.check(row) for row in prepared.table.rows[start:start + BATCH_SIZE]]
+    table_rows = prepared.table.rows[:limit]
+    for start in range(0, len(table_rows), BATCH_SIZE):
+        checked = [checker.check(row) for row in table_rows[start:start + BATCH_SIZE]]
         existing = _existing(c.match_id for c in checked if c.match_id is not None)
         for c in checked:
             _classify(c, existing)
@@ -459,7 +465,8 @@ def preview(prepared: Prepared, *, rows: int = PREVIEW_ROWS) -> PreviewResult:
                 rejected.append(c)
         if len(first) < rows:
             first.extend(checked[:rows - len(first)])
-    return PreviewResult(prepared.table.headers, first, counts, prepared.resolved.ignored, rejected)
+    return PreviewResult(prepared.table.headers, first, counts, prepared.resolved.ignored, rejected,
+                         checked=len(table_rows), total=len(prepared.table.rows))
 
 
 def preview_job(job: ImportJob) -> PreviewResult:

@@ -185,3 +185,15 @@ def test_a_custom_mapping_saved_for_the_territory(world):
     assert lucie.caf_number == "3456789"
     lead = db.session.scalar(sa.select(Pathway.lead_agency_id).where(Pathway.beneficiary_id == lucie.id))
     assert lead == world.ccas.id
+
+
+def test_the_preview_of_a_large_file_counts_its_first_rows_and_says_so(world):
+    content = (DATA / "carnet_de_bord.csv").read_bytes()
+    job = services.create_job(None, world.territory, filename="f.csv", content=content, preset="carnet-de-bord")
+    prepared = services.prepare(world.territory.id, services._unpack(job), job.mapping)
+
+    partial = services.preview(prepared, limit=5)
+
+    assert (partial.checked, partial.total) == (5, 12)
+    assert sum(partial.counts.values()) == 5
+    assert services.preview(prepared).counts == {"create": 4, "update": 1, "unchanged": 0, "reject": 7}
