@@ -89,9 +89,22 @@ def write_xlsx(path: Path, table: list[list[object]]) -> None:
     book.save(path)
 
 
+def backend_cpu_seconds(pid: int) -> float | None:
+    """CPU time of a local PostgreSQL backend (user + system), from /proc; None if not readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def timed_import(territory, path: Path, profile: bool = False) -> dict[str, float | int]:
+    from app.extensions import db
     from app.imports import services
 
+    backend_pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+    db.session.commit()  # the pooled connection (and its backend) is reused by the import
+    cpu0, backend0 = time.process_time(), backend_cpu_seconds(backend_pid)
     started = time.perf_counter()
     job = services.create_job(None, territory, filename=path.name, content=path.read_bytes(),
                               preset="carnet-de-bord")
@@ -106,7 +119,10 @@ def timed_import(territory, path: Path, profile: bool = False) -> dict[str, floa
     else:
         job = services.run_job(job.id)
     total = time.perf_counter() - started
-    return {"read_s": round(read, 1), "total_s": round(total, 1), "created": job.created_count,
+    cpu, backend1 = time.process_time() - cpu0, backend_cpu_seconds(backend_pid)
+    backend = round(backend1 - backend0, 1) if backend0 is not None and backend1 is not None else None
+    return {"read_s": round(read, 1), "total_s": round(total, 1), "python_cpu_s": round(cpu, 1),
+            "postgres_cpu_s": backend, "load": round(os.getloadavg()[0], 1), "created": job.created_count,
             "updated": job.updated_count, "unchanged": job.unchanged_count, "rejected": job.rejected_count}
 
 
