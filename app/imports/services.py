@@ -50,6 +50,7 @@ from app.pathways.models import Beneficiary, Pathway, PathwayMember, ReferentAss
 from app.pathways.schemas import RIGHTS
 from app.pathways.search import normalise, search_key
 from app.transaction import unit_of_work
+from app.validation import bad_text
 
 BATCH_SIZE = 1000  # rows per transaction
 PREVIEW_ROWS = 20
@@ -476,6 +477,13 @@ def preview_job(job: ImportJob) -> PreviewResult:
                            default_agency_id=actor.agency_id if actor else None))
 
 
+def display_name(filename: str) -> str:
+    """The file's own name, without a client's path or control characters (shown and audited)."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if not bad_text(ch)).strip()
+    return name[:255] or "fichier"
+
+
 def create_job(actor: User | None, territory: Territory, *, filename: str, content: bytes, preset: str,
                dry_run: bool = False, column_mapping: dict[str, str] | None = None) -> ImportJob:
     """Record an uploaded file as a job (status preview); the mapping must fit the file."""
@@ -490,7 +498,7 @@ def create_job(actor: User | None, territory: Territory, *, filename: str, conte
         ignored = _resolve(column_mapping, table.headers).ignored
     with unit_of_work() as session:
         job = ImportJob(territory_id=territory.id, created_by_id=actor.id if actor else None,
-                        filename=filename[:255], content=_pack(table), headers=table.headers, preset=preset,
+                        filename=display_name(filename), content=_pack(table), headers=table.headers, preset=preset,
                         mapping=column_mapping,
                         dry_run=dry_run, status=ImportStatus.PREVIEW, total_rows=len(table),
                         ignored_columns=ignored)

@@ -3,6 +3,7 @@ in the background, progress, result and the errors file."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -113,6 +114,8 @@ def launch(job_id: int) -> ResponseReturnValue:
     _require_importer()
     job = services.get_job_or_404(current_user, job_id)
     if job.status == ImportStatus.PREVIEW:
+        if not job.mapping:
+            return redirect(url_for("imports.mapping", job_id=job.id))
         services.queue_job(current_user, job)
     elif job.status != ImportStatus.FAILED:
         return redirect(url_for("imports.show", job_id=job.id))
@@ -126,7 +129,7 @@ def errors_file(job_id: int) -> ResponseReturnValue:
     """The rejected rows with their line and reasons (formula-safe CSV, opens in Excel)."""
     _require_importer()
     job = services.get_job_or_404(current_user, job_id)
-    name = f"{job.filename}.erreurs.csv".replace('"', "")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", job.filename) + ".erreurs.csv"  # a header-safe name
     return Response("\ufeff" + services.errors_csv(job), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

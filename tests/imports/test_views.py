@@ -108,3 +108,20 @@ def test_only_importers_of_the_territory_reach_the_imports(world, login_as, who)
         assert getattr(client, method)(url).status_code == 404, (who, method, url)
     if who.startswith("other"):
         assert "beneficiaires.csv" not in client.get("/imports").get_data(as_text=True)
+
+
+def test_a_strange_file_name_is_kept_readable_and_the_download_name_is_safe(world, login_as):
+    client = login_as(world.admin)
+    content = (DATA / "carnet_de_bord.csv").read_bytes()
+    response = client.post("/imports", data={"preset": "carnet-de-bord",
+                                             "file": (io.BytesIO(content), 'dossier/liste été\t.csv')},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    job = db.session.scalar(sa.select(ImportJob))
+    assert job.filename == "liste été.csv"
+    client.post(f"/imports/{job.id}/lancer")
+
+    download = client.get(f"/imports/{job.id}/erreurs.csv")
+
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"] == 'attachment; filename="liste_t_.csv.erreurs.csv"'
