@@ -25,6 +25,7 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -348,9 +349,11 @@ class RowChecker:
                     "indiquez leur numéro allocataire CAF ou leur identifiant France Travail.")
                 return
             match = candidates[0] if candidates else None
-        keys: list[Any] = [("id", match)] if match is not None else [
-            k for k in (("caf", data.get("caf_number")), ("ft", data.get("france_travail_id")))
-            if k[1]] + [("name", name_key)]
+        # The row's own keys, and its match's: a later row naming the same person by any of them is
+        # a duplicate (without consulting the look-ups, which the rows written so far do not update).
+        keys: list[Any] = [("id", match)] if match is not None else []
+        keys += [k for k in (("caf", data.get("caf_number")), ("ft", data.get("france_travail_id"))) if k[1]]
+        keys.append(("name", name_key))
         for key in keys:
             line = self.seen_people.get(key)
             if line is not None:
@@ -580,29 +583,39 @@ def run_job(job_id: int, *, progress: Callable[[int], None] | None = None, batch
     rows = prepared.table.rows
     done_before = job.rows_done
     batches = 0
-    try:
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start:start + batch_size]
-            checked = [checker.check(row) for row in batch]
-            if start + len(batch) <= done_before:
-                continue  # written by an earlier run: replayed for the duplicates only
-            checked = checked[max(0, done_before - start):]
-            writer.write(checked, rows_done=start + len(batch))
-            if progress is not None:
-                progress(len(checked))
-            batches += 1
-            if stop_after is not None and batches >= stop_after and start + len(batch) < len(rows):
-                with unit_of_work():
-                    job.status, job.error = ImportStatus.FAILED, "Import interrompu : relancez-le pour le terminer."
-                return job
-    except Exception as exc:
-        db.session.rollback()
-        job = db.session.get(ImportJob, job_id)
-        with unit_of_work():
-            job.status = ImportStatus.FAILED
-            line = rows[job.rows_done].line if job.rows_done < len(rows) else "?"
-            job.error = f"Import interrompu à la ligne {line} ({type(exc).__name__}) : relancez-le pour reprendre."
-        raise
+    starts = list(range(0, len(rows), batch_size))
+    # The next batch is checked in a helper thread while this one is written: checking reads only
+    # the look-ups loaded above (plain values, never the session), and the database releases the
+    # GIL while it stores a batch, so the two overlap. The session stays in this thread.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-check") as pool:
+        def check(start: int) -> list[CheckedRow]:
+            return [checker.check(row) for row in rows[start:start + batch_size]]
+
+        pending = pool.submit(check, starts[0]) if starts else None
+        try:
+            for index, start in enumerate(starts):
+                checked = pending.result()
+                pending = pool.submit(check, starts[index + 1]) if index + 1 < len(starts) else None
+                end = start + len(checked)
+                if end <= done_before:
+                    continue  # written by an earlier run: replayed for the duplicates only
+                checked = checked[max(0, done_before - start):]
+                writer.write(checked, rows_done=end)
+                if progress is not None:
+                    progress(len(checked))
+                batches += 1
+                if stop_after is not None and batches >= stop_after and end < len(rows):
+                    with unit_of_work():
+                        job.status, job.error = ImportStatus.FAILED, "Import interrompu : relancez-le pour le terminer."
+                    return job
+        except Exception as exc:
+            db.session.rollback()
+            job = db.session.get(ImportJob, job_id)
+            with unit_of_work():
+                job.status = ImportStatus.FAILED
+                line = rows[job.rows_done].line if job.rows_done < len(rows) else "?"
+                job.error = f"Import interrompu à la ligne {line} ({type(exc).__name__}) : relancez-le pour reprendre."
+            raise
     with unit_of_work():
         job.status, job.finished_at = ImportStatus.DONE, utcnow()
         job.content = None  # the rows were personal data needed only to run the job
@@ -615,7 +628,9 @@ def run_job(job_id: int, *, progress: Callable[[int], None] | None = None, batch
 
 
 class _BatchWriter:
-    """Writes one batch of checked rows in one transaction, with Core statements."""
+    """Writes one batch of checked rows in one transaction, with Core statements. The look-ups stay
+    as loaded (the checker reads them meanwhile): later rows about the same people are duplicates,
+    which the checker sees by itself."""
 
     def __init__(self, job: ImportJob, actor: User | None, prepared: Prepared, *, now: datetime | None) -> None:
         self.job = job
@@ -693,8 +708,6 @@ class _BatchWriter:
             merged["search_name"] = search_key(merged["last_name"], merged["first_name"], merged["birth_name"])
             params.append({"b_id": c.match_id, "v_updated_at": now,
                            **{f"v_{k}": merged[k] for k in (*IDENTITY, "rights", "search_name")}})
-            self.prepared.lookups.remember(c.match_id, merged["last_name"], merged["first_name"],
-                                           merged["birth_date"], merged["caf_number"], merged["france_travail_id"])
         conn.execute(self.update_people, params)
         self._audit(conn, [{"action": "beneficiary.updated", "object_type": "beneficiary", "object_id": c.match_id,
                             "pathway_id": None, "occurred_at": now,
@@ -737,10 +750,6 @@ class _BatchWriter:
             {"action": "beneficiary.created", "object_type": "beneficiary", "object_id": pid, "pathway_id": pw,
              "occurred_at": now, "details": {"import_job_id": self.job.id}}
             for pid, pw in zip(person_ids, pathway_ids, strict=True)])
-        for pid, c in zip(person_ids, rows, strict=True):
-            d = c.data
-            self.prepared.lookups.remember(pid, d["last_name"], d["first_name"], d["birth_date"],
-                                           d.get("caf_number"), d.get("france_travail_id"))
         return pathway_ids
 
 
