@@ -197,3 +197,25 @@ def test_the_preview_of_a_large_file_counts_its_first_rows_and_says_so(world):
     assert (partial.checked, partial.total) == (5, 12)
     assert sum(partial.counts.values()) == 5
     assert services.preview(prepared).counts == {"create": 4, "update": 1, "unchanged": 0, "reject": 7}
+
+
+def test_alerts_are_raised_at_the_import_commit_for_the_pathways_it_opened(world):
+    from datetime import timedelta
+
+    from app.db_types import utcnow
+    from app.followup.models import Alert, AlertKind
+
+    content = (DATA / "carnet_de_bord.csv").read_bytes()
+    job = services.create_job(None, world.territory, filename="f.csv", content=content, preset="carnet-de-bord")
+
+    # Pathways that began 60 days ago, never oriented: past the 42-day legal delay at once.
+    services.run_job(job.id, now=utcnow() - timedelta(days=60))
+
+    opened = list(db.session.scalars(sa.select(Pathway).join(Beneficiary).where(
+        Beneficiary.territory_id == world.territory.id, Pathway.id != world.pathway.id)))
+    assert len(opened) == 4
+    for pathway in opened:
+        kinds = set(db.session.scalars(sa.select(Alert.kind).where(Alert.pathway_id == pathway.id)))
+        assert AlertKind.ORIENTATION_LATE in kinds
+        assert pathway.open_alert_count == len(kinds) and pathway.first_alert_due_at is not None
+    assert summary.drift(db.session.connection(), territory_id=world.territory.id) == []
