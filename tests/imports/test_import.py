@@ -219,3 +219,14 @@ def test_alerts_are_raised_at_the_import_commit_for_the_pathways_it_opened(world
         assert AlertKind.ORIENTATION_LATE in kinds
         assert pathway.open_alert_count == len(kinds) and pathway.first_alert_due_at is not None
     assert summary.drift(db.session.connection(), territory_id=world.territory.id) == []
+
+
+def test_a_name_made_only_of_signs_is_imported_with_an_empty_search_key(world):
+    content = ("Identifiant dans le SI*;Prénom*;Nom*;Date de naissance*;Structure\n"
+               "S1;!!;--;01/02/1990;CD 93\n").encode()
+    job = services.run_job(services.create_job(None, world.territory, filename="f.csv", content=content,
+                                               preset="carnet-de-bord").id)
+
+    assert (job.created_count, job.rejected_count) == (1, 0)
+    person = _people(world)[("!!", "--")]
+    assert person.search_name == ""
