@@ -102,6 +102,9 @@ class Config:
         # Follow-up scheduler (app/followup).
         self.SCHEDULER_IN_PROCESS = env_bool("SCHEDULER_IN_PROCESS", False)
         self.SCHEDULER_INTERVAL_MINUTES = env_int("SCHEDULER_INTERVAL_MINUTES", 15)
+        # Imports (app/imports): a launched import runs in a thread of the web process, started
+        # after the request committed; inline (within the request) for the tests.
+        self.IMPORTS_RUN_INLINE = env_bool("IMPORTS_RUN_INLINE", False)
 
         # Mail (daily digest). Without MAIL_SERVER, mails are written to MAIL_OUTBOX_DIR as .eml.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")
@@ -192,6 +195,7 @@ class TestingConfig(Config):
         self.WTF_CSRF_ENABLED = False  # tests of CSRF turn it back on explicitly
         self.RATELIMIT_ENABLED = False  # the test of the 429 turns it back on explicitly
         self.ACCOUNT_THROTTLE_ENABLED = False  # so is the per-account throttle, in its own tests
+        self.IMPORTS_RUN_INLINE = True  # one connection per test: no second thread on it
 
 
 class ProductionConfig(Config):

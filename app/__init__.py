@@ -123,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     from app.core import converters
     from app.core.views import bp as core_bp
     from app.followup.views import bp as followup_bp
+    from app.imports.views import bp as imports_bp
     from app.meetings.views import bp as meetings_bp
     from app.pathways.views import bp as pathways_bp
 
@@ -136,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(barriers_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(invitations_bp)
+    app.register_blueprint(imports_bp)
     api_init_app(app)  # the JSON API, /api/v1
 
 
@@ -166,12 +168,14 @@ def register_commands(app: Flask) -> None:
     from app.admin.commands import territory_cli
     from app.demo.commands import seed_demo_command
     from app.followup.commands import scheduler_cli
+    from app.imports.commands import import_cli
     from app.pathways.search import rekey_search_names_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(territory_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(import_cli)
     app.cli.add_command(rekey_search_names_command)
 
 

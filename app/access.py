@@ -609,6 +609,21 @@ def answerable_referrals_clause(user: Any) -> sa.ColumnElement[bool]:
     return sa.and_(Referral.agency_id == user.agency_id, readable_pathways_clause(user))
 
 
+def can_import_people(user: Any) -> bool:
+    """Import people from a spreadsheet into the user's territory: its admins and managers."""
+    return _is_user(user) and user.is_active_account and user.role in (Role.ADMIN, Role.MANAGER)
+
+
+def can_import_into(user: Any, territory: Any) -> bool:
+    """Import into this territory: an importer of it (never into another one)."""
+    return can_import_people(user) and territory is not None and territory.id == user.territory_id
+
+
+def can_see_import(user: Any, job: Any) -> bool:
+    """An import job (its preview, progress, result and errors file): importers of its territory."""
+    return can_import_people(user) and in_territory(user, job)
+
+
 def in_territory(user: Any, obj: Any) -> bool:
     """Territory isolation (DESIGN §3.2): nothing crosses a territory."""
     return _is_user(user) and obj is not None and obj.territory_id == user.territory_id

@@ -31,6 +31,7 @@ from app.followup.models import (
     ScanState,
     SteeringCount,
 )
+from app.imports.models import ImportJob, ImportMapping, ImportRejection, ImportStatus
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
 from app.pathways.models import (
     Beneficiary,
@@ -564,6 +565,52 @@ class AuditEventFactory(BaseFactory):
     object_id = factory.SelfAttribute("pathway.id")
     pathway_id = factory.SelfAttribute("pathway.id")
     details = factory.LazyFunction(dict)
+
+
+class ImportJobFactory(BaseFactory):
+    """An uploaded file, previewed, not run yet (the CLI's: no user)."""
+
+    class Meta:
+        model = ImportJob
+        exclude = ("territory",)
+
+    territory = factory.SubFactory(TerritoryFactory)
+    territory_id = factory.SelfAttribute("territory.id")
+    filename = "beneficiaires.csv"
+    content = None
+    headers = factory.LazyFunction(lambda: ["Identifiant dans le SI*", "Prénom*", "Nom*", "Date de naissance*"])
+    preset = "carnet-de-bord"
+    mapping = factory.LazyFunction(dict)
+    ignored_columns = factory.LazyFunction(list)
+
+    class Params:
+        done = factory.Trait(status=ImportStatus.DONE, total_rows=10, rows_done=10, created_count=8,
+                             rejected_count=2, finished_at=factory.LazyFunction(lambda: _days_ago(0)))
+
+
+class ImportRejectionFactory(BaseFactory):
+    class Meta:
+        model = ImportRejection
+        exclude = ("job",)
+
+    job = factory.SubFactory(ImportJobFactory, done=True)
+    job_id = factory.SelfAttribute("job.id")
+    territory_id = factory.SelfAttribute("job.territory_id")
+    line = 3
+    reasons = factory.LazyFunction(lambda: ["Date de naissance : date impossible « 31/02/1980 »."])
+    cells = factory.LazyFunction(lambda: ["A4", "Paul", "Durand", "31/02/1980"])
+
+
+class ImportMappingFactory(BaseFactory):
+    class Meta:
+        model = ImportMapping
+        exclude = ("territory",)
+
+    territory = factory.SubFactory(TerritoryFactory)
+    territory_id = factory.SelfAttribute("territory.id")
+    name = factory.Sequence(lambda n: f"Extraction {n}")
+    columns = factory.LazyFunction(lambda: {"external_id": "Matricule", "first_name": "Prénom",
+                                            "last_name": "Nom", "birth_date": "Né le"})
 
 
 @pytest.fixture

@@ -163,6 +163,17 @@ def test_only_the_lead_agency_manages_the_pathway(world: World) -> None:
     assert allowed == {"referent", "colleague", "manager_ft"}
 
 
+def test_only_admins_and_managers_of_the_territory_import_people(world: World) -> None:
+    from app.imports.models import ImportJob
+
+    job = ImportJob(territory_id=world.territory.id)
+    importers = {name for name, user in world.users().items()
+                 if access.can_import_into(user, world.territory) and access.can_see_import(user, job)}
+    assert importers == {"manager_ft", "manager_cd", "admin"}
+    # The other territory's admin imports into their own territory only.
+    assert access.can_import_into(world.stranger, world.territory) is False
+
+
 def test_anonymous_sees_nothing(world: World) -> None:
     from flask_login import AnonymousUserMixin
 
