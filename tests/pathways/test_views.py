@@ -33,7 +33,7 @@ def test_home_redirects_professionals_to_their_portfolio(client, world: World) -
     login_as(client, world.referent)
     assert client.get("/").headers["Location"] == "/portefeuille"
     login_as(client, world.admin)
-    assert client.get("/").status_code == 200  # admins keep their home
+    assert client.get("/").headers["Location"] == "/administration/"  # « Comptes et paramètres »
 
 
 def test_portfolio_lists_my_people_with_french_alert_badges(client, world: World) -> None:
