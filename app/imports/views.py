@@ -20,6 +20,16 @@ from app.imports.models import ImportJob, ImportStatus
 from app.imports.schemas import MappingFormSchema, UploadFormSchema
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+UPLOAD_ENDPOINT = "imports.index"
+
+
+def allow_file_upload() -> None:
+    """The upload of an import file may exceed MAX_CONTENT_LENGTH (2 Mo: every other form), up to
+    the import's own limit: set before anything reads the body (the CSRF check does, first)."""
+    if request.endpoint == UPLOAD_ENDPOINT and request.method == "POST":
+        request.max_content_length = services.MAX_FILE_BYTES + 64 * 1024  # the file and the form's fields
+
 log = logging.getLogger(__name__)
 NEW_MAPPING = "nouvelle"
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import Role
 from app.extensions import db
+from app.imports import services
 from app.imports.models import ImportJob, ImportStatus
 from app.pathways.models import Beneficiary
 from tests.factories import ImportJobFactory, UserFactory
@@ -125,3 +126,23 @@ def test_a_strange_file_name_is_kept_readable_and_the_download_name_is_safe(worl
 
     assert download.status_code == 200
     assert download.headers["Content-Disposition"] == 'attachment; filename="liste_t_.csv.erreurs.csv"'
+
+
+def test_a_file_larger_than_other_forms_allow_is_accepted_up_to_the_import_limit(world, login_as, monkeypatch):
+    """Every other form stops at MAX_CONTENT_LENGTH (2 Mo); a territory's file is bigger (100 000
+    people ≈ 20 Mo): the upload has its own limit, checked before the CSRF hook reads the body."""
+    client = login_as(world.admin)
+    header = (DATA / "carnet_de_bord.csv").read_bytes().splitlines(keepends=True)[0]
+    row = "ID-{n};Prénom{n};Nom{n};01/02/1980" + ";" * 21 + "\r\n"
+    body = header + "".join(row.format(n=n) for n in range(60_000)).encode()
+    assert len(body) > 2 * 1024 * 1024 + 1
+    response = client.post("/imports", data={"preset": "carnet-de-bord", "file": (io.BytesIO(body), "gros.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]  # to its preview
+    monkeypatch.setattr(services, "MAX_FILE_BYTES", 1024 * 1024)
+    response = client.post("/imports", data={"preset": "carnet-de-bord", "file": (io.BytesIO(body), "gros.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    # Any other form keeps the general limit.
+    big = client.post("/compte/deconnexion-partout", data={"x": "y" * (3 * 1024 * 1024)})
+    assert big.status_code == 413
