@@ -166,12 +166,14 @@ def register_commands(app: Flask) -> None:
     from app.admin.commands import territory_cli
     from app.demo.commands import seed_demo_command
     from app.followup.commands import scheduler_cli
+    from app.notifications.commands import notifications_cli
     from app.pathways.search import rekey_search_names_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(territory_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(rekey_search_names_command)
 
 

@@ -13,6 +13,7 @@ from app.barriers.models import (  # noqa: F401
 from app.core.idempotency import FormSubmission  # noqa: F401
 from app.followup.models import Alert, AlertKind, AlertStatus, ScanState  # noqa: F401
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus  # noqa: F401
+from app.notifications.models import Notification, NotificationEvent, NotificationStatus  # noqa: F401
 from app.pathways.models import (  # noqa: F401
     Beneficiary,
     ClosureReason,

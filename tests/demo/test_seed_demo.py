@@ -507,8 +507,10 @@ GOLDEN_COUNTS = {
 # Recorded anew with entry.note_type/version/edited_at, beneficiary.duplicate_reason,
 # user_account.proconnect_sub, agency.siret/safir_code/address (all empty in the demo),
 # territory.password_login_allowed (true) and the empty `invitation` table: without those, the
-# previous checksum is unchanged.
-GOLDEN_CHECKSUM = "2c416ad70ccb74d71d23ca413c016bfc933cc5b629d7694b9fe6929a194f5ed4"
+# previous checksum is unchanged. Recorded anew with user_account.alert_digest ('daily') and
+# muted_notifications ('') and the empty `notification` table: without those, the previous
+# checksum (2c416ad7…) is unchanged.
+GOLDEN_CHECKSUM = "5056015a103595a72727c5f430afd765f1bc4ec291d9a53303c795306c95a4a5"
 
 
 def _id_table(column: sa.Column) -> str | None:
