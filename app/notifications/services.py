@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template, url_for
 
 from app.accounts.models import Role, User
+from app.audit.services import record_event
 from app.barriers.models import Referral, ReferralStatus
 from app.core.mail import deliver
 from app.extensions import db
@@ -41,9 +42,6 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 CLAIM_TIMEOUT = timedelta(minutes=15)
 BATCH = 200
 
-DIGEST_CHOICES = ("daily", "none")
-
-
 # --- preferences ----------------------------------------------------------------------------------
 
 def muted_events(user: User) -> set[str]:
@@ -52,6 +50,19 @@ def muted_events(user: User) -> set[str]:
 
 def wants(user: User, event: NotificationEvent) -> bool:
     return user.is_active_account and event.value not in muted_events(user)
+
+
+def update_preferences(user: User, data: dict[str, Any], *, now: datetime) -> User:
+    """« Mon compte »: the daily digest (`daily` / `none`) and the events kept on; audited (the
+    choices only). A professional only ever changes their own: the caller passes `current_user`."""
+    kept = set(data.get("events") or [])
+    muted = ",".join(event.value for event in NotificationEvent if event.value not in kept)
+    with unit_of_work():
+        user.alert_digest = data["alert_digest"]
+        user.muted_notifications = muted
+        record_event(user, "user.notification_preferences_changed", object_type="user", object_id=user.id, at=now,
+                     details={"alert_digest": user.alert_digest, "muted": sorted(filter(None, muted.split(",")))})
+    return user
 
 
 # --- recording, in the write's transaction ------------------------------------------------------------
@@ -65,7 +76,8 @@ def notify(event: NotificationEvent, recipients: Iterable[User], *, pathway: Pat
     rows = []
     seen: set[int] = set()
     for user in recipients:
-        if user is None or user.id in seen or (actor is not None and user.id == actor.id):
+        # Not the actor: one is not told of what one did oneself.
+        if user is None or user.id in (seen | {getattr(actor, 'id', None)}):  # not an access rule: who is told
             continue
         seen.add(user.id)
         if not wants(user, event):
@@ -90,7 +102,7 @@ def referral_recipients(referral: Referral) -> list[User]:
         sa.select(User).where(
             User.agency_id == referral.agency_id,  # not an access rule: who is told
             User.is_active_account.is_(True),
-            User.role.in_([Role.PROFESSIONAL, Role.MANAGER]),
+            User.role.in_([Role.PROFESSIONAL, Role.MANAGER]),  # not an access rule: who is told
         ).order_by(User.id)
     ))
 
