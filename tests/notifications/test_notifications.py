@@ -227,3 +227,12 @@ def test_a_notification_to_a_deactivated_account_is_not_sent(world: World, smtp)
     db.session.flush()
     assert send_pending_notifications(NOW).failed == 1
     assert smtp.messages == []
+
+
+def test_the_cli_sends_what_is_due(runner, world: World, smtp) -> None:
+    pathways.check_duplicates(world.outsider, {"caf_number": "1234567"})
+    pathways.request_to_join(world.outsider, world.pathway, now=NOW)
+    result = runner.invoke(args=["notifications", "send", "--now", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "1 sent" in result.output and len(smtp.messages) == 1
+    assert runner.invoke(args=["notifications", "send", "--now", "2026-01-01T08:00:00"]).exit_code != 0  # no zone
