@@ -73,6 +73,11 @@ def notify(event: NotificationEvent, recipients: Iterable[User], *, pathway: Pat
     that muted this event) to the current transaction; a key already recorded adds nothing."""
     if not in_unit_of_work():
         raise RuntimeError("notify() belongs inside the write's unit_of_work()")
+    recipients = list(recipients)
+    prefix = f"{event.value}:{object_id}:"
+    recorded = set(db.session.scalars(  # one query, however many recipients (a whole agency)
+        sa.select(Notification.key).where(Notification.key.in_([f"{prefix}{u.id}" for u in recipients if u]))
+    ))
     rows = []
     seen: set[int] = set()
     for user in recipients:
@@ -82,8 +87,8 @@ def notify(event: NotificationEvent, recipients: Iterable[User], *, pathway: Pat
         seen.add(user.id)
         if not wants(user, event):
             continue
-        key = f"{event.value}:{object_id}:{user.id}"
-        if db.session.scalar(sa.select(Notification.id).where(Notification.key == key)) is not None:
+        key = f"{prefix}{user.id}"
+        if key in recorded:
             continue
         row = Notification(territory_id=pathway.territory_id, key=key, event=event, user_id=user.id,
                            pathway_id=pathway.id, object_id=object_id,

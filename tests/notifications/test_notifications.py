@@ -22,6 +22,7 @@ from app.notifications.models import Notification, NotificationEvent, Notificati
 from app.notifications.services import BACKOFF, MAX_ATTEMPTS, notify, send_pending_notifications
 from app.pathways import services as pathways
 from tests.factories import UserFactory
+from tests.web_helpers import login_as
 from tests.world import T0, World
 
 NOW = T0 + timedelta(days=12)
@@ -236,3 +237,14 @@ def test_the_cli_sends_what_is_due(runner, world: World, smtp) -> None:
     assert result.exit_code == 0, result.output
     assert "1 sent" in result.output and len(smtp.messages) == 1
     assert runner.invoke(args=["notifications", "send", "--now", "2026-01-01T08:00:00"]).exit_code != 0  # no zone
+
+
+def test_a_join_request_posted_through_the_page_is_recorded_with_it(client, world: World) -> None:
+    login_as(client, world.outsider)
+    client.post("/personnes/nouvelle", data={"first_name": "X", "last_name": "Y", "caf_number": "1234567"})
+    response = client.post(f"/parcours/{world.pathway.id}/equipe/demande", data={"message": MARKER})
+    assert response.status_code == 302
+    [row] = _rows()
+    assert (row.event, _email(row.user_id)) == (NotificationEvent.TEAM_JOIN_REQUESTED, "referent@ft.test")
+    client.post(f"/parcours/{world.pathway.id}/equipe/demande", data={})  # refused: one is pending
+    assert len(_rows()) == 1
