@@ -172,6 +172,7 @@ def register_commands(app: Flask) -> None:
     from app.demo.commands import seed_demo_command
     from app.followup.commands import scheduler_cli
     from app.imports.commands import import_cli
+    from app.notifications.commands import notifications_cli
     from app.pathways.search import rekey_search_names_command
 
     app.cli.add_command(users_cli)
@@ -179,6 +180,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(rekey_search_names_command)
 
 

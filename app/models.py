@@ -14,6 +14,7 @@ from app.core.idempotency import FormSubmission  # noqa: F401
 from app.followup.models import Alert, AlertKind, AlertStatus, ScanState  # noqa: F401
 from app.imports.models import ImportJob, ImportMapping, ImportRejection, ImportStatus  # noqa: F401
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus  # noqa: F401
+from app.notifications.models import Notification, NotificationEvent, NotificationStatus  # noqa: F401
 from app.pathways.models import (  # noqa: F401
     Beneficiary,
     ClosureReason,

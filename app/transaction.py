@@ -116,6 +116,7 @@ def check_version(obj: Any, expected_version: int | None) -> None:
 SCAN_LOCK_KEY = 0x50415243
 DIGEST_LOCK_KEY = 0x50415244
 RETENTION_LOCK_KEY = 0x50415245
+NOTIFICATIONS_LOCK_KEY = 0x50415246
 
 
 def try_advisory_xact_lock(session: Any, key: int) -> bool:

@@ -33,6 +33,7 @@ from app.followup.models import (
 )
 from app.imports.models import ImportJob, ImportMapping, ImportRejection, ImportStatus
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
+from app.notifications.models import Notification, NotificationEvent, NotificationStatus
 from app.pathways.models import (
     Beneficiary,
     ClosureReason,
@@ -545,6 +546,29 @@ class DigestDeliveryFactory(BaseFactory):
     class Params:
         sent = factory.Trait(status=DeliveryStatus.SENT, attempts=1, sent_at=factory.SelfAttribute("created_at"))
         failed = factory.Trait(status=DeliveryStatus.FAILED, attempts=1, last_error="SMTPServerDisconnected")
+
+
+class NotificationFactory(_OfPathway):
+    """A join request's notification to the pathway's referent, waiting to be sent."""
+
+    class Meta:
+        model = Notification
+        exclude = ("pathway", "request")
+
+    request = factory.LazyAttribute(lambda o: TeamJoinRequestFactory(pathway=o.pathway))
+    event = NotificationEvent.TEAM_JOIN_REQUESTED
+    object_id = factory.SelfAttribute("request.id")
+    user_id = factory.SelfAttribute("pathway.referent_id")
+    pathway_id = factory.SelfAttribute("pathway.id")
+    actor_id = factory.SelfAttribute("request.requested_by_id")
+    key = factory.LazyAttribute(lambda o: f"{o.event.value}:{o.object_id}:{o.user_id}")
+    status = NotificationStatus.PENDING
+    next_attempt_at = factory.LazyFunction(lambda: _days_ago(0))
+    created_at = factory.LazyFunction(lambda: _days_ago(0))
+
+    class Params:
+        sent = factory.Trait(status=NotificationStatus.SENT, attempts=1, sent_at=factory.SelfAttribute("created_at"))
+        failed = factory.Trait(status=NotificationStatus.FAILED, attempts=5, last_error="SMTPRecipientsRefused")
 
 
 class AuditEventFactory(BaseFactory):

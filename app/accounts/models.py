@@ -155,6 +155,10 @@ class User(UserMixin, TerritoryScoped, Timestamped, Versioned, db.Model):
     # ProConnect's `sub` for this account: set by the first ProConnect login (linked by verified
     # e-mail), then the key the account is found by (app/accounts/proconnect.py).
     proconnect_sub: Mapped[Optional[str]] = mapped_column(sa.String(255), unique=True)
+    # Mail preferences (« Mon compte »): the daily digest of alerts ("daily" or "none"), and the
+    # notification events this professional turned off (codes of NotificationEvent, comma-separated).
+    alert_digest: Mapped[str] = mapped_column(sa.String(10), default="daily", server_default="daily")
+    muted_notifications: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
 
     agency: Mapped[Agency] = relationship(
         back_populates="users", primaryjoin="foreign(User.agency_id) == Agency.id"

@@ -34,6 +34,10 @@ from app.core.urls import safe_next
 from app.db_types import utcnow
 from app.errors import ValidationError
 from app.extensions import login_limit, login_manager
+from app.notifications.models import NotificationEvent
+from app.notifications.schemas import DIGEST_LABELS, NotificationPreferencesSchema
+from app.notifications.services import muted_events, update_preferences
+from app.validation import load
 
 bp = Blueprint("accounts", __name__)
 
@@ -334,17 +338,40 @@ def reset_password_form(token: str) -> ResponseReturnValue:
 # --- « Mon compte » ------------------------------------------------------------------------------
 
 
-@bp.get("/compte")
-@login_required
-def my_account() -> ResponseReturnValue:
+def _account_page(errors: dict | None = None, status: int = 200) -> ResponseReturnValue:
     now = utcnow()
-    return render_template(
+    page = render_template(
         "accounts/account.html",
         user=current_user,
         sessions_open=account.live_sessions(current_user, now=now, current_key=session.get(sessions.SESSION_KEY)),
         tokens=account.live_tokens(current_user, now=now),
         proconnect_enabled=proconnect.is_configured(),
+        digest_choices=DIGEST_LABELS,
+        notification_events=list(NotificationEvent),
+        muted=muted_events(current_user),
+        notification_errors=errors or {},
     )
+    return page, status
+
+
+@bp.get("/compte")
+@login_required
+def my_account() -> ResponseReturnValue:
+    return _account_page()
+
+
+@bp.post("/compte/notifications")
+@login_required
+def my_notifications() -> ResponseReturnValue:
+    """« Mes notifications »: the daily digest and the messages received; only one's own account."""
+    form = {"alert_digest": request.form.get("alert_digest"), "events": request.form.getlist("events")}
+    try:
+        data = load(NotificationPreferencesSchema(), form)
+    except ValidationError as exc:
+        return _account_page(exc.errors, 422)
+    update_preferences(current_user._get_current_object(), data, now=utcnow())
+    flash("Vos préférences de notification sont enregistrées.", "success")
+    return redirect(url_for("accounts.my_account"))
 
 
 @bp.post("/compte/sessions/<id:session_id>/fermer")

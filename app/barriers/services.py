@@ -21,6 +21,8 @@ from app.barriers.models import (
 from app.db_types import utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db
+from app.notifications.models import NotificationEvent
+from app.notifications.services import notify, referral_recipients
 from app.pathways.models import Pathway, PathwayMember
 from app.transaction import check_version, unit_of_work
 
@@ -202,6 +204,9 @@ def refer_barrier(
             at=now,
             details={"agency_id": agency.id, "barrier_id": barrier.id},
         )
+        # The partner's professionals are told (never the message: « le message vous attend »).
+        notify(NotificationEvent.REFERRAL_SENT, referral_recipients(referral), pathway=pathway,
+               object_id=referral.id, actor=actor, now=now)
     return referral
 
 
@@ -245,6 +250,8 @@ def answer_referral(
             at=now,
             details={"decline_reason": referral.decline_reason.value if referral.decline_reason else None},
         )
+        notify(NotificationEvent.REFERRAL_ANSWERED, [db.session.get(User, referral.sent_by_id)], pathway=pathway,
+               object_id=referral.id, actor=actor, now=now)
     return referral
 
 

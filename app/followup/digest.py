@@ -1,7 +1,8 @@
 """The daily digest: each referent receives the list of their open alerts, most overdue first.
 
 Sent by SMTP when MAIL_SERVER is set; otherwise (development) written to MAIL_OUTBOX_DIR as .eml.
-Holds names and kinds of alerts only, never note content.
+Holds names and kinds of alerts only, never note content. A professional who chose « Pas de
+récapitulatif » (`user_account.alert_digest = 'none'`, « Mon compte ») receives none.
 
 Once per referent and Paris day, whatever the number of runs or scheduler processes:
 - a run first records the digests owed today (`digest_delivery`, one row per user and day: the
@@ -64,7 +65,8 @@ def _referents_with_open_alerts() -> sa.Select:
         sa.select(User.id)
         .join(Pathway, Pathway.referent_id == User.id)
         .join(Alert, Alert.pathway_id == Pathway.id)
-        .where(Alert.status != AlertStatus.RESOLVED, Pathway.closed_at.is_(None), User.is_active_account.is_(True))
+        .where(Alert.status != AlertStatus.RESOLVED, Pathway.closed_at.is_(None), User.is_active_account.is_(True),
+               User.alert_digest != "none")  # « Mon compte »: the professional turned the digest off
         .distinct()
     )
 
@@ -167,7 +169,8 @@ def _send_owed(day: date, now: datetime, result: DigestResult) -> None:
             continue
         try:
             user = db.session.get(User, user_id)
-            items = _items(user_id) if user is not None and user.is_active_account else []
+            wanted = user is not None and user.is_active_account and user.alert_digest != "none"
+            items = _items(user_id) if wanted else []
             if not items:
                 _finish(delivery_id, DeliveryStatus.CANCELLED)
                 result.cancelled += 1

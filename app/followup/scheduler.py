@@ -26,6 +26,7 @@ from app.core.timefmt import ZONE_NAME
 from app.extensions import db
 from app.followup.digest import retry_digests, send_daily_digest
 from app.followup.scan import scan_follow_ups
+from app.notifications.services import send_pending_notifications
 from app.workspace.retention import apply_retention
 
 log = logging.getLogger("parcours.scheduler")
@@ -66,6 +67,11 @@ def digest_retry_job(app: Flask) -> None:
     _run_job(app, "daily digest, retries", retry_digests)
 
 
+def notifications_job(app: Flask) -> None:
+
+    _run_job(app, "notifications", send_pending_notifications)
+
+
 def retention_job(app: Flask) -> None:
 
     _run_job(app, "retention", apply_retention)
@@ -79,6 +85,9 @@ def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
                       replace_existing=True)
     # Today's digests that failed (mail server down, address refused…), tried again every half hour.
     scheduler.add_job(digest_retry_job, "cron", hour="8-19", minute="0,30", args=[app], id="daily_digest_retry",
+                      replace_existing=True)
+    # Notifications to professionals (app/notifications): recorded by the writes, sent here.
+    scheduler.add_job(notifications_job, "interval", minutes=1, args=[app], id="notifications",
                       replace_existing=True)
     scheduler.add_job(retention_job, "cron", hour=3, minute=0, args=[app], id="retention",
                       replace_existing=True)

@@ -23,6 +23,8 @@ from app.extensions import db
 from app.followup.models import Alert, AlertStatus
 from app.meetings.models import Meeting, MeetingStatus
 from app.meetings.services import plan_checkins
+from app.notifications.models import NotificationEvent
+from app.notifications.services import notify
 from app.pathways.models import (
     Beneficiary,
     ClosureReason,
@@ -44,7 +46,6 @@ from app.pathways.models import (
     TeamJoinRequest,
     Visibility,
 )
-from app.pathways.notifications import notify_handover, notify_join_request, notify_new_referent
 from app.pathways.queries import current_or_last_pathway
 from app.pathways.search import neighbours, search_key, similar_people_clause
 from app.transaction import check_version, unit_of_work
@@ -351,7 +352,7 @@ def set_stage(actor: User, pathway: Pathway, stage: Stage, *, expected_version: 
     return pathway
 
 
-def _assign(actor: User, pathway: Pathway, referent: User, *, note: str | None, now: datetime) -> None:
+def _assign(actor: User, pathway: Pathway, referent: User, *, note: str | None, now: datetime) -> ReferentAssignment:
     """Close the current assignment (if any) and open the new one; inside the caller's transaction."""
     current = db.session.scalar(
         sa.select(ReferentAssignment).where(
@@ -362,16 +363,19 @@ def _assign(actor: User, pathway: Pathway, referent: User, *, note: str | None, 
     if current is not None:
         current.ended_at = max(now, current.started_at)
         db.session.flush()  # the partial unique index allows one current assignment at a time
-    db.session.add(ReferentAssignment(
+    assignment = ReferentAssignment(
         territory_id=pathway.territory_id, pathway_id=pathway.id, user_id=referent.id,
         agency_id=referent.agency_id, assigned_by_id=actor.id, started_at=now, note=note,
-    ))
+    )
+    db.session.add(assignment)
     pathway.referent_id = referent.id
     pathway.lead_agency_id = referent.agency_id
     record_event(actor, "pathway.referent_assigned", object_type="pathway", object_id=pathway.id,
                  pathway=pathway, at=now,
                  details={"referent_id": referent.id, "previous_referent_id": previous_id,
                           "agency_id": referent.agency_id})
+    db.session.flush()
+    return assignment
 
 
 def assign_referent(
@@ -389,7 +393,8 @@ def assign_referent(
     The pathway follows the referent's agency (it becomes the lead agency). The previous agency
     stays in the team so the person's history is not lost to it. With `require_note` (the
     workspace's forms), a handover — not the first naming — needs its note. The new referent is told
-    by e-mail (unless they did it themself), as is the previous one.
+    by e-mail (unless they did it themself), as is the previous one: their notifications are recorded
+    in this transaction and sent by the notifications job (app/notifications).
     """
     access.require(access.can_assign_referent(actor, pathway), actor, pathway,
                    "Vous ne pouvez pas changer le référent de ce parcours.")
@@ -410,7 +415,11 @@ def assign_referent(
     with unit_of_work() as session:
         check_version(pathway, expected_version)
         previous_agency_id = pathway.lead_agency_id
-        _assign(actor, pathway, referent, note=note, now=now)
+        assignment = _assign(actor, pathway, referent, note=note, now=now)
+        notify(NotificationEvent.PATHWAY_TAKEN_FROM, [previous_referent] if previous_referent else [],
+               pathway=pathway, object_id=assignment.id, actor=actor, now=now)
+        notify(NotificationEvent.PATHWAY_HANDED_TO, [referent], pathway=pathway, object_id=assignment.id,
+               actor=actor, now=now)
         if previous_agency_id != referent.agency_id:
             # The new lead agency is no longer a mere team member; the old one becomes one.
             for member in session.scalars(sa.select(PathwayMember).where(
@@ -424,10 +433,6 @@ def assign_referent(
                 territory_id=pathway.territory_id, pathway_id=pathway.id,
                 agency_id=previous_agency_id, added_at=now, added_by_id=actor.id,
             ))
-    if previous_referent is not None and previous_referent.id != actor.id:  # not an access rule: who is told
-        notify_handover(previous_referent, pathway, new_referent=referent, by=actor, now=now)
-    if referent.id != actor.id:  # not an access rule: who is told
-        notify_new_referent(referent, pathway, by=actor, previous=previous_referent, with_note=note is not None)
     return pathway
 
 
@@ -526,8 +531,9 @@ def request_to_join(
         session.flush()
         record_event(actor, "team.join_requested", object_type="team_join_request", object_id=request.id,
                      pathway=pathway, at=now, details={"agency_id": actor.agency_id})
-    if pathway.referent_id is not None:
-        notify_join_request(db.session.get(User, pathway.referent_id), pathway, request)
+        if pathway.referent_id is not None:
+            notify(NotificationEvent.TEAM_JOIN_REQUESTED, [db.session.get(User, pathway.referent_id)],
+                   pathway=pathway, object_id=request.id, actor=actor, now=now)
     return request
 
 

@@ -506,9 +506,10 @@ GOLDEN_COUNTS = {
 }
 # Recorded anew with entry.note_type/version/edited_at, beneficiary.duplicate_reason,
 # user_account.proconnect_sub, agency.siret/safir_code/address (all empty in the demo),
-# territory.password_login_allowed (true), the empty `invitation` and `import_*` tables: without
-# those, the previous checksum is unchanged.
-GOLDEN_CHECKSUM = "86cf2c978fbd19d44d40958ba008eff07d6692824920c65478f6365607da1ca8"
+# territory.password_login_allowed (true), user_account.alert_digest/muted_notifications (defaults),
+# the empty `invitation`, `import_*` and `notification` tables: without those, the previous
+# checksum is unchanged.
+GOLDEN_CHECKSUM = "962dbb1f5e65f875c247d9a83bb19679b733a5406243b6300ca6f51fb869086d"
 
 
 def _id_table(column: sa.Column) -> str | None:

@@ -64,6 +64,8 @@ def test_schedulers_are_configured_as_designed(app) -> None:
             assert str(retry.trigger.fields[5]) == "8-19" and str(retry.trigger.fields[6]) == "0,30"
             retention = sched.get_job("retention")
             assert str(retention.trigger.fields[5]) == "3"  # 03:00 Paris, daily
+            notifications = sched.get_job("notifications")  # the outbox of app/notifications
+            assert notifications.trigger.interval.total_seconds() == 60
         finally:
             sched.shutdown(wait=False)
     finally:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from app import access
 from app.errors import DomainError, ValidationError
 from app.extensions import db
+from app.notifications.services import send_pending_notifications
 from app.pathways import services as pathways
 from app.pathways.models import Entry, Pathway
 from tests.factories import UserFactory
@@ -107,11 +108,13 @@ def test_the_self_reassignment_attack_no_longer_opens_notes(world: World) -> Non
 
 def test_every_handover_tells_the_previous_referent(world: World, outbox: Path) -> None:
     pathways.assign_referent(world.manager_ft, world.pathway, world.colleague, now=NOW)
+    assert list(outbox.glob("*.eml")) == []  # recorded with the handover, sent by the notifications job
+    send_pending_notifications(NOW)
     messages = [email.message_from_bytes(m.read_bytes(), policy=email.policy.default) for m in outbox.glob("*.eml")]
     # the previous referent, and the new one (issue 13: the new referent is told too)
     assert sorted(str(m["To"]) for m in messages) == ["collegue@ft.test", "referent@ft.test"]
     message = next(m for m in messages if str(m["To"]) == "referent@ft.test")
-    text = str(message["To"]) + message["Subject"] + message.get_content()
+    text = str(message["To"]) + message["Subject"] + message.get_body(("plain",)).get_content()
     assert "referent@ft.test" in text
     assert f"n° {world.pathway.id}" in text
     assert "Note du référent" not in text
