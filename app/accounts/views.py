@@ -347,7 +347,7 @@ def _account_page(errors: dict | None = None, status: int = 200) -> ResponseRetu
         tokens=account.live_tokens(current_user, now=now),
         proconnect_enabled=proconnect.is_configured(),
         digest_choices=DIGEST_LABELS,
-        notification_events=list(NotificationEvent),
+        notification_events=[e for e in NotificationEvent if e != NotificationEvent.ALERT_RAISED],
         muted=muted_events(current_user),
         notification_errors=errors or {},
     )

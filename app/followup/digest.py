@@ -2,7 +2,7 @@
 
 Sent by SMTP when MAIL_SERVER is set; otherwise (development) written to MAIL_OUTBOX_DIR as .eml.
 Holds names and kinds of alerts only, never note content. A professional who chose « Pas de
-récapitulatif » (`user_account.alert_digest = 'none'`, « Mon compte ») receives none.
+récapitulatif » (`user_account.alert_digest` other than 'daily', « Mon compte ») receives none.
 
 Once per referent and Paris day, whatever the number of runs or scheduler processes:
 - a run first records the digests owed today (`digest_delivery`, one row per user and day: the
@@ -66,7 +66,7 @@ def _referents_with_open_alerts() -> sa.Select:
         .join(Pathway, Pathway.referent_id == User.id)
         .join(Alert, Alert.pathway_id == Pathway.id)
         .where(Alert.status != AlertStatus.RESOLVED, Pathway.closed_at.is_(None), User.is_active_account.is_(True),
-               User.alert_digest != "none")  # « Mon compte »: the professional turned the digest off
+               User.alert_digest == "daily")  # « Mon compte »: « Jamais », or each alert at once
         .distinct()
     )
 
@@ -169,7 +169,7 @@ def _send_owed(day: date, now: datetime, result: DigestResult) -> None:
             continue
         try:
             user = db.session.get(User, user_id)
-            wanted = user is not None and user.is_active_account and user.alert_digest != "none"
+            wanted = user is not None and user.is_active_account and user.alert_digest == "daily"
             items = _items(user_id) if wanted else []
             if not items:
                 _finish(delivery_id, DeliveryStatus.CANCELLED)

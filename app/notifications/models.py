@@ -22,6 +22,8 @@ class NotificationEvent(StrEnum):
     PATHWAY_HANDED_TO = "pathway.handed_to", "Un parcours m'est confié"
     PATHWAY_TAKEN_FROM = "pathway.taken_from", "Un parcours dont j'étais référent change de référent"
     TEAM_JOIN_REQUESTED = "team.join_requested", "Une structure demande à rejoindre l'équipe d'un de mes parcours"
+    # Only for « Dès qu'une alerte apparaît » (user_account.alert_digest = 'immediate'), not a checkbox.
+    ALERT_RAISED = "alert.raised", "Une alerte apparaît sur un de mes parcours"
 
 
 class NotificationStatus(StrEnum):
@@ -44,7 +46,7 @@ class Notification(TerritoryScoped, db.Model):
     event: Mapped[NotificationEvent] = mapped_column(enum_column(NotificationEvent, "notification_event"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathway.id", ondelete="CASCADE"), index=True)
-    object_id: Mapped[int] = mapped_column()  # the referral, the join request or the referent assignment
+    object_id: Mapped[int] = mapped_column()  # the referral, join request, referent assignment or alert
     actor_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     status: Mapped[NotificationStatus] = mapped_column(
         enum_column(NotificationStatus, "notification_status"), default=NotificationStatus.PENDING

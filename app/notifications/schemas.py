@@ -5,9 +5,13 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.notifications.models import NotificationEvent
 
-DIGEST_LABELS = {"daily": "Chaque matin, la liste de mes alertes", "none": "Jamais"}
-EVENT_CODES = [event.value for event in NotificationEvent]
-DIGEST_CHOICE = "Récapitulatif quotidien des alertes : choisissez « Chaque matin » ou « Jamais »."
+DIGEST_LABELS = {"daily": "Chaque matin, la liste de mes alertes",
+                 "immediate": "Dès qu'une alerte apparaît, un courriel par alerte (pas de récapitulatif)",
+                 "none": "Jamais"}
+# The events a professional may turn off one by one (alerts follow the choice above).
+EVENT_CODES = [event.value for event in NotificationEvent if event != NotificationEvent.ALERT_RAISED]
+DIGEST_CHOICE = ("Récapitulatif quotidien des alertes : choisissez « Chaque matin », « Dès qu'une alerte "
+                 "apparaît » ou « Jamais ».")
 
 
 class NotificationPreferencesSchema(Schema):

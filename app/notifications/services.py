@@ -28,6 +28,7 @@ from app.audit.services import record_event
 from app.barriers.models import Referral, ReferralStatus
 from app.core.mail import deliver
 from app.extensions import db
+from app.followup.models import Alert, AlertStatus
 from app.labels import label
 from app.notifications.models import Notification, NotificationEvent, NotificationStatus
 from app.pathways.models import Pathway, ReferentAssignment, TeamJoinRequest
@@ -53,10 +54,12 @@ def wants(user: User, event: NotificationEvent) -> bool:
 
 
 def update_preferences(user: User, data: dict[str, Any], *, now: datetime) -> User:
-    """« Mon compte »: the daily digest (`daily` / `none`) and the events kept on; audited (the
+    """« Mon compte »: alerts (`daily` digest, `immediate` mails or `none`) and the events kept on; audited (the
     choices only). A professional only ever changes their own: the caller passes `current_user`."""
     kept = set(data.get("events") or [])
-    muted = ",".join(event.value for event in NotificationEvent if event.value not in kept)
+    # Alerts follow the digest choice (« Dès qu'une alerte apparaît »), not a checkbox.
+    muted = ",".join(event.value for event in NotificationEvent
+                     if event.value not in kept and event != NotificationEvent.ALERT_RAISED)
     with unit_of_work():
         user.alert_digest = data["alert_digest"]
         user.muted_notifications = muted
@@ -178,6 +181,11 @@ def _compose(row: Notification) -> Mail:
         context.update(agency=request.agency.name, has_message=bool(request.message),
                        link=_link("pathways.record", onglet="equipe", **record))
         subject = f"Parcours — demande pour rejoindre l'équipe du parcours n° {pathway.id}"
+    elif row.event == NotificationEvent.ALERT_RAISED:
+        alert = db.session.get(Alert, row.object_id)
+        context.update(kind=label(alert.kind), due_at=alert.due_at, resolved=alert.status == AlertStatus.RESOLVED,
+                       link=_link("followup.my_alerts"), record_link=_link("pathways.record", **record))
+        subject = f"Parcours — alerte « {label(alert.kind)} » (parcours n° {pathway.id})"
     else:  # pragma: no cover - every event has its mail
         raise ValueError(row.event)
     return Mail(subject, row.event.value.replace(".", "_"), context)
@@ -233,6 +241,41 @@ def _finish(row_id: int, **values: Any) -> None:
         session.execute(sa.update(_table).where(_table.c.id == row_id).values(**values))
 
 
+# Alerts raised longer ago than this are not mailed one by one any more (a professional who has just
+# chosen « Dès qu'une alerte apparaît » is not sent a backlog: « Mes alertes » shows it).
+IMMEDIATE_WINDOW = timedelta(hours=24)
+
+
+def enqueue_immediate_alerts(now: datetime) -> int:
+    """One pending row per open alert raised in the last day on a pathway whose referent chose
+    « Dès qu'une alerte apparaît » — whether the scan or a write raised it. Set-based and once-only
+    (the key), so every run of the job may call it; returns how many rows it added."""
+    key = (sa.literal("alert.raised:", sa.String) + sa.cast(Alert.id, sa.String) + ":"
+           + sa.cast(User.id, sa.String))  # `||` on both databases
+    candidates = (
+        sa.select(Pathway.territory_id, key.label("key"), Alert.id, User.id, Pathway.id)
+        .select_from(Alert)
+        .join(Pathway, Pathway.id == Alert.pathway_id)
+        .join(User, User.id == Pathway.referent_id)  # not an access rule: who is told (the referent)
+        .where(
+            Alert.status != AlertStatus.RESOLVED, Alert.raised_at >= now - IMMEDIATE_WINDOW,
+            Pathway.closed_at.is_(None), User.is_active_account.is_(True), User.alert_digest == "immediate",
+            ~sa.exists().where(_table.c.key == key),
+        )
+    )
+    rows = db.session.execute(candidates).all()
+    if not rows:
+        return 0
+    with unit_of_work() as session:
+        session.execute(sa.insert(_table), [
+            {"territory_id": territory_id, "key": row_key, "event": NotificationEvent.ALERT_RAISED.value,
+             "user_id": user_id, "pathway_id": pathway_id, "object_id": alert_id, "actor_id": None,
+             "status": NotificationStatus.PENDING.value, "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for territory_id, row_key, alert_id, user_id, pathway_id in rows
+        ])
+    return len(rows)
+
+
 def send_pending_notifications(now: datetime) -> SendResult:
     """Send every notification due at `now`; each row is marked in its own transaction."""
     if now.tzinfo is None:
@@ -242,6 +285,7 @@ def send_pending_notifications(now: datetime) -> SendResult:
         if not acquired:
             result.skipped = True
             return result
+        enqueue_immediate_alerts(now)
         due = db.session.scalars(
             sa.select(_table.c.id)
             .where(_table.c.status == NotificationStatus.PENDING.value, _table.c.next_attempt_at <= now)

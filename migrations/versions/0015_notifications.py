@@ -21,7 +21,8 @@ down_revision = '0014_imports'
 branch_labels = None
 depends_on = None
 
-EVENTS = ('referral.sent', 'referral.answered', 'pathway.handed_to', 'pathway.taken_from', 'team.join_requested')
+EVENTS = ('referral.sent', 'referral.answered', 'pathway.handed_to', 'pathway.taken_from', 'team.join_requested',
+          'alert.raised')
 STATUSES = ('pending', 'sent', 'failed')
 
 

@@ -19,7 +19,7 @@ from tests.followup.test_scan import new_pathway, paris
 from tests.web_helpers import login_as, text
 from tests.world import T0, World
 
-ALL_EVENTS = [event.value for event in NotificationEvent]
+ALL_EVENTS = [event.value for event in NotificationEvent if event != NotificationEvent.ALERT_RAISED]
 
 
 def _reload(user):
@@ -89,3 +89,37 @@ def test_the_digest_skips_who_turned_it_off(app, tmp_path: Path) -> None:
         assert owed == [wants.id]
     finally:
         app.config["MAIL_OUTBOX_DIR"], app.config["MAIL_SERVER"] = previous
+
+
+def test_immediate_alerts_mail_each_new_alert_once_and_skip_the_digest(app, smtp) -> None:
+    """« Dès qu'une alerte apparaît »: each alert raised (by the scan or a write) is mailed once,
+    without a note, and that referent gets no daily digest; « Chaque matin » gets only the digest."""
+    from app.notifications.services import send_pending_notifications
+
+    agency = AgencyFactory(territory=TerritoryFactory())
+    at_once = UserFactory(agency=agency, alert_digest="immediate")
+    each_morning = UserFactory(agency=agency)
+    for user in (at_once, each_morning):
+        new_pathway(user, paris(2026, 1, 5), orient=None)
+    scan_follow_ups(paris(2026, 3, 1))  # « orientation late »… raised now
+    first = send_pending_notifications(paris(2026, 3, 1, 0, 5))
+    mails = smtp.to(at_once.email)
+    assert first.sent == len(mails) >= 1 and smtp.to(each_morning.email) == []
+    assert all("Parcours — alerte « " in str(m["Subject"]) for m in mails)
+    body = smtp.texts()[0]
+    assert "https://parcours.example.fr/alertes" in body and "/parcours/" in body
+    assert send_pending_notifications(paris(2026, 3, 1, 0, 10)).sent == 0  # once only
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.event == NotificationEvent.ALERT_RAISED)) == len(mails)
+    smtp.messages.clear()
+    assert send_daily_digest(paris(2026, 3, 2, 7, 30)).sent == 1
+    assert len(smtp.to(each_morning.email)) == 1 and smtp.to(at_once.email) == []
+
+
+def test_choosing_immediate_alerts_on_my_account(client, world: World) -> None:
+    login_as(client, world.referent)
+    response = client.post("/compte/notifications", data={"alert_digest": "immediate", "events": ALL_EVENTS})
+    assert response.status_code == 302
+    user = _reload(world.referent)
+    assert user.alert_digest == "immediate" and user.muted_notifications == ""
+    assert 'value="immediate" checked' in client.get("/compte").get_data(as_text=True)
