@@ -17,9 +17,11 @@ import sqlalchemy as sa
 
 from app.barriers import services as barrier_services
 from app.barriers.models import BarrierCategory
+from app.db_types import utcnow
 from app.extensions import db
 from app.followup import pilotage
 from app.followup.scan import scan_follow_ups
+from app.notifications.services import send_pending_notifications
 from app.pathways import services
 from app.pathways.models import Pathway, ReferentAssignment
 from tests.factories import UserFactory
@@ -145,11 +147,15 @@ def test_a_handover_needs_its_note_then_tells_the_new_referent(client, world: Wo
     assert world.pathway.referent_id == world.colleague.id
     assert db.session.scalar(sa.select(ReferentAssignment.note).where(
         ReferentAssignment.pathway_id == world.pathway.id, ReferentAssignment.ended_at.is_(None))) == "RDV CAF le 12."
+    assert not list(outbox.glob("*.eml"))  # recorded in the handover's transaction, sent by the job
+    send_pending_notifications(utcnow())
     messages = {str(m["To"]): m for m in (email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
                                           for p in outbox.glob("*.eml"))}
     told = messages["collegue@ft.test"]
-    assert "vous est confié" in told["Subject"] and "RDV CAF" not in told.get_content()
-    assert "La note de passation vous attend" in told.get_content()
+    body = told.get_body(("plain",)).get_content()
+    html = told.get_body(("html",)).get_content()
+    assert "vous est confié" in told["Subject"] and "RDV CAF" not in body and "RDV CAF" not in html
+    assert "La note de passation vous attend" in body
 
 
 def test_naming_a_first_referent_needs_no_note(client, world: World) -> None:
