@@ -30,23 +30,11 @@ from typing import Any
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch import DEFAULT_URL, scratch_app  # noqa: E402
+from scratch import BENCH_TERRITORY_SQL, DEFAULT_URL, scratch_app  # noqa: E402
 
 SEED_SQL = """
 SELECT setseed(0.2026);
-INSERT INTO territory (id, code, name, cadence_professional_days, cadence_socio_professional_days, cadence_social_days,
-  grace_days, reschedule_days, no_referent_days, orientation_delay_days, contract_delay_days, contract_ending_days,
-  referral_answer_days, checkin_months, retention_months, audit_retention_months, created_at, updated_at, version)
-VALUES (1, 'B1', 'Banc d''essai', 30, 30, 60, 2, 7, 30, 42, 30, 30, 10, '[1, 3, 6]', 24, 12, :now, :now, 1);
-INSERT INTO agency (id, territory_id, name, kind, is_active, created_at, updated_at, version)
-SELECT a, 1, 'Structure ' || a,
-  (ARRAY['departmental_council','france_travail','caf','mission_locale','ccas','cap_emploi','association'])[1 + a % 7],
-  true, :now, :now, 1 FROM generate_series(1, 10) a;
-INSERT INTO user_account (id, territory_id, agency_id, email, password_hash, first_name, last_name, role,
-  is_active_account, created_at, updated_at, version)
-SELECT u, 1, 1 + u % 10, 'referent' || u || '@bench.test', 'x', 'Prénom' || u, 'Nom' || u, 'professional', true,
-  :now, :now, 1 FROM generate_series(1, 400) u;
-INSERT INTO beneficiary (id, territory_id, first_name, last_name, search_name, rights, created_at, updated_at, version)
+""" + BENCH_TERRITORY_SQL + """INSERT INTO beneficiary (id, territory_id, first_name, last_name, search_name, rights, created_at, updated_at, version)
 SELECT i, 1, 'Prénom' || i, 'Nom' || i, 'nom' || i || ' prenom' || i, '[]', :now, :now, 1 FROM generate_series(1, :n) i;
 -- Pathways: stage spread, ~8 % without referent, ~10 % not oriented, ~8 % employed, ~10 % closed.
 INSERT INTO pathway (id, territory_id, beneficiary_id, lead_agency_id, referent_id, stage, orientation, oriented_at,

@@ -52,3 +52,20 @@ def scratch_app(url: str, *, prefix: str, keep: bool = False, create_all: bool =
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+# The bench territory (id 1, code B1), its 10 structures and 400 referents: the start of every
+# benchmark's seed (bench/scan.py, bench/import.py), with `:now` bound by the caller.
+BENCH_TERRITORY_SQL = """INSERT INTO territory (id, code, name, cadence_professional_days, cadence_socio_professional_days, cadence_social_days,
+  grace_days, reschedule_days, no_referent_days, orientation_delay_days, contract_delay_days, contract_ending_days,
+  referral_answer_days, checkin_months, retention_months, audit_retention_months, created_at, updated_at, version)
+VALUES (1, 'B1', 'Banc d''essai', 30, 30, 60, 2, 7, 30, 42, 30, 30, 10, '[1, 3, 6]', 24, 12, :now, :now, 1);
+INSERT INTO agency (id, territory_id, name, kind, is_active, created_at, updated_at, version)
+SELECT a, 1, 'Structure ' || a,
+  (ARRAY['departmental_council','france_travail','caf','mission_locale','ccas','cap_emploi','association'])[1 + a % 7],
+  true, :now, :now, 1 FROM generate_series(1, 10) a;
+INSERT INTO user_account (id, territory_id, agency_id, email, password_hash, first_name, last_name, role,
+  is_active_account, created_at, updated_at, version)
+SELECT u, 1, 1 + u % 10, 'referent' || u || '@bench.test', 'x', 'Prénom' || u, 'Nom' || u, 'professional', true,
+  :now, :now, 1 FROM generate_series(1, 400) u;
+"""
