@@ -23,7 +23,7 @@ CSV_LINES = {  # line as a spreadsheet shows it → the reason (part of it)
     11: "Ligne en double : même personne que la ligne 2.",
     13: "Droits ARE : « peut-être » n'est ni Oui ni Non.",
 }
-# In the workbook the quoted line break is inside one cell: every row after it is one line up.
+# In the workbooks (XLSX, ODS) the quoted line break is inside one cell: every row after it is one line up.
 XLSX_LINES = {line - 1: reason for line, reason in CSV_LINES.items()}
 
 
@@ -43,7 +43,8 @@ def _reasons(job):
     return {r.line: r.reasons for r in services.rejected_rows(job)}
 
 
-@pytest.mark.parametrize(("name", "lines"), [("carnet_de_bord.csv", CSV_LINES), ("carnet_de_bord.xlsx", XLSX_LINES)])
+@pytest.mark.parametrize(("name", "lines"), [("carnet_de_bord.csv", CSV_LINES), ("carnet_de_bord.xlsx", XLSX_LINES),
+                                            ("carnet_de_bord.ods", XLSX_LINES)])
 def test_the_carnet_de_bord_file_creates_updates_and_rejects_each_row_for_its_reason(world, name, lines):
     job = _import(world, name)
 

@@ -1,6 +1,8 @@
 """Writes the Carnet de bord test files of this folder (run once; the files are committed).
 
-`python tests/data/imports/make_files.py` (openpyxl, a test dependency, writes the XLSX).
+`python tests/data/imports/make_files.py` (openpyxl, a test dependency, writes the XLSX; the ODS
+is written as LibreOffice Calc saves one: typed date and number cells, a cell's line break as two
+paragraphs, empty cells and the rows below the data as « repeated » runs).
 The rows are the awkward ones real extracts have; tests/imports/ asserts each line's fate.
 """
 from __future__ import annotations
@@ -84,6 +86,72 @@ def main():
             values[13] = int(values[13])  # the CAF number as a number cell
         sheet.append(values)
     book.save(HERE / "carnet_de_bord.xlsx")
+
+    typed = []
+    for r in MAIN:
+        values = list(r)
+        if values[3] == "12/03/1985":
+            values[3] = date(1985, 3, 12)  # a typed date, as Calc stores it
+        if values[3] == "02/02/1988":
+            values[3] = date(1988, 2, 2)
+        if values[13].isdigit():
+            values[13] = int(values[13])
+        typed.append(values)
+    _ods([HEADERS, *typed])
+
+
+def _ods_cell(value):
+    from xml.sax.saxutils import escape
+
+    if isinstance(value, date):
+        shown = value.strftime("%d/%m/%Y")
+        return (f'<table:table-cell office:value-type="date" office:date-value="{value.isoformat()}" '
+                f'calcext:value-type="date"><text:p>{shown}</text:p></table:table-cell>')
+    if isinstance(value, int):
+        return (f'<table:table-cell office:value-type="float" office:value="{value}" calcext:value-type="float">'
+                f'<text:p>{value}</text:p></table:table-cell>')
+    if value == "":
+        return "<table:table-cell/>"
+    paragraphs = "".join(f"<text:p>{escape(part)}</text:p>" for part in str(value).split("\n"))
+    return f'<table:table-cell office:value-type="string" calcext:value-type="string">{paragraphs}</table:table-cell>'
+
+
+def _ods_row(values):
+    cells = list(values)
+    while cells and cells[-1] == "":
+        cells.pop()  # Calc writes the empty cells at the end of a row as one repeated run
+    body = "".join(_ods_cell(v) for v in cells)
+    rest = 1024 - len(cells)
+    return f'<table:table-row>{body}<table:table-cell table:number-columns-repeated="{rest}"/></table:table-row>'
+
+
+def _ods(rows):
+    import zipfile
+
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" '
+          'office:version="1.3"')
+    body = "".join(_ods_row(r) for r in rows)
+    empty = ('<table:table-row table:number-rows-repeated="1048550">'
+             '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>')
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns}><office:body>'
+               f'<office:spreadsheet><table:table table:name="Bénéficiaires">{body}{empty}</table:table>'
+               f'<table:table table:name="Notes"><table:table-row><table:table-cell office:value-type="string">'
+               f'<text:p>Extraction du 2 décembre</text:p></table:table-cell></table:table-row></table:table>'
+               f'</office:spreadsheet></office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
+                '<manifest:file-entry manifest:full-path="/" manifest:version="1.3" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    path = HERE / "carnet_de_bord.ods"
+    with zipfile.ZipFile(path, "w") as archive:  # the mimetype first, stored uncompressed (ODF 1.3, §3.3)
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
 
 
 if __name__ == "__main__":
