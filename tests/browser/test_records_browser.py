@@ -230,3 +230,51 @@ def test_an_alert_disappears_as_soon_as_its_cause_is_removed_and_the_page_says_w
     assert browser_page.get_by_text("L'entretien est enregistré.").is_visible()
     browser_page.goto("/alertes")
     assert browser_page.locator("tbody tr", has_text="Théo Marchand").filter(has_text="Suivi en retard").count() == 0
+
+
+def test_the_record_is_downloaded_as_a_pdf_that_holds_what_the_referent_sees(
+    live_server, browser_page, login, assert_accessible
+) -> None:
+    """Issue #15: « Télécharger le dossier (PDF) » from the record, in chromium: the file arrives
+    with its name, and its text (pypdf) holds the identity, the plan with French dates and the
+    journal."""
+    import io
+
+    import pypdf
+
+    from app.barriers import services as barrier_services
+    from app.barriers.models import BarrierCategory
+    from app.pathways.models import Visibility
+
+    _territory, _ft, referent = _setup(live_server)
+    now = datetime.now(timezone.utc)
+    due = (now + timedelta(days=30)).astimezone(PARIS).date()
+    with live_server.app_context():
+        actor = db.session.get(User, referent.id)
+        pathway = services.create_beneficiary(actor, {"first_name": "Maëlle", "last_name": "Perrin",
+                                                      "birth_date": date(1991, 4, 9)},
+                                              referent=actor, now=now - timedelta(days=20))
+        services.orient(actor, pathway, Orientation.PROFESSIONAL, now=now - timedelta(days=19))
+        barrier_services.add_barrier(actor, pathway, category=BarrierCategory.MOBILITY, title="Permis B à financer",
+                                     due_on=due, now=now - timedelta(days=18))
+        services.add_entry(actor, pathway, body="Atelier CV fait ensemble.", visibility=Visibility.TEAM,
+                           now=now - timedelta(days=5))
+        pathway_id = pathway.id
+        db.session.remove()
+
+    login(browser_page, referent.email, referent.password)
+    browser_page.goto(f"/parcours/{pathway_id}")
+    assert_accessible(browser_page)
+    with browser_page.expect_download() as waiting:
+        browser_page.get_by_role("link", name="Télécharger le dossier de Maëlle Perrin (PDF)").click()
+    download = waiting.value
+    assert download.suggested_filename.startswith("dossier-perrin-maelle-")
+    assert download.suggested_filename.endswith(".pdf")
+    reader = pypdf.PdfReader(io.BytesIO(open(download.path(), "rb").read()))
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert "Dossier de suivi de Maëlle PERRIN" in text
+    assert "9 avril 1991" in text
+    assert "Permis B à financer" in text
+    assert f"{due.day} " in text and str(due.year) in text
+    assert "Atelier CV fait ensemble." in text
+    assert reader.trailer["/Root"]["/Lang"] == "fr"
