@@ -105,6 +105,9 @@ class Config:
         # Imports (app/imports): a launched import runs in a thread of the web process, started
         # after the request committed; inline (within the request) for the tests.
         self.IMPORTS_RUN_INLINE = env_bool("IMPORTS_RUN_INLINE", False)
+        # A file of at least this many rows is checked in a second process while the import
+        # writes (two cores used instead of one); a smaller one in a thread.
+        self.IMPORTS_CHECK_PROCESS_ROWS = env_int("IMPORTS_CHECK_PROCESS_ROWS", 20_000)
 
         # Mail (daily digest). Without MAIL_SERVER, mails are written to MAIL_OUTBOX_DIR as .eml.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")

@@ -93,6 +93,7 @@ def timed_import(territory, path: Path, profile: bool = False) -> dict[str, floa
     backend_pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
     db.session.commit()  # the pooled connection (and its backend) is reused by the import
     cpu0, backend0 = time.process_time(), backend_cpu_seconds(backend_pid)
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     job = services.create_job(None, territory, filename=path.name, content=path.read_bytes(),
                               preset="carnet-de-bord")
@@ -108,8 +109,11 @@ def timed_import(territory, path: Path, profile: bool = False) -> dict[str, floa
         job = services.run_job(job.id)
     total = time.perf_counter() - started
     cpu, backend1 = time.process_time() - cpu0, backend_cpu_seconds(backend_pid)
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the checking process, once it has ended
+    checker = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
     backend = round(backend1 - backend0, 1) if backend0 is not None and backend1 is not None else None
     return {"read_s": round(read, 1), "total_s": round(total, 1), "python_cpu_s": round(cpu, 1),
+            "checker_cpu_s": round(checker, 1),
             "postgres_cpu_s": backend, "load": round(os.getloadavg()[0], 1), "created": job.created_count,
             "updated": job.updated_count, "unchanged": job.unchanged_count, "rejected": job.rejected_count}
 

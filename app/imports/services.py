@@ -20,20 +20,25 @@ without writing, so the duplicates within the file are still seen; it writes fro
 """
 from __future__ import annotations
 
+import copyreg
 import csv
 import io
 import json
+import multiprocessing
 import re
 import zlib
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import defusedcsv.csv as safe_csv
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from marshmallow import ValidationError as SchemaError
+from marshmallow.utils import missing as marshmallow_missing
 
 from app import access
 from app.accounts.models import Agency, AgencyKind, Territory, User
@@ -585,18 +590,17 @@ def run_job(job_id: int, *, progress: Callable[[int], None] | None = None, batch
     done_before = job.rows_done
     batches = 0
     starts = list(range(0, len(rows), batch_size))
-    # The next batch is checked in a helper thread while this one is written: checking reads only
-    # the look-ups loaded above (plain values, never the session), and the database releases the
-    # GIL while it stores a batch, so the two overlap. The session stays in this thread.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-check") as pool:
-        def check(start: int) -> list[CheckedRow]:
-            return [checker.check(row) for row in rows[start:start + batch_size]]
-
-        pending = pool.submit(check, starts[0]) if starts else None
+    # The next batch is checked while this one is written. A large file is checked in a second
+    # process (spawned: no fork of a threaded web worker), which gets the look-ups and the rows once
+    # and sends back each batch's verdicts: checking is pure Python, and in a thread it would hold
+    # the GIL against the writer, whose every round trip to the database then waits for it (the
+    # two did not overlap). A small file is checked in a thread. The session stays in this thread.
+    with _checking_pool(checker, rows, batch_size) as (pool, check):
+        pending = check(starts[0]) if starts else None
         try:
             for index, start in enumerate(starts):
                 checked = pending.result()
-                pending = pool.submit(check, starts[index + 1]) if index + 1 < len(starts) else None
+                pending = check(starts[index + 1]) if index + 1 < len(starts) else None
                 end = start + len(checked)
                 if end <= done_before:
                     continue  # written by an earlier run: replayed for the duplicates only
@@ -626,6 +630,49 @@ def run_job(job_id: int, *, progress: Callable[[int], None] | None = None, batch
                               "created": job.created_count, "updated": job.updated_count,
                               "unchanged": job.unchanged_count, "rejected": job.rejected_count})
     return job
+
+
+_COPY_AS_IS = frozenset({str, int, float, type(None)})  # written by the csv module as they are (not bool)
+
+
+def _the_missing() -> Any:
+    return marshmallow_missing
+
+
+# A checked row may hold marshmallow's `missing` (a field the file leaves out); it is compared by
+# identity, so it must come back from the checking process as the same object, not a copy.
+copyreg.pickle(type(marshmallow_missing), lambda _value: (_the_missing, ()))
+
+_checker_of_process: RowChecker | None = None
+_rows_of_process: list[Row] = []
+
+
+def _start_checking_process(checker: RowChecker, rows: list[Row]) -> None:
+    global _checker_of_process, _rows_of_process
+    _checker_of_process, _rows_of_process = checker, rows
+
+
+def _check_in_process(start: int, size: int) -> list[CheckedRow]:
+    assert _checker_of_process is not None
+    return [_checker_of_process.check(row) for row in _rows_of_process[start:start + size]]
+
+
+@contextmanager
+def _checking_pool(checker: RowChecker, rows: list[Row], batch_size: int) -> Iterator[tuple[Executor, Callable]]:
+    """An executor of one worker that checks batches in file order (the checker remembers earlier
+    rows), and the function to submit: a process for IMPORTS_CHECK_PROCESS_ROWS rows and more."""
+    threshold = current_app.config.get("IMPORTS_CHECK_PROCESS_ROWS", 20_000) if has_app_context() else 20_000
+    if threshold is not None and len(rows) >= threshold:
+        pool: Executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_start_checking_process, initargs=(checker, rows))
+        try:
+            yield pool, lambda start: pool.submit(_check_in_process, start, batch_size)
+        finally:
+            pool.shutdown(cancel_futures=True)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-check") as threads:
+        yield threads, lambda start: threads.submit(
+            lambda: [checker.check(row) for row in rows[start:start + batch_size]])
 
 
 def _copy_value(value: Any) -> Any:
@@ -664,9 +711,11 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *,
         columns = ["id", *columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    plain = _COPY_AS_IS
     for index, row in enumerate(rows):
-        values = [_copy_value(v) for v in row.values()]
+        values = [v if type(v) in plain else _copy_value(v) for v in row.values()]  # most values are text
         writer.writerow([new_ids[index], *values] if ids else values)
+    buffer.seek(0)
     names = ", ".join(f'"{c}"' for c in columns)
     # An empty text in a NOT NULL text column (a name made only of signs has an empty search key)
     # is an empty string, not NULL.
@@ -676,7 +725,7 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *,
     try:
         # Table and column names come from the metadata, not from the file.
         cursor.copy_expert(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT csv{options})',
-                           io.StringIO(buffer.getvalue()))
+                           buffer)
     finally:
         cursor.close()
     return new_ids

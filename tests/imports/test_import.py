@@ -231,3 +231,22 @@ def test_a_name_made_only_of_signs_is_imported_with_an_empty_search_key(world):
     assert (job.created_count, job.rejected_count) == (1, 0)
     person = _people(world)[("!!", "--")]
     assert person.search_name == ""
+
+
+def test_a_large_file_is_checked_in_a_second_process_with_the_same_verdicts(world, app):
+    """Above IMPORTS_CHECK_PROCESS_ROWS the rows are checked in a spawned process (the writer keeps
+    the GIL to itself): every count and reason is the one the thread gives."""
+    app.config["IMPORTS_CHECK_PROCESS_ROWS"] = 1
+    try:
+        job = _import(world, "carnet_de_bord.csv")
+    finally:
+        app.config["IMPORTS_CHECK_PROCESS_ROWS"] = 20_000
+    assert job.status == ImportStatus.DONE
+    assert (job.created_count, job.updated_count, job.unchanged_count, job.rejected_count) == (4, 1, 0, 7)
+    reasons = _reasons(job)
+    assert sorted(reasons) == sorted(CSV_LINES)
+    for line, expected in CSV_LINES.items():
+        assert any(expected in reason for reason in reasons[line]), (line, reasons[line])
+    amina = _people(world)[("Amina", "Diallo")]
+    pathway = db.session.scalar(sa.select(Pathway).where(Pathway.beneficiary_id == amina.id))
+    assert (pathway.referent_id, pathway.lead_agency_id) == (world.referent.id, world.ft.id)
