@@ -182,3 +182,60 @@ def test_two_scheduler_processes_send_one_digest_per_referent(scratch_database: 
     assert sorted(rows) == [("sent", 1)] * 8
     # Either one process skipped (the other held the lock), or it came after and found nothing owed.
     assert any("skipped" in out or "0 digest(s) sent" in out for out in outputs), outputs
+
+
+# --- a scheduler killed in the middle of its scan ---------------------------------------------------
+
+
+def test_a_scheduler_killed_mid_scan_leaves_nothing_half_done_and_the_next_scan_is_right(
+    scratch_database: str,
+) -> None:
+    """Issue #12: the scan process is killed (SIGKILL) after it has evaluated the rules and written
+    its alerts, before its commit. Held here at that point by locks on the pathways whose follow-up
+    summary it refreshes last: the kill then lands inside the transaction. Nothing of it stays (no
+    alert, no scan state), and the next scan raises exactly what a scan on a clean base does."""
+    import signal
+    import time
+
+    _seed(scratch_database, people=60)
+    engine = sa.create_engine(scratch_database, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as holder, engine.connect() as watcher:
+            holder.exec_driver_sql("BEGIN")
+            holder.exec_driver_sql("SELECT id FROM pathway ORDER BY id FOR UPDATE")
+            process = _scan_process(scratch_database, "2026-03-01T08:00:00+01:00")
+            waiting = 0
+            for _ in range(300):  # until the scan's backend waits for our row locks (≤ 30 s)
+                waiting = watcher.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query ILIKE '%%pathway%%'").scalar()
+                if waiting or process.poll() is not None:
+                    break
+                time.sleep(0.1)
+            assert waiting == 1, process.communicate(timeout=5)[0] if process.poll() is not None else "no wait"
+            in_flight = watcher.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'active' AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()").scalar()
+            assert in_flight >= 1  # the scan's transaction has written (it holds a transaction id)
+            process.send_signal(signal.SIGKILL)
+            process.communicate(timeout=10)
+            assert process.returncode == -signal.SIGKILL
+            holder.exec_driver_sql("ROLLBACK")
+            for _ in range(100):  # the orphaned backend notices its client is gone and rolls back
+                left = watcher.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").scalar()
+                if left == 0:
+                    break
+                time.sleep(0.1)
+            assert watcher.exec_driver_sql("SELECT count(*) FROM alert").scalar() == 0
+            assert watcher.exec_driver_sql("SELECT count(*) FROM scan_state").scalar() == 0
+            assert watcher.exec_driver_sql(
+                "SELECT count(*) FROM steering_count WHERE metric = 'alert' AND n <> 0").scalar() == 0
+    finally:
+        engine.dispose()
+
+    out, _ = _scan_process(scratch_database, "2026-03-01T08:00:00+01:00").communicate(timeout=120)
+    assert "90 raised" in out, out  # orientation late for the 60, no referent for the 30 without one
+    alerts = [a for a in _alerts(scratch_database) if a[3] != AlertStatus.RESOLVED.value]
+    assert len(alerts) == len({(a[0], a[1], a[2]) for a in alerts}) == 90
