@@ -23,7 +23,8 @@ from tests.factories import PathwayFactory
 from tests.web_helpers import login_as, text
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "admin"
-UPLOAD = {"structures": "/administration/importer/structures", "professionnels": "/administration/importer/professionnels"}
+UPLOAD = {"structures": "/administration/importer/structures",
+          "professionnels": "/administration/importer/professionnels"}
 
 
 def _upload(client, slug: str, name: str, content: bytes | None = None):
@@ -177,7 +178,8 @@ def test_professionals_are_invited_as_the_form_does_once_their_structures_exist(
     assert _counts(result) == (3, 1, 0, 7)
     db.session.expire_all()
     accounts = {u.email: u for u in db.session.scalars(sa.select(User).where(User.territory_id == site.territory.id))}
-    nina, karim, zoe = accounts["nina.roux@exemple.fr"], accounts["karim.haddad@exemple.fr"], accounts["zoe.durand@exemple.fr"]
+    nina, karim = accounts["nina.roux@exemple.fr"], accounts["karim.haddad@exemple.fr"]
+    zoe = accounts["zoe.durand@exemple.fr"]
     assert (nina.role, nina.agency.name) == (Role.PROFESSIONAL, "Mission locale de Bondy")
     assert (karim.role, karim.agency.name) == (Role.MANAGER, "Mission locale de Bondy")  # by its SIRET
     assert (zoe.first_name, zoe.last_name, zoe.role) == ("<b>Zoé</b>", "Durand<script>alert(1)</script>", Role.ADMIN)
@@ -291,9 +293,11 @@ def test_the_other_territorys_admin_sees_none_of_these_files(client, site):
     login_as(client, site.other_admin)
     page = text(client.get(UPLOAD["structures"]))
     assert "structures.csv" not in page and "Aucun fichier pour l'instant." in page
-    for path in (f"/administration/importer/fichier/{job_id}", f"/administration/importer/fichier/{job_id}/erreurs.csv"):
+    for path in (f"/administration/importer/fichier/{job_id}",
+                 f"/administration/importer/fichier/{job_id}/erreurs.csv"):
         assert client.get(path).status_code == 404
     # Their own file names their own structures only: this territory's are unknown to them.
     content = "Prénom*;Nom*;E-mail*;Structure*\r\nNina;Roux;nina@exemple.fr;France Travail Bobigny\r\n".encode()
-    preview = text(client.get(f"/administration/importer/fichier/{_job_id(_upload(client, 'professionnels', 'p.csv', content))}"))
+    own = _job_id(_upload(client, "professionnels", "p.csv", content))
+    preview = text(client.get(f"/administration/importer/fichier/{own}"))
     assert "structure inconnue dans ce territoire : « France Travail Bobigny »" in preview
