@@ -93,14 +93,15 @@ _KIND_ALIASES = {
     "ft": AgencyKind.FRANCE_TRAVAIL, "ml": AgencyKind.MISSION_LOCALE,
 }
 KINDS = {**{normalise(k.value): k for k in AgencyKind}, **{normalise(k.label): k for k in AgencyKind}, **_KIND_ALIASES}
+# Other French words for the roles, by role code (labels, as `KINDS`: the role a row asks for).
 _ROLE_ALIASES = {
-    "professionnel": Role.PROFESSIONAL, "professionnelle": Role.PROFESSIONAL, "referent": Role.PROFESSIONAL,
-    "referente": Role.PROFESSIONAL, "referent e": Role.PROFESSIONAL, "accompagnateur": Role.PROFESSIONAL,
-    "accompagnatrice": Role.PROFESSIONAL, "conseiller": Role.PROFESSIONAL, "conseillere": Role.PROFESSIONAL,
-    "manager": Role.MANAGER, "administrateur": Role.ADMIN, "administratrice": Role.ADMIN,
-    "administration": Role.ADMIN,
+    "professional": ("professionnel", "professionnelle", "referent", "referente", "referent e", "accompagnateur",
+                     "accompagnatrice", "conseiller", "conseillere"),
+    "manager": ("manager",),
+    "admin": ("administrateur", "administratrice", "administration"),
 }
-ROLES = {**{normalise(r.value): r for r in Role}, **{normalise(r.label): r for r in Role}, **_ROLE_ALIASES}
+ROLES = {**{normalise(r.value): r for r in Role}, **{normalise(r.label): r for r in Role},
+         **{word: Role(code) for code, words in _ROLE_ALIASES.items() for word in words}}
 
 MISSING = "champ obligatoire manquant."
 KIND_REQUIRED = "champ obligatoire pour créer une structure."
@@ -352,7 +353,8 @@ class UserChecker(_Checker):
         if self.duplicate(checked, [("email", email)], "même adresse électronique"):
             checked.action = "reject"
             return checked
-        default_role = account.role if account is not None else Role.PROFESSIONAL
+        new_role = Role.PROFESSIONAL  # not an access rule: the invitation form's preselected role
+        default_role = account.role if account is not None else new_role
         payload = {"first_name": raw["first_name"], "last_name": raw["last_name"], "email": raw["email"],
                    "role": (role or default_role).value, "agency_id": agency.id if agency else None}
         checked.payload, checked.target = payload, account
