@@ -354,6 +354,11 @@ def can_be_referent(user: Any) -> bool:
     return _works_on_records(user)
 
 
+def role_may_be_referent(role: Any) -> bool:
+    """Whether an account of this role may be named referent (`can_be_referent`, role part)."""
+    return role in (Role.PROFESSIONAL, Role.MANAGER)
+
+
 def possible_referents_clause(user: Any) -> sa.ColumnElement[bool]:
     """`can_be_referent` as a WHERE clause over `User`, within the user's territory."""
     if not _is_user(user):
@@ -657,6 +662,12 @@ def can_administer_object(user: Any, obj: Any) -> bool:
 
 def can_deactivate_account(user: Any, target: Any) -> bool:
     """An admin closes any account of their territory but their own (a territory keeps an admin)."""
+    return can_administer_object(user, target) and target.id != user.id
+
+
+def can_change_role_or_agency(user: Any, target: Any) -> bool:
+    """Change an account's role or structure (the import of professionals): an admin of its
+    territory, never for their own account (an admin does not demote themselves by a file)."""
     return can_administer_object(user, target) and target.id != user.id
 
 

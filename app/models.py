@@ -1,6 +1,6 @@
 """Import every feature's models so metadata (and Alembic) see the whole schema."""
 from app.accounts.models import Agency, AgencyKind, ApiToken, PasswordReset, Role, Territory, User, UserSession  # noqa: F401
-from app.admin.models import Invitation  # noqa: F401
+from app.admin.models import DirectoryImport, Invitation  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
 from app.barriers.models import (  # noqa: F401
     Barrier,

@@ -180,3 +180,18 @@ def test_anonymous_sees_nothing(world: World) -> None:
     anonymous = AnonymousUserMixin()
     assert access.record_access(anonymous, world.pathway) == access.RecordAccess.NONE
     assert access.record_access(None, world.pathway) == access.RecordAccess.NONE
+
+
+def test_only_the_territorys_admin_imports_structures_and_professionals(world: World) -> None:
+    """« Importer des structures / des professionnels » (app/admin/directory.py): its files are
+    objects of the territory's administration; another territory's admin does not see them."""
+    from app.accounts.models import Role
+    from app.admin.models import DirectoryImport
+    from tests.factories import AgencyFactory, UserFactory
+
+    job = DirectoryImport(territory_id=world.territory.id, kind="agencies")
+    readers = {name for name, user in world.users().items()
+               if access.can_administer(user) and access.can_administer_object(user, job)}
+    assert readers == {"admin"}
+    other_admin = UserFactory(agency=AgencyFactory(territory=world.other_territory), role=Role.ADMIN)
+    assert access.can_administer(other_admin) and not access.can_administer_object(other_admin, job)

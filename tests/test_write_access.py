@@ -272,3 +272,57 @@ def test_the_api_follows_the_matrix(api, scene: Scene, role: str) -> None:
             caller._call, method, path.format(**scene.ids()), json=_fill(body, scene.ids(), web=False),
             version=_version(scene, versioned)))
     assert not mismatches, _table(mismatches)
+
+
+# --- administration: imports of structures and professionals (app/admin/directory.py) ------------------
+
+def test_only_the_territorys_admin_uploads_and_runs_a_directory_import(client, world: World) -> None:
+    """The upload and the run of a file of structures or professionals: the territory's admin only;
+    anyone else (another territory's admin too) is answered 404 and nothing is written."""
+    import io
+
+    from app.accounts.models import Agency, Role, User
+    from app.admin import directory
+    from app.admin.models import DirectoryImport
+    from tests.factories import AgencyFactory
+
+    content = b"Nom*;Type\r\nCCAS de Bondy;CCAS\r\n"
+    job = directory.create_import(world.admin, directory.AGENCIES, filename="s.csv", content=content)
+    other_admin = UserFactory(agency=AgencyFactory(territory=world.other_territory), role=Role.ADMIN,
+                              email="admin@autre-territoire.test")
+
+    def state() -> tuple:
+        db.session.expire_all()
+        count = db.session.scalar
+        return (count(sa.select(sa.func.count(Agency.id))), count(sa.select(sa.func.count(User.id))),
+                count(sa.select(sa.func.count(DirectoryImport.id))), db.session.get(DirectoryImport, job.id).status,
+                count(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action != "user.login")))
+
+    def doors() -> list:
+        return [
+            client.post("/administration/importer/structures", data={"file": (io.BytesIO(content), "s.csv")},
+                        content_type="multipart/form-data"),
+            client.post("/administration/importer/professionnels", data={"file": (io.BytesIO(content), "p.csv")},
+                        content_type="multipart/form-data"),
+            client.post(f"/administration/importer/fichier/{job.id}/lancer"),
+        ]
+
+    for name, user in world.users().items():
+        if name == "admin":
+            continue
+        login_as(client, user)
+        before = state()
+        assert [r.status_code for r in doors()] == [404, 404, 404], name
+        assert state() == before, name
+    # Another territory's admin uploads into their own territory only; this territory's file is not found.
+    login_as(client, other_admin)
+    before = state()
+    assert [r.status_code for r in doors()] == [302, 422, 404]
+    after = state()
+    assert after[2] == before[2] + 1 and after[:2] + after[3:] == before[:2] + before[3:]
+    theirs = db.session.scalars(sa.select(DirectoryImport.territory_id).where(DirectoryImport.id != job.id))
+    assert set(theirs) == {world.other_territory.id}
+    login_as(client, world.admin)
+    assert [r.status_code for r in doors()] == [302, 422, 302]  # the second file lacks its columns
+    assert db.session.get(DirectoryImport, job.id).status == "done"
+    assert db.session.scalar(sa.select(sa.func.count(Agency.id)).where(Agency.name == "CCAS de Bondy")) == 1

@@ -1,14 +1,15 @@
-"""Invitations: the single-use link by which an invited professional chooses a password."""
+"""Invitations: the single-use link by which an invited professional chooses a password; the files
+of structures and professionals imported by an admin (`DirectoryImport`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.db_types import TerritoryScoped, UTCDateTime
+from app.db_types import TerritoryScoped, Timestamped, UTCDateTime
 from app.extensions import db
 
 
@@ -45,3 +46,38 @@ class Invitation(TerritoryScoped, db.Model):
 
     def is_usable(self, now: datetime) -> bool:
         return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class DirectoryImport(TerritoryScoped, Timestamped, db.Model):
+    """One file of structures or professionals imported by a territory's admin (app/admin/directory.py).
+
+    `rows` holds the rows as read (`[line, *cells]`) between the preview and the run, cleared when
+    it ends; `rejections` keeps each rejected row (`{"line", "reasons", "cells"}`) for the result
+    page and the errors file. The files are small (hundreds of rows): they are run in the request.
+    """
+
+    __tablename__ = "directory_import"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('agencies', 'users')", name="kind_known"),
+        sa.CheckConstraint("status IN ('preview', 'running', 'done')", name="status_known"),
+        sa.Index("ix_directory_import_territory_created", "territory_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # "agencies" (structures) or "users" (professionals)
+    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    headers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    rows: Mapped[Optional[list[Any]]] = mapped_column(sa.JSON, nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(10), default="preview")
+    total_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    unchanged_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rejected_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    mail_failed_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rejections: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    ignored_columns: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    created_by: Mapped[Optional[User]] = relationship(foreign_keys=[created_by_id])

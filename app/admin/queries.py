@@ -24,7 +24,8 @@ PER_PAGE = 25
 ADMIN_ACTIONS = (
     "agency.create", "agency.update", "agency.deactivated", "agency.reactivated",
     "user.invited", "user.invitation_resent", "user.invitation_accepted", "user.deactivated",
-    "user.reactivated", "territory.settings_changed", "territory.create",
+    "user.reactivated", "territory.settings_changed", "territory.create", "user.updated",
+    "directory.imported",
 )
 
 
@@ -172,7 +173,10 @@ def _with_subjects(rows: list[Any]) -> list[Change]:
     changes = []
     for event, who in rows:
         names = agencies if event.object_type == "agency" else users if event.object_type == "user" else {}
-        changes.append(Change(event, who, names.get(event.object_id)))
+        subject = names.get(event.object_id)
+        if event.object_type == "directory_import":
+            subject = (event.details or {}).get("filename")
+        changes.append(Change(event, who, subject))
     return changes
 
 
@@ -197,6 +201,8 @@ ACTION_LABELS = {
     "user.invitation_accepted": "Invitation acceptée",
     "user.deactivated": "Compte désactivé",
     "user.reactivated": "Compte réactivé",
+    "user.updated": "Compte modifié (import)",
+    "directory.imported": "Fichier importé",
     "territory.settings_changed": "Paramètres modifiés",
     "territory.create": "Territoire créé",
 }

@@ -170,6 +170,13 @@ class InvitationSchema(BaseSchema):
                                                          "invalid": "Choisissez une structure de la liste."})
 
 
+class DirectoryUploadSchema(BaseSchema):
+    """« Importer des structures / des professionnels »: the file comes as an upload."""
+
+    LABELS = {"file": "Fichier"}
+    HINTS = {"file": "CSV (séparateur ; ou ,), XLSX ou ODS ; la première ligne porte les noms des colonnes."}
+
+
 class SearchSchema(BaseSchema):
     """The search box of the lists (`q`)."""
 

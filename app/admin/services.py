@@ -33,6 +33,7 @@ from app.audit.services import record_event
 from app.core.mail import deliver
 from app.errors import Conflict, DomainError, NotFound, ValidationError
 from app.extensions import db
+from app.pathways.models import Pathway
 from app.transaction import check_version, unit_of_work
 from app.validation import load
 
@@ -221,6 +222,65 @@ def invite_user(actor: User, payload: dict[str, Any], *, now: datetime, link_for
     account, invitation, token = _create_invited(actor, payload, actor.territory_id, now=now)
     mailed = _mail(invitation_message(account, link_for(token), actor), account)
     return Invited(user=account, invitation=invitation, mailed=mailed)
+
+
+ROLE_OR_AGENCY_OF_OWN_ACCOUNT = "Votre propre compte : son rôle et sa structure ne changent pas par un import."
+REFERENT_OF_OPEN_PATHWAYS = (
+    "Ce compte est référent·e de {count} parcours en cours : désignez d'abord un autre référent "
+    "avant de changer sa structure ou d'en faire un·e administrateur·rice."
+)
+
+
+def open_pathways_as_referent(account: User) -> int:
+    """How many open pathways have this account as referent."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Pathway)
+        .where(Pathway.referent_id == account.id, Pathway.closed_at.is_(None))
+    ) or 0
+
+
+def account_changes(actor: User, account: User, payload: dict[str, Any]) -> dict[str, Any]:
+    """What `update_account` would change ({field: new value}), checked as the invitation form
+    checks it (same schema, a structure of the territory). Raises ValidationError or Conflict."""
+    _require_admin_of(actor, account, USER_NOT_FOUND)
+    data = load(InvitationSchema(), payload)
+    agency = db.session.get(Agency, data["agency_id"])
+    if agency is None or agency.territory_id != account.territory_id:
+        raise ValidationError("Choisissez une structure de la liste.", field="agency_id",
+                              errors={"agency_id": ["Choisissez une structure de la liste."]})
+    wanted = {"first_name": data["first_name"], "last_name": data["last_name"], "role": data["role"],
+              "agency_id": agency.id}
+    changes = {name: value for name, value in wanted.items() if getattr(account, name) != value}
+    if not changes:
+        return {}
+    if not account.is_active_account:
+        raise Conflict(ACCOUNT_INACTIVE.replace("renvoyer une invitation", "le modifier"))
+    if "agency_id" in changes and not agency.is_active:
+        raise ValidationError(AGENCY_INACTIVE, field="agency_id", errors={"agency_id": [AGENCY_INACTIVE]})
+    if ("role" in changes or "agency_id" in changes) and not access.can_change_role_or_agency(actor, account):
+        raise Conflict(ROLE_OR_AGENCY_OF_OWN_ACCOUNT)
+    leaves_referents = "agency_id" in changes or (
+        "role" in changes and not access.role_may_be_referent(changes["role"])
+    )
+    if leaves_referents:
+        count = open_pathways_as_referent(account)
+        if count:
+            raise Conflict(REFERENT_OF_OPEN_PATHWAYS.format(count=count))
+    return changes
+
+
+def update_account(actor: User, account: User, payload: dict[str, Any], *, now: datetime) -> list[str]:
+    """Update an account of the territory from the fields of the invitation form (names, role,
+    structure; the e-mail is its key): the names of the fields changed, audited (`user.updated`)."""
+    changes = account_changes(actor, account, payload)
+    if not changes:
+        return []
+    with unit_of_work():
+        for name, value in changes.items():
+            setattr(account, name, value)
+        record_event(actor, "user.updated", object_type="user", object_id=account.id, at=now,
+                     details={"fields": sorted(changes)})
+    return sorted(changes)
 
 
 def resend_invitation(actor: User, account: User, *, now: datetime, link_for: Callable[[str], str]) -> Invited:

@@ -14,15 +14,17 @@ from flask_login import current_user, login_required, logout_user
 from app import access
 from app.accounts.models import AgencyKind, Role
 from app.accounts.schemas import PasswordResetSchema
-from app.admin import queries, services
+from app.admin import directory, queries, services
 from app.admin.schemas import (
     DAY_SETTINGS,
     MONTH_SETTINGS,
     AgencySchema,
+    DirectoryUploadSchema,
     InvitationSchema,
     SearchSchema,
     TerritorySettingsSchema,
 )
+from app.core.csvexport import csv_response
 from app.core.webforms import CONTROL_FIELDS, FormPage
 from app.db_types import utcnow
 from app.errors import Conflict, NotFound, ValidationError
@@ -232,6 +234,82 @@ def reactivate(user_id: int) -> ResponseReturnValue:
         lambda admin, user: services.reactivate_account(admin, user, now=utcnow()),
         "Le compte de {name} est réactivé.",
     )
+
+
+# --- imports of structures and professionals (app/admin/directory.py) ----------------------------------
+
+IMPORT_KINDS = "<any(structures, professionnels):slug>"
+
+
+@bp.route(f"/importer/{IMPORT_KINDS}", methods=["GET", "POST"])
+@login_required
+def directory_upload(slug: str) -> ResponseReturnValue:
+    """« Importer des structures » / « Importer des professionnels »: the upload, and recent files."""
+    admin = _admin()
+    kind = directory.SLUGS[slug]
+    form = FormPage({}, schema=DirectoryUploadSchema())
+    if form.submitted:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            form.fail(ValidationError("Choisissez un fichier.", field="file"))
+        elif form.run(lambda: directory.create_import(
+            admin, kind, filename=upload.filename, content=upload.read(directory.MAX_FILE_BYTES + 1),
+        )):
+            return redirect(url_for("admin.directory_show", import_id=form.result.id))
+    return render_template(
+        "admin/directory_upload.html", form=form, kind=kind, slug=slug, title=directory.TITLES[kind],
+        columns=directory.COLUMNS[kind], imports=directory.recent_imports(admin, kind),
+        max_rows=directory.MAX_ROWS,
+    ), form.status
+
+
+@bp.get(f"/importer/{IMPORT_KINDS}/modele.csv")
+@login_required
+def directory_template(slug: str) -> ResponseReturnValue:
+    """The file to fill in: the header line of the import (a `*` marks a required column)."""
+    _admin()
+    kind = directory.SLUGS[slug]
+    return csv_response(directory.TEMPLATE_NAMES[kind], directory.template_header(kind), [])
+
+
+def _slug(kind: str) -> str:
+    return next(slug for slug, k in directory.SLUGS.items() if k == kind)
+
+
+@bp.get("/importer/fichier/<id:import_id>")
+@login_required
+def directory_show(import_id: int) -> ResponseReturnValue:
+    """The preview (nothing written yet) or, once run, the result and its rejected rows."""
+    admin = _admin()
+    job = directory.get_import(admin, import_id)
+    context = {"job": job, "title": directory.TITLES[job.kind], "slug": _slug(job.kind)}
+    if job.status == "preview":
+        return render_template("admin/directory_preview.html", preview=directory.preview(admin, job), **context)
+    return render_template("admin/directory_result.html", **context)
+
+
+@bp.post("/importer/fichier/<id:import_id>/lancer")
+@login_required
+def directory_run(import_id: int) -> ResponseReturnValue:
+    """« Lancer l'import »: every row checked again and written (a file already run is not run twice)."""
+    admin = _admin()
+    job = directory.get_import(admin, import_id)
+    if job.status == "preview":
+        directory.run(admin, job, now=utcnow(), link_for=invitation_link)
+        if job.mail_failed_count:
+            flash(f"{job.mail_failed_count} invitation(s) n'ont pas pu être envoyées (serveur de messagerie "
+                  "indisponible) : renvoyez-les depuis la liste des professionnels.", "warning")
+    return redirect(url_for("admin.directory_show", import_id=job.id))
+
+
+@bp.get("/importer/fichier/<id:import_id>/erreurs.csv")
+@login_required
+def directory_errors(import_id: int) -> ResponseReturnValue:
+    """The rejected rows with their line and reasons (formula-safe CSV, opens in Excel)."""
+    admin = _admin()
+    job = directory.get_import(admin, import_id)
+    header, rows = directory.errors_rows(job)
+    return csv_response(f"import-{job.id}-rejets.csv", header, rows)
 
 
 # --- territory settings --------------------------------------------------------------------------------

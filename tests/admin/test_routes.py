@@ -2,6 +2,9 @@
 (every admin route × who asks), the pages' French refusals, and the whole invitation flow."""
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -38,12 +41,30 @@ ROUTES = [
     ("POST", "/administration/professionnels/{user}/reactiver", {}),
     ("GET", "/administration/parametres", None),
     ("POST", "/administration/parametres", "settings"),
+    # Imports of structures and professionals: {import} is a file uploaded by the admin (a preview).
+    ("GET", "/administration/importer/structures", None),
+    ("POST", "/administration/importer/structures", "structures_file"),
+    ("GET", "/administration/importer/professionnels", None),
+    ("POST", "/administration/importer/professionnels", "professionals_file"),
+    ("GET", "/administration/importer/structures/modele.csv", None),
+    ("GET", "/administration/importer/professionnels/modele.csv", None),
+    ("GET", "/administration/importer/fichier/{import}", None),
+    ("POST", "/administration/importer/fichier/{import}/lancer", {}),
+    ("GET", "/administration/importer/fichier/{import}/erreurs.csv", None),
 ]
+IMPORT_FILES = {
+    "structures_file": ("s.csv", "Nom*;Type\r\nCCAS de Pantin;CCAS\r\n"),
+    "professionals_file": ("p.csv", "Prénom*;Nom*;E-mail*;Structure*\r\n"
+                                    "Nina;Roux;nina.roux@exemple.fr;Conseil départemental\r\n"),
+}
+KIND_RULE = "<any(structures, professionnels):slug>"
 OBJECT_ROUTES = [r for r in ROUTES if "{" in r[1]]
 
 
 def test_the_matrix_lists_every_admin_route(app):
-    listed = {(method, path.replace("{agency}", "<id:agency_id>").replace("{user}", "<id:user_id>"))
+    listed = {(method, re.sub(r"/importer/(structures|professionnels)", "/importer/" + KIND_RULE,
+                              path.replace("{agency}", "<id:agency_id>").replace("{user}", "<id:user_id>")
+                              .replace("{import}", "<id:import_id>")))
               for method, path, _ in ROUTES}
     routes = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("admin.")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
@@ -65,8 +86,21 @@ def _settings_form(territory: Territory, **changes) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _directory_import(site):
+    """A file of structures uploaded by the territory's admin (its preview: nothing written)."""
+    from app.admin import directory
+
+    return directory.create_import(site.admin, directory.AGENCIES, filename="s.csv",
+                                   content=b"Nom*;Type\r\nCCAS de Bondy;CCAS\r\n")
+
+
 def _send(client, site, invited, method, path, data):
-    path = path.format(agency=site.ft.id, user=invited.id)
+    import_id = _directory_import(site).id if "{import}" in path else 0
+    path = path.format(agency=site.ft.id, user=invited.id, **{"import": import_id})
+    if isinstance(data, str) and data in IMPORT_FILES:
+        name, content = IMPORT_FILES[data]
+        return client.open(path, method=method, data={"file": (io.BytesIO(content.encode()), name)},
+                           content_type="multipart/form-data")
     if data == "settings":
         data = _settings_form(site.territory, grace_days="4")
     elif data:
