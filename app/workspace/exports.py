@@ -144,27 +144,31 @@ def _claimable(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+def _claim_update(job_id: int, now: datetime) -> sa.Update:
+    return (sa.update(ExportJob).where(ExportJob.id == job_id, _claimable(now))
+            .values(status=ExportStatus.RUNNING, started_at=now).execution_options(synchronize_session=False))
+
+
 def claim(job_id: int, now: datetime) -> bool:
     """Take the job for this runner: true for one runner only, whichever process."""
     with unit_of_work() as session:
-        claimed = session.execute(
-            sa.update(ExportJob).where(ExportJob.id == job_id, _claimable(now))
-            .values(status=ExportStatus.RUNNING, started_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        claimed = session.execute(_claim_update(job_id, now)).rowcount
     return bool(claimed)
 
 
 def _next_claimed(now: datetime) -> int | None:
+    """The next job to build, taken in one transaction: the row locked (another runner skips it)
+    and marked `running` only if still claimable (SQLite has no row locks: the UPDATE decides)."""
     for _ in range(5):  # lost a race: the next one
         with unit_of_work() as session:
             job_id = session.scalar(
                 sa.select(ExportJob.id).where(_claimable(now)).order_by(ExportJob.id).limit(1)
                 .with_for_update(skip_locked=True)
             )
-        if job_id is None:
-            return None
-        if claim(job_id, now):
+            if job_id is None:
+                return None
+            claimed = session.execute(_claim_update(job_id, now)).rowcount
+        if claimed:
             return job_id
     return None
 
