@@ -97,7 +97,7 @@ def download(export_id: int) -> ResponseReturnValue:
         flash("Cet export n'est pas encore prêt." if job.status != ExportStatus.FAILED
               else "Cet export a échoué : demandez-le à nouveau depuis la liste.", "error")
         return redirect(url_for(".index"))
-    filename, mimetype = job.filename, exports.MIMETYPES[job.format]
+    filename, mimetype, pieces = job.filename, exports.MIMETYPES[job.format], exports.piece_ids(job)
     exports.record_download(current_user, job, now=now)
-    return Response(stream_with_context(exports.file_pieces(job)), mimetype=mimetype,
+    return Response(stream_with_context(exports.read_pieces(pieces)), mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -315,9 +315,14 @@ def record_download(user: User, job: ExportJob, *, now: datetime) -> None:
                               "filters": _filter_names(job.parameters)})
 
 
-def file_pieces(job: ExportJob) -> Iterator[bytes]:
-    """The file, piece by piece (one piece in memory at a time)."""
-    ids = list(db.session.scalars(sa.select(ExportFile.id).where(ExportFile.job_id == job.id).order_by(ExportFile.seq)))
+def piece_ids(job: ExportJob) -> list[int]:
+    """The ids of the file's pieces, in order (read before the response streams)."""
+    return list(db.session.scalars(sa.select(ExportFile.id).where(ExportFile.job_id == job.id)
+                                   .order_by(ExportFile.seq)))
+
+
+def read_pieces(ids: list[int]) -> Iterator[bytes]:
+    """The file, piece by piece (one piece in memory at a time), while the response streams."""
     for piece_id in ids:
         yield db.session.scalar(sa.select(ExportFile.data).where(ExportFile.id == piece_id))
 
