@@ -108,6 +108,10 @@ class Config:
         # A file of at least this many rows is checked in a second process while the import
         # writes (two cores used instead of one); a smaller one in a thread.
         self.IMPORTS_CHECK_PROCESS_ROWS = env_int("IMPORTS_CHECK_PROCESS_ROWS", 20_000)
+        # Exports (app/workspace/exports.py): a list longer than EXPORT_SYNC_LIMIT rows is exported
+        # in the background by the scheduler (« Mes exports »); inline, in the request, for the tests.
+        self.EXPORT_SYNC_LIMIT = env_int("EXPORT_SYNC_LIMIT", 500)
+        self.EXPORTS_RUN_INLINE = env_bool("EXPORTS_RUN_INLINE", False)
 
         # Mail (daily digest). Without MAIL_SERVER, mails are written to MAIL_OUTBOX_DIR as .eml.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")
@@ -199,6 +203,7 @@ class TestingConfig(Config):
         self.RATELIMIT_ENABLED = False  # the test of the 429 turns it back on explicitly
         self.ACCOUNT_THROTTLE_ENABLED = False  # so is the per-account throttle, in its own tests
         self.IMPORTS_RUN_INLINE = True  # one connection per test: no second thread on it
+        self.EXPORTS_RUN_INLINE = True  # no scheduler in the tests: the request builds the file
 
 
 class ProductionConfig(Config):

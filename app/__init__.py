@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from app.barriers.views import bp as barriers_bp
     from app.core import converters
     from app.core.views import bp as core_bp
+    from app.exports.views import bp as exports_bp
     from app.followup.views import bp as followup_bp
     from app.imports.views import allow_file_upload
     from app.imports.views import bp as imports_bp
@@ -139,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(invitations_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(exports_bp)
     # Before every other hook (the CSRF check reads the body): the import upload's own size limit.
     app.before_request_funcs.setdefault(None, []).insert(0, allow_file_upload)
     api_init_app(app)  # the JSON API, /api/v1

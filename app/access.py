@@ -629,6 +629,33 @@ def can_see_import(user: Any, job: Any) -> bool:
     return can_import_people(user) and in_territory(user, job)
 
 
+def can_queue_export(user: Any, kind: str) -> bool:
+    """Ask for a list's full export (« Mes exports »): a caseload (« portfolio.… ») by any active
+    account (the rows are only what the list shows the user), a « Pilotage » list by who steers."""
+    if not _is_user(user) or not user.is_active_account:
+        return False
+    return can_steer(user) if kind.startswith("pilotage.") else kind.startswith("portfolio.")
+
+
+def can_download_export(user: Any, job: Any) -> bool:
+    """An export (its line in « Mes exports », its file): only the user who asked for it."""
+    return _is_user(user) and job is not None and job.requested_by_id == user.id and in_territory(user, job)
+
+
+def own_exports_clause(user: Any, requested_by: Any, territory: Any) -> sa.ColumnElement[bool]:
+    """`can_download_export` as a WHERE clause on an export's requester and territory columns."""
+    if not _is_user(user):
+        return sa.false()
+    return sa.and_(requested_by == user.id, territory == user.territory_id)
+
+
+def can_build_export(user: Any, job: Any) -> bool:
+    """When an export is built (later, by the scheduler): its requester still may, from the same
+    territory and agency — an account deactivated or moved meanwhile gets nothing."""
+    return (can_download_export(user, job) and user.agency_id == job.agency_id
+            and can_queue_export(user, job.kind))
+
+
 def in_territory(user: Any, obj: Any) -> bool:
     """Territory isolation (DESIGN §3.2): nothing crosses a territory."""
     return _is_user(user) and obj is not None and obj.territory_id == user.territory_id

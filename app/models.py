@@ -11,6 +11,7 @@ from app.barriers.models import (  # noqa: F401
     ReferralStatus,
 )
 from app.core.idempotency import FormSubmission  # noqa: F401
+from app.exports.models import ExportFile, ExportJob, ExportStatus  # noqa: F401
 from app.followup.models import Alert, AlertKind, AlertStatus, ScanState  # noqa: F401
 from app.imports.models import ImportJob, ImportMapping, ImportRejection, ImportStatus  # noqa: F401
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus  # noqa: F401

@@ -174,6 +174,24 @@ def test_only_admins_and_managers_of_the_territory_import_people(world: World) -
     assert access.can_import_into(world.stranger, world.territory) is False
 
 
+def test_an_export_is_its_requesters_alone_and_pilotage_lists_are_for_who_steers(world: World) -> None:
+    """« Mes exports » (routes: tests/exports/test_routes_access.py): the file of an export is
+    downloaded by its requester only; a « Pilotage » list is exported by managers; a requester
+    deactivated or moved to another agency before the file is built gets nothing."""
+    from app.exports.models import ExportJob
+
+    job = ExportJob(territory_id=world.territory.id, requested_by_id=world.referent.id,
+                    agency_id=world.ft.id, kind="portfolio.moi")
+    downloaders = {name for name, user in world.users().items() if access.can_download_export(user, job)}
+    assert downloaders == {"referent"}
+    steering = {name for name, user in world.users().items() if access.can_queue_export(user, "pilotage.freins")}
+    assert steering == {"manager_ft", "manager_cd"}
+    assert access.can_queue_export(world.stranger, "portfolio.structure")  # their own lists only (the clauses)
+    assert access.can_build_export(world.referent, job)
+    job.agency_id = world.caf.id  # the requester's agency when she asked is no longer hers
+    assert not access.can_build_export(world.referent, job)
+
+
 def test_anonymous_sees_nothing(world: World) -> None:
     from flask_login import AnonymousUserMixin
 

@@ -326,3 +326,19 @@ def test_only_the_territorys_admin_uploads_and_runs_a_directory_import(client, w
     assert [r.status_code for r in doors()] == [302, 422, 302]  # the second file lacks its columns
     assert db.session.get(DirectoryImport, job.id).status == "done"
     assert db.session.scalar(sa.select(sa.func.count(Agency.id)).where(Agency.name == "CCAS de Bondy")) == 1
+
+# --- « Mes exports »: queuing writes a job for its requester only (routes: tests/exports/test_routes_access.py) ---
+
+
+@pytest.mark.parametrize("role", list(MATRIX))
+def test_queuing_an_export_writes_only_the_requesters_job(client, scene: Scene, role: str) -> None:
+    from app.exports.models import ExportJob
+
+    user = scene.w.users()[role]
+    login_as(client, user)
+    client.post("/exports/portefeuille", data={"format": "csv", "onglet": "structure"})
+    steering = client.post("/exports/pilotage/freins", data={"format": "xlsx"})
+    assert steering.status_code == (302 if role in ("manager_ft", "manager_cd") else 404)
+    jobs = db.session.scalars(sa.select(ExportJob)).all()
+    assert jobs and {(job.requested_by_id, job.territory_id, job.agency_id) for job in jobs} == {
+        (user.id, user.territory_id, user.agency_id)}

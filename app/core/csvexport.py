@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from enum import Enum
 from numbers import Number
@@ -68,6 +68,23 @@ def to_csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     for row in rows:
         writer.writerow([cell(value) for value in row])
     return BOM + buffer.getvalue()
+
+
+def csv_chunks(header: Iterable[str], rows: Iterable[Iterable[Any]], *, size: int = 1 << 20) -> Iterator[bytes]:
+    """`to_csv(header, rows)` encoded in UTF-8, in pieces of about `size` bytes: a long export is
+    written as it is read, never whole in memory (the background exports, app/workspace/exports.py)."""
+    buffer = io.StringIO()
+    writer = defusedcsv.writer(buffer, delimiter=DELIMITER, lineterminator="\r\n")
+    buffer.write(BOM)
+    writer.writerow([cell(h) for h in header])
+    for row in rows:
+        writer.writerow([cell(value) for value in row])
+        if buffer.tell() >= size:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
 
 
 def csv_response(filename: str, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Response:

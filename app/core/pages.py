@@ -6,7 +6,7 @@ API answers (`app.api.core.respond_page`). Page parameters are parsed by `app.va
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,3 +72,17 @@ def paginate(stmt: sa.Select, page: int, per_page: int, *, scalars: bool = True)
     limited = stmt.limit(per_page).offset((page - 1) * per_page)
     rows = db.session.scalars(limited).all() if scalars else db.session.execute(limited).all()
     return Page(list(rows), total, page, per_page)
+
+
+def after_clause(columns: Sequence[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """Keyset pagination: the rows after the one whose `columns` hold `values` (the last row read),
+    in the order `columns[0] ASC NULLS LAST, …`, the last column unique and never null (an id). Lets a
+    long list be read in batches of the same ordered query, each walk starting where the last stopped."""
+    keys = list(zip(columns, values, strict=True))
+    (column, value), rest = keys[0], keys[1:]
+    if not rest:
+        return column > value
+    later = after_clause([c for c, _ in rest], [v for _, v in rest])
+    if value is None:
+        return sa.and_(column.is_(None), later)
+    return sa.or_(column > value, column.is_(None), sa.and_(column == value, later))

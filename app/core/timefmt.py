@@ -92,6 +92,20 @@ def long_datetime(value: datetime | None) -> str:
     return f"{_day_month_year(local.date())} à {format_time(local.time(), format='HH:mm', locale=LOCALE)}"
 
 
+def weekday_datetime(value: datetime | None) -> str:
+    """« mercredi 4 décembre à 14 h 05 », « mardi 1er décembre à 9 h 00 », Paris time: a near
+    moment, said as one says it (« disponible jusqu'au … »)."""
+    if value is None:
+        return ""
+    local = to_paris(value)
+    day = local.date()
+    text = format_date(day, format="EEEE d MMMM", locale=LOCALE)
+    if day.day == 1:
+        weekday, _, rest = text.partition(" ")
+        text = f"{weekday} 1er{rest[1:]}"
+    return f"{text} à {local.hour} h {local:%M}"
+
+
 def short_date(value: date | datetime | None) -> str:
     """« 01/04/2026 » (JJ/MM/AAAA): tables, CSV cells, messages about date bounds."""
     day = paris_date(value)

@@ -29,7 +29,14 @@ MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def to_xlsx(header: list[str], rows: Iterable[Iterable[Any]], *, sheet: str = "Export") -> bytes:
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False,
+    write_xlsx(buffer, header, rows, sheet=sheet)
+    return buffer.getvalue()
+
+
+def write_xlsx(target: Any, header: list[str], rows: Iterable[Iterable[Any]], *, sheet: str = "Export") -> int:
+    """The workbook written to `target` (a path or a binary file); returns the number of rows.
+    With a path, nothing is held whole in memory (the background exports write to a temporary file)."""
+    workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False,
                                             "strings_to_urls": False, "strings_to_numbers": False})
     bold = workbook.add_format({"bold": True, "bg_color": "#E3E3FD"})
     day = workbook.add_format({"num_format": "dd/mm/yyyy"})
@@ -46,7 +53,7 @@ def to_xlsx(header: list[str], rows: Iterable[Iterable[Any]], *, sheet: str = "E
     worksheet.autofilter(0, 0, max(count, 1), max(len(header) - 1, 0))
     workbook.set_properties({"title": sheet, "comments": "Exporté de Parcours"})
     workbook.close()
-    return buffer.getvalue()
+    return count
 
 
 def _write(worksheet: Any, row: int, column: int, value: Any, day: Any, moment: Any) -> None:

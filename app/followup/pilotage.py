@@ -23,6 +23,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from app import access
 from app.accounts.models import Agency, User
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus
+from app.core.pages import after_clause
 from app.extensions import db
 from app.followup import steering
 from app.followup.models import Alert, AlertKind, AlertStatus, SteeringCount
@@ -309,6 +310,7 @@ class ListRow:
     status: BarrierStatus | None = None
     due_on: date | None = None
     owner: str | None = None  # the agency carrying the barrier
+    key: tuple = ()  # the row's place in its list's order (`after=` reads on from there: exports)
 
 
 def _rows_query(scope: Scope) -> tuple[sa.Select, type[User]]:
@@ -324,11 +326,14 @@ def _rows_query(scope: Scope) -> tuple[sa.Select, type[User]]:
 
 
 def alert_list(
-    scope: Scope, *, kind: AlertKind | None = None, follow_ups_only: bool = False, limit: int = 500
+    scope: Scope, *, kind: AlertKind | None = None, follow_ups_only: bool = False, limit: int = 500,
+    after: tuple | None = None,
 ) -> list[ListRow]:
     """Unresolved alerts by due date. One query per unresolved status, each an ordered walk of
     `ix_alert_territory_status_due` that stops at `limit`, merged here: one `status <> 'resolved'`
-    query would sort every unresolved alert of the territory (no index has that order)."""
+    query would sort every unresolved alert of the territory (no index has that order).
+
+    `after` (a row's `key`): the rows that follow it, for a list read in batches (every list here)."""
     query, _ = _rows_query(scope)
     query = query.add_columns(Alert.kind, Alert.due_at, Alert.id, Alert.subject_key).join(
         # not an access rule: the alert's own territory column, so its index serves the scope
@@ -338,28 +343,33 @@ def alert_list(
         query = query.where(Alert.kind == kind)
     elif follow_ups_only:
         query = query.where(Alert.kind.in_(FOLLOW_UP_KINDS))
+    if after is not None:
+        query = query.where(after_clause((Alert.due_at, Alert.id), after))
     walks = [
         db.session.execute(query.where(Alert.status == status).order_by(Alert.due_at, Alert.id).limit(limit)).all()
         for status in AlertStatus
         if status != AlertStatus.RESOLVED
     ]
     rows = heapq.merge(*walks, key=lambda row: (row[5], row[6]))
-    return [ListRow(p, b, r, a, k, due, subject_key=subject)
-            for p, b, r, a, k, due, _id, subject in itertools.islice(rows, limit)]
+    return [ListRow(p, b, r, a, k, due, subject_key=subject, key=(due, alert_id))
+            for p, b, r, a, k, due, alert_id, subject in itertools.islice(rows, limit)]
 
 
-def caseload_list(scope: Scope, *, without_referent: bool = False, limit: int = 500) -> list[ListRow]:
+def caseload_list(scope: Scope, *, without_referent: bool = False, limit: int = 500,
+                  after: tuple | None = None) -> list[ListRow]:
     query, _ = _rows_query(scope)
     if without_referent:
         query = query.where(Pathway.referent_id.is_(None))
+    if after is not None:
+        query = query.where(after_clause((Pathway.started_at, Pathway.id), after))
     rows = db.session.execute(query.order_by(Pathway.started_at, Pathway.id).limit(limit)).all()
-    return [ListRow(p, b, r, a, due_at=p.started_at) for p, b, r, a in rows]
+    return [ListRow(p, b, r, a, due_at=p.started_at, key=(p.started_at, p.id)) for p, b, r, a in rows]
 
 
-def checkin_list(scope: Scope, now: datetime, *, limit: int = 500) -> list[ListRow]:
+def checkin_list(scope: Scope, now: datetime, *, limit: int = 500, after: tuple | None = None) -> list[ListRow]:
     query, _ = _rows_query(scope)
     query = (
-        query.add_columns(Meeting.scheduled_at)
+        query.add_columns(Meeting.scheduled_at, Meeting.id)
         .join(Meeting, Meeting.pathway_id == Pathway.id)
         .where(
             Meeting.kind == MeetingKind.CHECKIN,
@@ -368,15 +378,18 @@ def checkin_list(scope: Scope, now: datetime, *, limit: int = 500) -> list[ListR
             Meeting.scheduled_at < now + timedelta(days=30),
         )
     )
-    rows = db.session.execute(query.order_by(Meeting.scheduled_at).limit(limit)).all()
-    return [ListRow(p, b, r, a, due_at=at) for p, b, r, a, at in rows]
+    if after is not None:
+        query = query.where(after_clause((Meeting.scheduled_at, Meeting.id), after))
+    rows = db.session.execute(query.order_by(Meeting.scheduled_at, Meeting.id).limit(limit)).all()
+    return [ListRow(p, b, r, a, due_at=at, key=(at, meeting_id)) for p, b, r, a, at, meeting_id in rows]
 
 
-def barrier_list(scope: Scope, *, category: BarrierCategory | None = None, limit: int = 500) -> list[ListRow]:
+def barrier_list(scope: Scope, *, category: BarrierCategory | None = None, limit: int = 500,
+                 after: tuple | None = None) -> list[ListRow]:
     query, _ = _rows_query(scope)
     owner = aliased(Agency)
     query = (
-        query.add_columns(Barrier.category, Barrier.title, Barrier.due_on, Barrier.status, owner.name)
+        query.add_columns(Barrier.category, Barrier.title, Barrier.due_on, Barrier.status, owner.name, Barrier.id)
         # not an access rule: the barrier's own territory column, for `ix_barrier_territory_open_due`
         .join(Barrier, sa.and_(Barrier.pathway_id == Pathway.id, Barrier.territory_id == Pathway.territory_id))
         .join(owner, owner.id == Barrier.owner_agency_id)
@@ -384,9 +397,39 @@ def barrier_list(scope: Scope, *, category: BarrierCategory | None = None, limit
     )
     if category is not None:
         query = query.where(Barrier.category == category)
+    if after is not None:
+        query = query.where(after_clause((Barrier.due_on, Barrier.id), after))
     rows = db.session.execute(query.order_by(Barrier.due_on.asc().nulls_last(), Barrier.id).limit(limit)).all()
-    return [ListRow(p, b, r, a, detail=title, category=c, status=st, due_on=due, owner=by)
-            for p, b, r, a, c, title, due, st, by in rows]
+    return [ListRow(p, b, r, a, detail=title, category=c, status=st, due_on=due, owner=by, key=(due, barrier_id))
+            for p, b, r, a, c, title, due, st, by, barrier_id in rows]
 
 
 STAGES_SHOWN = (Stage.INTAKE, Stage.DIAGNOSIS, Stage.SUPPORT, Stage.EMPLOYED)
+
+# The lists behind the figures, by the name in their address (/pilotage/listes/<name>).
+LISTS = {
+    "alertes": "Alertes en cours",
+    "suivis-en-retard": "Suivis en retard",
+    "portefeuilles": "Parcours suivis",
+    "sans-referent": "Parcours sans référent",
+    "points-emploi": "Points de suivi dans l'emploi des 30 prochains jours",
+    "freins": "Freins ouverts",
+}
+
+
+def list_rows(name: str, scope: Scope, filters: dict, now: datetime, *, limit: int = 500,
+              after: tuple | None = None) -> list[ListRow]:
+    """List `name` (a key of LISTS) with its filters (`kind`, `category`), `limit` rows after `after`."""
+    if name == "alertes":
+        return alert_list(scope, kind=filters.get("kind"), limit=limit, after=after)
+    if name == "suivis-en-retard":
+        return alert_list(scope, follow_ups_only=True, limit=limit, after=after)
+    if name == "portefeuilles":
+        return caseload_list(scope, limit=limit, after=after)
+    if name == "sans-referent":
+        return caseload_list(scope, without_referent=True, limit=limit, after=after)
+    if name == "points-emploi":
+        return checkin_list(scope, now, limit=limit, after=after)
+    if name == "freins":
+        return barrier_list(scope, category=filters.get("category"), limit=limit, after=after)
+    raise KeyError(name)

@@ -27,6 +27,7 @@ from app.extensions import db
 from app.followup.digest import retry_digests, send_daily_digest
 from app.followup.scan import scan_follow_ups
 from app.notifications.services import send_pending_notifications
+from app.workspace.exports import purge_expired_exports, run_pending_exports
 from app.workspace.retention import apply_retention
 
 log = logging.getLogger("parcours.scheduler")
@@ -72,6 +73,16 @@ def notifications_job(app: Flask) -> None:
     _run_job(app, "notifications", send_pending_notifications)
 
 
+def exports_job(app: Flask) -> None:
+
+    _run_job(app, "exports", run_pending_exports)
+
+
+def exports_purge_job(app: Flask) -> None:
+
+    _run_job(app, "exports, purge", purge_expired_exports)
+
+
 def retention_job(app: Flask) -> None:
 
     _run_job(app, "retention", apply_retention)
@@ -89,6 +100,9 @@ def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
     # Notifications to professionals (app/notifications): recorded by the writes, sent here.
     scheduler.add_job(notifications_job, "interval", minutes=1, args=[app], id="notifications",
                       replace_existing=True)
+    # Exports of long lists (« Mes exports »): built here, their files deleted 48 h after.
+    scheduler.add_job(exports_job, "interval", minutes=1, args=[app], id="exports", replace_existing=True)
+    scheduler.add_job(exports_purge_job, "cron", minute=17, args=[app], id="exports_purge", replace_existing=True)
     scheduler.add_job(retention_job, "cron", hour=3, minute=0, args=[app], id="retention",
                       replace_existing=True)
     return scheduler

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -23,17 +23,11 @@ from app.pathways import services as pathways
 from app.pathways.schemas import AssignReferentSchema
 from app.transaction import unit_of_work
 from app.validation import load, parse_id
+from app.workspace import exports
 
 bp = Blueprint("followup", __name__)
 
-LISTS = {
-    "alertes": "Alertes en cours",
-    "suivis-en-retard": "Suivis en retard",
-    "portefeuilles": "Parcours suivis",
-    "sans-referent": "Parcours sans référent",
-    "points-emploi": "Points de suivi dans l'emploi des 30 prochains jours",
-    "freins": "Freins ouverts",
-}
+LISTS = pilotage.LISTS
 
 
 def _now() -> datetime:
@@ -144,19 +138,9 @@ def _list_filters(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _list_rows(name: str, scope: pilotage.Scope, filters: dict[str, Any]) -> list[pilotage.ListRow]:
-    if name == "alertes":
-        return pilotage.alert_list(scope, kind=filters["kind"])
-    if name == "suivis-en-retard":
-        return pilotage.alert_list(scope, follow_ups_only=True)
-    if name == "portefeuilles":
-        return pilotage.caseload_list(scope)
-    if name == "sans-referent":
-        return pilotage.caseload_list(scope, without_referent=True)
-    if name == "points-emploi":
-        return pilotage.checkin_list(scope, _now())
-    if name == "freins":
-        return pilotage.barrier_list(scope, category=filters["category"])
-    abort(404)
+    if name not in LISTS:
+        abort(404)
+    return pilotage.list_rows(name, scope, filters, _now())
 
 
 def _list(name: str) -> tuple[pilotage.Scope, list[pilotage.ListRow], dict[str, Any]]:
@@ -200,7 +184,15 @@ def list_view(name: str) -> ResponseReturnValue:
             filtered=_filter_description(scope, extra),
             args=request.args.to_dict(),
             computed_at=queries.alerts_computed_at(current_user.territory_id) if name in ALERT_LISTS else None,
+            export_limit=_background_export_limit(rows),
         )
+
+
+def _background_export_limit(rows: list[pilotage.ListRow]) -> int | None:
+    """The rows a request exports at once, when the list has more (or was cut at its 500): the page
+    then offers the full export in the background (« Mes exports »)."""
+    limit = min(current_app.config["EXPORT_SYNC_LIMIT"], 500)
+    return limit if len(rows) >= 500 or len(rows) > limit else None
 
 
 ALERT_LISTS = ("alertes", "suivis-en-retard", "sans-referent")
@@ -218,50 +210,20 @@ def _steering_action(row: pilotage.ListRow) -> queries.Action:
     return queries.Action("Ouvrir le dossier", "pathways.record", {"pathway_id": row.pathway.id})
 
 
-CSV_HEADER = ["Parcours", "Nom", "Prénom", "Étape", "Référent", "Structure", "Type", "Échéance", "Détail"]
-BARRIER_CSV_HEADER = ["Parcours", "Nom", "Prénom", "Étape", "Référent", "Structure référente",
-                      "Frein", "Catégorie", "Statut", "Échéance", "Structure porteuse"]
+CSV_HEADER = exports.PILOTAGE_HEADER
+BARRIER_CSV_HEADER = exports.BARRIER_HEADER
 
 
 @bp.get("/pilotage/listes/<name>.csv", defaults={"fmt": "csv"}, endpoint="list_csv")
 @bp.get("/pilotage/listes/<name>.xlsx", defaults={"fmt": "xlsx"}, endpoint="list_xlsx")
 @login_required
 def list_export(name: str, fmt: str) -> ResponseReturnValue:
+    """The list's first rows (its limit, and EXPORT_SYNC_LIMIT); longer, the page offers the full
+    export in the background (app/workspace/exports.py)."""
     _, rows, details = _list(name)
-    if name == "freins":
-        header = BARRIER_CSV_HEADER
-        lines = [
-            [
-                row.pathway.id,
-                row.beneficiary.last_name,
-                row.beneficiary.first_name,
-                row.pathway.stage,
-                row.referent.full_name if row.referent else "",
-                row.agency.name,
-                row.detail,
-                row.category,
-                row.status,
-                row.due_on,  # a day: JJ/MM/AAAA, never shifted
-                row.owner,
-            ]
-            for row in rows
-        ]
-    else:
-        header = CSV_HEADER
-        lines = [
-            [
-                row.pathway.id,
-                row.beneficiary.last_name,
-                row.beneficiary.first_name,
-                row.pathway.stage,
-                row.referent.full_name if row.referent else "",
-                row.agency.name,
-                row.kind,
-                timefmt.paris_date(row.due_at),  # the day, as on the page
-                row.detail,
-            ]
-            for row in rows
-        ]
+    rows = rows[:current_app.config["EXPORT_SYNC_LIMIT"]]
+    header = exports.pilotage_header(name)
+    lines = [exports.pilotage_line(name, row) for row in rows]
     filename = f"parcours-{name}-{timefmt.paris_date(_now()).isoformat()}.{fmt}"
     with unit_of_work():
         _record_list("pilotage.list.export", rows, {**details, "format": fmt})

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from anyascii import anyascii
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from marshmallow import fields
@@ -26,7 +26,7 @@ from app.extensions import db
 from app.followup.models import AlertKind
 from app.followup.pilotage import caseload_counts
 from app.followup.queries import alerts_computed_at
-from app.labels import choices, label
+from app.labels import choices
 from app.meetings.queries import planned_checkins
 from app.pathways import queries, services
 from app.pathways.models import (
@@ -61,7 +61,8 @@ from app.pathways.schemas import (
 from app.transaction import unit_of_work
 from app.validation import BaseSchema
 from app.validation import page_number as parse_page
-from app.workspace.portfolio import CaseloadFilters, caseload, pathway_ids
+from app.workspace import exports
+from app.workspace.portfolio import COUNT_CAP, CaseloadFilters, caseload, pathway_ids
 from app.workspace.record import load_record
 from app.workspace.record_pdf import record_pdf
 
@@ -117,6 +118,7 @@ def portfolio() -> ResponseReturnValue:
         filters = CaseloadFilters(scope="team", q=q, stage=stage, alert=alert)
         page = caseload(current_user, filters, page=page_number, per_page=PER_PAGE)
     pending = pending_referrals(current_user, now=utcnow())
+    export_limit = min(current_app.config["EXPORT_SYNC_LIMIT"], COUNT_CAP)  # longer: « Mes exports »
 
     args = {
         "onglet": tab,
@@ -135,6 +137,7 @@ def portfolio() -> ResponseReturnValue:
         stage_choices=choices(Stage),
         alert_choices=choices(AlertKind),
         alerts_computed_at=alerts_computed_at(current_user.territory_id),
+        export_limit=export_limit if page.more or page.total > export_limit else None,
     )
     # Audited once the page is built (the commit expires what the template reads).
     with unit_of_work():
@@ -145,9 +148,7 @@ def portfolio() -> ResponseReturnValue:
     return html
 
 
-EXPORT_HEADER = ["Parcours", "Nom", "Prénom", "Date de naissance", "Étape", "Orientation", "Référent",
-                 "Structure référente", "Dernier entretien", "Prochain rendez-vous", "Freins ouverts",
-                 "Alertes", "Première échéance"]
+EXPORT_HEADER = exports.PORTFOLIO_HEADER
 
 
 @bp.get("/portefeuille/export.csv", defaults={"fmt": "csv"}, endpoint="portfolio_csv")
@@ -155,26 +156,21 @@ EXPORT_HEADER = ["Parcours", "Nom", "Prénom", "Date de naissance", "Étape", "O
 @login_required
 def portfolio_export(fmt: str) -> ResponseReturnValue:
     """The list as « Mon portefeuille » shows it (same tab, search and filters), every page of it up
-    to the count's cap, for a spreadsheet. Pathways the user may only know exist are left out."""
+    to the count's cap (and EXPORT_SYNC_LIMIT), for a spreadsheet; longer, the page offers the full
+    export in the background (app/workspace/exports.py). Pathways the user may only know exist are left out."""
     _asked, tab, q, stage, alert = _portfolio_args()
     filters = CaseloadFilters(scope="team" if tab == "structure" else "mine", q=q, stage=stage, alert=alert)
+    limit = current_app.config["EXPORT_SYNC_LIMIT"]
     rows = []
     number = 1
-    while True:
+    while len(rows) < limit:
         page = caseload(current_user, filters, page=number, per_page=100)
         rows += [row for row in page.items if row.access >= access.RecordAccess.SHARED]
         if not page.has_next:
             break
         number += 1
-    lines = [
-        [
-            row.pathway.id, row.beneficiary.last_name, row.beneficiary.first_name, row.beneficiary.birth_date,
-            row.pathway.stage, row.pathway.orientation, row.referent.full_name if row.referent else "",
-            row.lead_agency.name, row.last_held_at, row.next_meeting_at, row.open_barriers,
-            ", ".join(label(kind) for kind in row.alert_kinds), paris_date(row.first_due_at),
-        ]
-        for row in rows
-    ]
+    rows = rows[:limit]
+    lines = [exports.portfolio_line(row) for row in rows]
     filename = f"portefeuille-{'structure' if tab == 'structure' else 'moi'}-{paris_date(utcnow()).isoformat()}.{fmt}"
     with unit_of_work():
         record_shown(current_user, "pathway.list.export", pathway_ids=[row.pathway.id for row in rows],

@@ -4,6 +4,7 @@ combines pathways, meetings, barriers and alerts, hence its place above the feat
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from app import access
 from app.accounts.models import Agency, User
-from app.core.pages import Page
+from app.core.pages import Page, after_clause
 from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.pathways.models import (
@@ -209,6 +210,49 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
         rows += db.session.execute(
             rows_query(segments.hidden).order_by(by_number).limit(wanted - len(rows)).offset(hidden_offset)
         ).all()
+    items = _caseload_rows(actor, rows)
+    return Page(items=items, total=min(total, COUNT_CAP), page=page, per_page=per_page,
+                more=total > COUNT_CAP)
+
+
+def caseload_batches(actor: User, filters: CaseloadFilters, *, batch: int = 500) -> Iterator[list[CaseloadRow]]:
+    """The whole list `caseload` pages through (no cap), in its order, `batch` rows at a time: each
+    batch is the same ordered query read on from the last row of the one before (keyset), so memory
+    holds one batch. Only the records the actor may read: those she may only know exist (listed
+    last by `caseload`) are never exported."""
+    conditions = _conditions(actor, filters)
+    segments = _segments(actor, filters)
+    order = segments.order
+    referent = aliased(User)
+    where = [*conditions, segments.readable]
+    if not filters.include_closed:
+        where.append(PathwayMember.pathway_open if segments.via_members else Pathway.closed_at.is_(None))
+    by_number = PathwayMember.pathway_id if segments.via_members else Pathway.id
+    keys = (order.first_alert_due_at, order.next_meeting_at, by_number)
+    query = (
+        _base(segments, [Pathway, Beneficiary, referent, Agency, *keys])
+        .join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
+        .join(Agency, Agency.id == Pathway.lead_agency_id)
+        .outerjoin(referent, referent.id == Pathway.referent_id)
+        .where(*where)
+        .order_by(keys[0].asc().nulls_last(), keys[1].asc().nulls_last(), by_number)
+    )
+    last: tuple | None = None
+    while True:
+        step = query if last is None else query.where(after_clause(keys, last))
+        rows = db.session.execute(step.limit(batch)).all()
+        if not rows:
+            return
+        last = tuple(rows[-1][4:])
+        yield [row for row in _caseload_rows(actor, [tuple(r[:4]) for r in rows])
+               if row.access >= access.RecordAccess.SHARED]
+        if len(rows) < batch:
+            return
+
+
+def _caseload_rows(actor: User, rows: list[Any]) -> list[CaseloadRow]:
+    """(pathway, beneficiary, referent, agency) rows as the list shows them (what a row may tell
+    depends on the actor's access to it)."""
     ids = [row[0].id for row in rows]
     kinds: dict[int, list[AlertKind]] = defaultdict(list)
     if ids:
@@ -238,6 +282,5 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
                 alert_kinds=kinds[p.id] if readable_row else [],
             )
         )
-    return Page(items=items, total=min(total, COUNT_CAP), page=page, per_page=per_page,
-                more=total > COUNT_CAP)
+    return items
 
