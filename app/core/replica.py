@@ -132,16 +132,19 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_forget_choice)
 
 
-def _session_info() -> dict[str, Any]:
+def _db() -> Any:
+    # Imported when used, not at the top: app.extensions imports this module (RoutingSession).
     from app.extensions import db
 
-    return db.session.info
+    return db
+
+
+def _session_info() -> dict[str, Any]:
+    return _db().session.info
 
 
 def _primary_lsn() -> str | None:
-    from app.extensions import db
-
-    with db.engine.connect() as conn:
+    with _db().engine.connect() as conn:
         return conn.scalar(sa.text("SELECT pg_current_wal_lsn()::text"))
 
 

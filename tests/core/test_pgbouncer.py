@@ -51,6 +51,8 @@ def test_every_set_is_local_but_the_connect_one() -> None:
 
 
 def _require_pgbouncer() -> None:
+    if not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): run with the PostgreSQL suite only")
     reason = ""
     if not PGBOUNCER_URL.startswith("postgresql"):
         reason = "needs PgBouncer (TEST_PGBOUNCER_URL)"
