@@ -57,6 +57,9 @@ class Config:
         # (names, notes) into a log line or an error report.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.SQLALCHEMY_RECORD_QUERIES = False
+        # A PostgreSQL streaming replica for the read-only pages and API reads (app/core/replica.py,
+        # docs/OPERATIONS.md); unset: every read on DATABASE_URL.
+        self.DATABASE_REPLICA_URL = normalise_database_url(env.get("DATABASE_REPLICA_URL", ""))
 
         # Session cookie: never readable from JavaScript, not sent on cross-site posts.
         self.SESSION_COOKIE_HTTPONLY = True
@@ -148,7 +151,8 @@ class Config:
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
         # Where the counters live: memory:// is per process; production sets redis://…, so that
         # every gunicorn worker (and every server) shares them.
-        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        # REDIS_URL, when set, is the default.
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://"
         self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "parcours")
         self.RATELIMIT_HEADERS_ENABLED = True
         # Per-account throttle, shared by the web login and POST /api/v1/tokens (and the
@@ -199,6 +203,7 @@ class TestingConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             os.environ.get("TEST_DATABASE_URL", "sqlite://")
         )
+        self.DATABASE_REPLICA_URL = ""  # the replica tests set their own (tests/core/test_replica.py)
         self.WTF_CSRF_ENABLED = False  # tests of CSRF turn it back on explicitly
         self.RATELIMIT_ENABLED = False  # the test of the 429 turns it back on explicitly
         self.ACCOUNT_THROTTLE_ENABLED = False  # so is the per-account throttle, in its own tests

@@ -57,9 +57,11 @@ def register_extensions(app: Flask) -> None:
     # package, which would otherwise run them before it exists (a cycle at start-up).
     from app import models  # noqa: F401  (every model registered on the metadata)
     from app.accounts.throttle import init_app as throttle_init_app
+    from app.core import replica
     from app.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    replica.init_app(app)  # DATABASE_REPLICA_URL: read-only pages read from a replica
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -73,7 +75,9 @@ def register_extensions(app: Flask) -> None:
 # - PostgreSQL's JIT compiles a plan when its estimated cost is high: hundreds of milliseconds for
 #   queries that run in one (a capped count, a page read through an index). Every statement of this
 #   application is short, so JIT is off (a SET, which pgbouncer in transaction mode passes through,
-#   unlike a startup `options` parameter).
+#   unlike a startup `options` parameter; there it reaches one server connection only, so
+#   scripts/pgbouncer.sh also sets it on each server connection with `connect_query`). The same
+#   statements run on the replica's connections (DATABASE_REPLICA_URL).
 _ON_CONNECT = {
     "sqlite": ("PRAGMA foreign_keys=ON",),
     "postgresql": ("SET jit = off",),
@@ -83,24 +87,30 @@ _ON_CONNECT = {
 def _configure_connections(app: Flask) -> None:
     # Imported when the app is built, not at the top: every feature module imports the `app`
     # package, which would otherwise run them before it exists (a cycle at start-up).
-    import sqlalchemy as sa
-
+    from app.core.replica import replica_of
     from app.extensions import db
 
     with app.app_context():
-        engine = db.engine
-        statements = _ON_CONNECT.get(engine.dialect.name, ())
-        if not statements:
-            return
+        replica = replica_of(app)
+        for engine in [db.engine] + ([replica.engine] if replica else []):
+            _configure_engine(engine)
 
-        @sa.event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            for statement in statements:
-                cursor.execute(statement)
-            cursor.close()
-            if engine.dialect.name == "postgresql":
-                dbapi_connection.commit()  # psycopg2 opened a transaction for the SET
+
+def _configure_engine(engine: Any) -> None:
+    import sqlalchemy as sa
+
+    statements = _ON_CONNECT.get(engine.dialect.name, ())
+    if not statements:
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.close()
+        if engine.dialect.name == "postgresql":
+            dbapi_connection.commit()  # psycopg2 opened a transaction for the SET
 
 
 def register_write_hooks(app: Flask) -> None:

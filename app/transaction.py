@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.core import replica
 from app.errors import Conflict, DomainError, StaleVersion
 from app.extensions import db
 
@@ -83,6 +84,7 @@ def unit_of_work() -> Iterator[Any]:
                 with _as_domain_errors():
                     yield session
                     session.commit()
+                replica.after_primary_commit()
             except BaseException:
                 session.rollback()
                 raise
@@ -134,20 +136,17 @@ def try_advisory_xact_lock(session: Any, key: int) -> bool:
 def advisory_lock(key: int) -> Iterator[bool]:
     """Hold the advisory lock `key` for a block that commits several times (yields whether it got it).
 
-    For a job that commits step by step (the digest: one commit per mail). A session-level lock,
-    taken on a connection of its own in autocommit mode, so that neither the session's commits nor
-    an idle transaction can release it; released at the end of the block, or by PostgreSQL when the
-    process dies (its connection closes). SQLite: always True.
+    For a job that commits step by step (the digest: one commit per mail). A transaction-scoped
+    lock, taken in a transaction of its own on a connection of its own, kept open (idle: it holds
+    no snapshot under READ COMMITTED) for the whole block, so that the session's commits cannot
+    release it; released when that transaction ends at the end of the block, or by PostgreSQL when
+    the process dies (its connection closes). Transaction-scoped rather than session-level, so that
+    it works behind PgBouncer in transaction pooling (docs/OPERATIONS.md): a session-level lock
+    could be taken on one server connection and "released" on another. SQLite: always True.
     """
     engine = db.engine
     if engine.dialect.name != "postgresql":
         yield True
         return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        acquired = bool(conn.scalar(sa.select(sa.func.pg_try_advisory_lock(key))))
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                conn.scalar(sa.select(sa.func.pg_advisory_unlock(key)))
-
+    with engine.connect() as conn, conn.begin():
+        yield bool(conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(key))))

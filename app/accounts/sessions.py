@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy.orm import contains_eager
 
 from app.accounts.models import ApiToken, User, UserSession
+from app.core.replica import primary_reads
 from app.extensions import db
 from app.transaction import unit_of_work
 
@@ -72,12 +73,13 @@ def resolve_session(key: object, user_id: object, *, now: datetime) -> UserSessi
         user_id = int(str(user_id))
     except (TypeError, ValueError):
         return None
-    record = db.session.scalar(
-        sa.select(UserSession)
-        .join(UserSession.user)
-        .options(contains_eager(UserSession.user))
-        .where(UserSession.key_hash == hash_key(key), UserSession.user_id == user_id)
-    )
+    with primary_reads():  # a revocation is seen at once, even by a page read from a replica
+        record = db.session.scalar(
+            sa.select(UserSession)
+            .join(UserSession.user)
+            .options(contains_eager(UserSession.user))
+            .where(UserSession.key_hash == hash_key(key), UserSession.user_id == user_id)
+        )
     if record is None or not is_live(record, now):
         return None
     if now - record.last_seen_at >= LAST_SEEN_RESOLUTION:

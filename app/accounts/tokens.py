@@ -12,6 +12,7 @@ from flask import current_app
 
 from app.accounts.models import ApiToken, User
 from app.audit.services import record_event
+from app.core.replica import primary_reads
 from app.db_types import utcnow
 from app.extensions import db
 from app.transaction import unit_of_work
@@ -51,11 +52,12 @@ def issue_token(user: User, *, now: datetime | None = None) -> IssuedToken:
 def resolve_token(token: str, *, now: datetime | None = None) -> ApiToken | None:
     """The live token (not expired, not revoked, active account) for this secret, or None."""
     now = now or utcnow()
-    record = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if record is None or record.revoked_at is not None or record.expires_at <= now:
-        return None
-    if not record.user.is_active_account:
-        return None
+    with primary_reads():  # a revocation is seen at once, even by an API read from a replica
+        record = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        if record is None or record.revoked_at is not None or record.expires_at <= now:
+            return None
+        if not record.user.is_active_account:
+            return None
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
         with unit_of_work():
             record.last_used_at = now
