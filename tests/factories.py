@@ -17,10 +17,11 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from app.accounts.models import Agency, AgencyKind, ApiToken, PasswordReset, Role, Territory, User, UserSession
 from app.accounts.passwords import hash_password
-from app.admin.models import Invitation
+from app.admin.models import DirectoryImport, Invitation
 from app.audit.models import AuditEvent
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, DeclineReason, Referral, ReferralStatus
 from app.core.idempotency import FormSubmission
+from app.exports.models import ExportFile, ExportJob, ExportStatus
 from app.extensions import db
 from app.followup.models import (
     Alert,
@@ -636,6 +637,57 @@ class ImportMappingFactory(BaseFactory):
     columns = factory.LazyFunction(lambda: {"external_id": "Matricule", "first_name": "Prénom",
                                             "last_name": "Nom", "birth_date": "Né le"})
 
+
+
+class DirectoryImportFactory(BaseFactory):
+    """A file of structures uploaded by the territory's admin, previewed, not run yet."""
+
+    class Meta:
+        model = DirectoryImport
+        exclude = ("admin",)
+
+    admin = factory.SubFactory(UserFactory, role=Role.ADMIN)
+    territory_id = factory.SelfAttribute("admin.territory_id")
+    created_by_id = factory.SelfAttribute("admin.id")
+    kind = "agencies"
+    filename = "structures.csv"
+    headers = factory.LazyFunction(lambda: ["Nom*", "Type"])
+    rows = factory.LazyFunction(lambda: [[2, ["CCAS de Bondy", "CCAS"]]])
+    total_rows = 1
+
+
+class ExportJobFactory(BaseFactory):
+    """A caseload export asked for by a referent, built and downloadable for 48 h."""
+
+    class Meta:
+        model = ExportJob
+        exclude = ("user",)
+
+    user = factory.SubFactory(UserFactory)
+    territory_id = factory.SelfAttribute("user.territory_id")
+    requested_by_id = factory.SelfAttribute("user.id")
+    agency_id = factory.SelfAttribute("user.agency_id")
+    kind = "portfolio.moi"
+    parameters = factory.LazyFunction(dict)
+    format = "csv"
+    status = ExportStatus.PENDING
+    filename = "portefeuille-moi.csv"
+
+    class Params:
+        done = factory.Trait(
+            status=ExportStatus.DONE, row_count=2, finished_at=factory.LazyFunction(lambda: _days_ago(0)),
+            expires_at=factory.LazyAttribute(lambda o: o.finished_at + timedelta(hours=48)))
+
+
+class ExportFileFactory(BaseFactory):
+    class Meta:
+        model = ExportFile
+        exclude = ("job",)
+
+    job = factory.SubFactory(ExportJobFactory, done=True)
+    job_id = factory.SelfAttribute("job.id")
+    seq = 0
+    data = b"\xef\xbb\xbfParcours;Nom\r\n1;Benali\r\n"
 
 @pytest.fixture
 def make_territory():

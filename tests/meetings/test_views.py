@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 
+import holidays
 import sqlalchemy as sa
 from icalendar import Calendar
 
 from app.accounts.models import User
+from app.core.timefmt import PARIS
 from app.db_types import utcnow
 from app.extensions import db
 from app.meetings import services as meeting_services
@@ -76,7 +78,12 @@ def test_invalid_log_keeps_what_was_typed_and_writes_nothing(client, world: Worl
 
 def test_plan_and_cancel_a_meeting(client, world: World) -> None:
     login_as(client, world.referent)
-    when = utcnow() + timedelta(days=3)
+    # A weekday at 10:00 Paris time, three to five days ahead: a time the page plans without asking
+    # (an evening, a Sunday or a public holiday asks for confirmation first).
+    day = (utcnow() + timedelta(days=3)).astimezone(PARIS).date()
+    while day.weekday() >= 5 or day in holidays.France(years=day.year):
+        day += timedelta(days=1)
+    when = datetime.combine(day, time(10, 0), tzinfo=PARIS).astimezone(timezone.utc)
     assert (
         client.post(
             f"/parcours/{world.pathway.id}/rendez-vous/nouveau",
