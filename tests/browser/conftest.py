@@ -174,6 +174,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) ->
 def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    from playwright.sync_api import expect
+
+    # The CI machine may be busy (two suites side by side on two cores): assertions wait as long as
+    # actions do, not Playwright's default 5 s.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
@@ -189,7 +194,7 @@ def browser_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     context = browser.new_context(
         base_url=live_server.url, locale="fr-FR", viewport={"width": 1280, "height": 900}
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(15_000)
     page = context.new_page()
     problems: list[str] = []
     page.on(
