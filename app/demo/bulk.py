@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.followup import steering
 
 # Parents before children (foreign keys are checked row by row on PostgreSQL and SQLite).
 TABLE_ORDER = (
@@ -184,12 +185,15 @@ class BulkWriter:
         rollback puts everything back; if it succeeds, every key is validated over the whole table
         (`ADD CONSTRAINT … FOREIGN KEY` checks every row) and every unique index is rebuilt (which
         checks uniqueness), so the committed data are held to exactly the same rules. Primary keys
-        and unique constraints (targets of foreign keys) and CHECK constraints stay in place.
+        and unique constraints (targets of foreign keys) and CHECK constraints stay in place. The
+        steering counters' triggers are disabled meanwhile (re-enabled before the commit; the
+        counters are recounted by `after_bulk_load`).
         The cost: the tables are locked (ACCESS EXCLUSIVE) until the commit, which a demo seeding
         in a single transaction already implies for any reader that cares about consistency.
         """
         conn = self.session.connection()
         names = list(TABLE_ORDER)
+        names_set = set(names)
         foreign_keys = conn.execute(sa.text(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE contype = 'f' AND conrelid = ANY(CAST(:tables AS regclass[])) ORDER BY conrelid, conname"
@@ -203,6 +207,20 @@ class BulkWriter:
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
             "ORDER BY i.indrelid, i.indexrelid"
         ), {"tables": names}).all()
+        # The steering counters' statement triggers join each COPY's rows to `pathway`, whose
+        # statistics are those of an empty table until the end (no ANALYZE while the checks are
+        # deferred): a nested loop over the growing table per batch, quadratic (a 1 M load never
+        # finished). `after_bulk_load` recounts the counters from the rows, so they are off here.
+        triggers = [
+            (table, name)
+            for table, names in steering.POSTGRESQL_TRIGGERS.items() if table in names_set
+            for name in names
+            if conn.execute(sa.text(
+                "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST(:table AS regclass) AND tgname = :name"
+            ), {"table": table, "name": name}).first()
+        ]
+        for table, name in triggers:
+            conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"'))
         for table, name, _definition in foreign_keys:
             conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
         for index, _definition in indexes:
@@ -210,7 +228,7 @@ class BulkWriter:
         self._deferred = [definition for _index, definition in indexes] + [
             f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
             for table, name, definition in foreign_keys
-        ]
+        ] + [f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"' for table, name in triggers]
 
     def _restore_checks(self) -> None:
         """Rebuild the indexes, then re-add (and so validate) the foreign keys dropped above."""

@@ -191,6 +191,14 @@ POSTGRESQL_DDL: list[str] = [
     f"FOR EACH ROW WHEN ({_PATHWAY_CHANGED}) EXECUTE FUNCTION steering_pathway_moved()",
 ]
 
+# The triggers above, by table: a bulk loader that recounts afterwards (`rebuild_counters`) may
+# disable them for its own transaction (app/demo/bulk.py).
+POSTGRESQL_TRIGGERS: dict[str, list[str]] = {
+    "alert": [f"steering_alert_{e}" for e in ("insert", "delete", "update")],
+    "barrier": [f"steering_barrier_{e}" for e in ("insert", "delete", "update")],
+    "pathway": [f"steering_pathway_{e}" for e in ("insert", "delete", "update")],
+}
+
 POSTGRESQL_DROP: list[str] = [
     *(f"DROP TRIGGER IF EXISTS steering_{t}_{e} ON {t}" for t in ("alert", "barrier", "pathway")
       for e in ("insert", "update", "delete")),

@@ -14,6 +14,7 @@ import app.demo.generator.seeder as seeder_module
 from app.accounts.models import Territory
 from app.demo.bulk import BulkWriter
 from app.extensions import db
+from app.followup import steering
 from app.pathways.models import Beneficiary
 from tests.db_helpers import count_rows
 from tests.demo.test_seed_demo import ARGS, GOLDEN_CHECKSUM, GOLDEN_COUNTS, _checksum
@@ -33,7 +34,10 @@ def _schema() -> set[tuple[str, str]]:
         "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
         "WHERE indrelid::regclass::text NOT LIKE 'pg_%' "
         "UNION ALL SELECT conname || ' ON ' || conrelid::regclass::text, pg_get_constraintdef(oid) "
-        "FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+        "FROM pg_constraint WHERE connamespace = 'public'::regnamespace "
+        # Triggers with their state ('O': enabled): the load disables the steering triggers.
+        "UNION ALL SELECT tgname || ' ON ' || tgrelid::regclass::text, tgenabled::text "
+        "FROM pg_trigger WHERE NOT tgisinternal"
     )).all()
     return {(name, definition) for name, definition in rows}
 
@@ -46,7 +50,13 @@ def test_a_deferred_load_writes_the_recorded_rows_and_restores_every_index_and_k
     counts, checksum = _checksum()
     assert counts == GOLDEN_COUNTS
     assert checksum == GOLDEN_CHECKSUM
-    assert _schema() == before
+    after = _schema()
+    assert after == before
+    assert {name for name, state in after if name.startswith("steering_") and state == "O"} >= {
+        f"{trigger} ON {table}" for table, names in steering.POSTGRESQL_TRIGGERS.items() for trigger in names
+    }
+    # With the triggers off during the load, the counters are after_bulk_load's recount: exact.
+    assert steering.check_counters(db.session.connection()) == []
 
 
 def test_a_row_breaking_a_foreign_key_is_still_refused(runner, monkeypatch):
