@@ -100,6 +100,15 @@ class Referral(TerritoryScoped, Timestamped, Versioned, db.Model):
             sqlite_where=sa.text("status IN ('sent', 'accepted')"),
         ),
         sa.Index("ix_referral_agency_status", "agency_id", "status"),
+        # A partner's pending requests, oldest first (the portfolio's « demandes »): an ordered walk
+        # that stops at the page's limit, where (agency, status) sorted every pending request.
+        sa.Index(
+            "ix_referral_agency_pending_sent",
+            "agency_id",
+            "sent_at",
+            postgresql_where=sa.text("status = 'sent'"),
+            sqlite_where=sa.text("status = 'sent'"),
+        ),
         sa.CheckConstraint(
             "status <> 'declined' OR decline_reason IS NOT NULL", name="declined_has_reason"
         ),

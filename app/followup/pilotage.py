@@ -30,6 +30,7 @@ from app.followup.models import Alert, AlertKind, AlertStatus, SteeringCount
 from app.followup.sqltime import add_days, date_start_utc
 from app.meetings.models import Meeting, MeetingKind, MeetingStatus
 from app.pathways.models import Beneficiary, Contract, Pathway, Stage
+from app.pathways.search import normalise
 
 FOLLOW_UP_KINDS = (
     AlertKind.FOLLOW_UP_OVERDUE,
@@ -84,11 +85,23 @@ class Tile:
     breakdown_list: str | None = None  # the list the breakdown's cells link to
 
 
+# The per-referent tables show this many referents at most (the most alerts, the largest
+# caseloads): a territory may have thousands of referents, and the page costs what it shows.
+REFERENT_ROWS = 50
+# The referent filter is a list up to this many referents in scope, a search by name beyond.
+REFERENT_CHOICES = 300
+
+
 @dataclass
 class Dashboard:
-    overdue: dict[int | None, dict[AlertKind, int]] = field(default_factory=dict)  # referent → kind → n
+    # referent → kind → n, for the REFERENT_ROWS referents with the most alerts (None: no referent)
+    overdue: dict[int | None, dict[AlertKind, int]] = field(default_factory=dict)
     overdue_totals: dict[AlertKind, int] = field(default_factory=dict)
-    caseloads: dict[int | None, dict[str, int]] = field(default_factory=dict)  # referent → stage → n
+    overdue_referents: int = 0  # referents with at least one alert, in scope (shown or not)
+    # referent → stage → n, for the REFERENT_ROWS largest caseloads (None: no referent)
+    caseloads: dict[int | None, dict[str, int]] = field(default_factory=dict)
+    caseload_referents: int = 0  # referents with at least one open pathway, in scope
+    stage_totals: dict[str, int] = field(default_factory=dict)  # every open pathway in scope, by stage
     referents: dict[int, User] = field(default_factory=dict)
     checkins_due: int = 0
     barriers_by_category: dict[BarrierCategory, int] = field(default_factory=dict)
@@ -121,8 +134,18 @@ class Dashboard:
         ]
 
     def caseload_rows(self) -> list[tuple[User, dict[str, int]]]:
+        """(referent, pathways by stage), by name; the REFERENT_ROWS largest caseloads when there are more."""
         rows = [(self.referents[rid], counts) for rid, counts in self.caseloads.items() if rid is not None]
         return sorted(rows, key=lambda row: (row[0].last_name, row[0].first_name))
+
+    @property
+    def overdue_hidden(self) -> int:
+        """Referents with alerts not in the table (the totals count them)."""
+        return self.overdue_referents - sum(1 for rid in self.overdue if rid is not None)
+
+    @property
+    def caseload_hidden(self) -> int:
+        return self.caseload_referents - sum(1 for rid in self.caseloads if rid is not None)
 
 
 def steered_pathway(scope: Scope, pathway_id: int) -> Pathway | None:
@@ -130,10 +153,31 @@ def steered_pathway(scope: Scope, pathway_id: int) -> Pathway | None:
     return db.session.scalar(sa.select(Pathway).where(Pathway.id == pathway_id, scope.pathways()))
 
 
-def referents_in_scope(scope: Scope) -> list[User]:
-    """Professionals and managers a pathway of this scope can be given to."""
+def referents_in_scope(scope: Scope, *, limit: int | None = None, name: str | None = None,
+                       referent_id: int | None = None) -> list[User]:
+    """Professionals and managers a pathway of this scope can be given to, by name (`limit` at
+    most; `name`: those whose name holds every word of it, case- and accent-insensitive)."""
     query = sa.select(User).where(access.steering_referents_clause(scope.manager, agency_id=scope.agency_id))
-    return list(db.session.scalars(query.order_by(User.last_name, User.first_name)))
+    if referent_id is not None:
+        query = query.where(User.id == referent_id)
+    query = query.order_by(User.last_name, User.first_name, User.id)
+    words = normalise(name).split()[:4] if name else []
+    if words and db.session.get_bind().dialect.name != "postgresql":
+        # SQLite (small data sets) has no `translate`: the same match on the scope's referents in Python.
+        found = [user for user in db.session.scalars(query)
+                 if all(word in normalise(f"{user.first_name} {user.last_name}") for word in words)]
+        return found[:limit] if limit is not None else found
+    if words:
+        full = sa.func.translate(sa.func.lower(User.first_name + " " + User.last_name), _ACCENTED, _PLAIN)
+        for word in words:  # letters and digits only: no LIKE wildcard
+            query = query.where(full.contains(word, autoescape=True))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+# Lower-case accented letters and separators → what `normalise` makes of them (PostgreSQL `translate`).
+_ACCENTED, _PLAIN = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ-'’", "aaaaaaceeeeiiiinooooouuuuyyoa   "
 
 
 def describe(scope: Scope) -> list[str]:
@@ -189,7 +233,8 @@ def _on_counters(clause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
 
 def dashboard(scope: Scope, now: datetime) -> Dashboard:
     """The figures of « Pilotage ». Alerts, caseloads and barriers are summed from `steering_count`
-    (a few rows per referent, kept exact by triggers: app/followup/steering.py) in one query;
+    (a few rows per referent, kept exact by triggers: app/followup/steering.py) by the database:
+    the totals, then the REFERENT_ROWS referents of each table, then their rows;
     check-ins and the legal indicators depend on `now` and are counted through their indexes."""
     board = Dashboard()
     in_scope = scope.pathways()
@@ -197,31 +242,79 @@ def dashboard(scope: Scope, now: datetime) -> Dashboard:
     counters = _on_counters(access.steering_pathways_clause(scope.manager, agency_id=scope.agency_id))
     if scope.referent_id is not None:
         counters = sa.and_(counters, SteeringCount.referent_id == scope.referent_id)
-    rows = db.session.execute(
-        sa.select(SteeringCount.referent_id, SteeringCount.metric, SteeringCount.key, sa.func.sum(SteeringCount.n))
+    total = sa.func.sum(SteeringCount.n)
+    # 1. The totals of the scope, and the « sans référent » row: a few dozen rows, whatever the number
+    #    of referents (the GROUP BY runs in the database).
+    nobody = SteeringCount.referent_id == 0
+    for without, metric, key, n in db.session.execute(
+        sa.select(nobody, SteeringCount.metric, SteeringCount.key, total)
         .where(counters)
-        .group_by(SteeringCount.referent_id, SteeringCount.metric, SteeringCount.key)
-    )
-    for counted_referent, metric, key, total in rows:
-        count = int(total)
+        .group_by(nobody, SteeringCount.metric, SteeringCount.key)
+    ):
+        count = int(n)
         if not count:
             continue  # a counter back to zero (its row is kept, not deleted by the triggers)
-        referent_id = counted_referent or None  # 0 in the counters: no referent
         if metric == steering.ALERT:
             kind = AlertKind(key)
-            board.overdue.setdefault(referent_id, {})[kind] = count
             board.overdue_totals[kind] = board.overdue_totals.get(kind, 0) + count
+            if without:
+                board.overdue.setdefault(None, {})[kind] = count
         elif metric == steering.STAGE:
-            row = board.caseloads.setdefault(referent_id, defaultdict(int))
-            row[key] += count
-            row["total"] += count
+            board.stage_totals[key] = board.stage_totals.get(key, 0) + count
+            if without:
+                row = board.caseloads.setdefault(None, defaultdict(int))
+                row[key] += count
+                row["total"] += count
         elif metric == steering.BARRIER:
             category = BarrierCategory(key)
             board.barriers_by_category[category] = board.barriers_by_category.get(category, 0) + count
     board.without_referent = board.caseloads.get(None, {}).get("total", 0)
 
-    ids = {rid for rid in (*board.overdue, *board.caseloads) if rid is not None}
+    # 2. The referents of the two tables: the REFERENT_ROWS with the most alerts and with the
+    #    largest caseloads, and how many have any (the rest are in the totals and in the lists).
+    def top(metric: str) -> sa.Select:
+        per_referent = (
+            sa.select(SteeringCount.referent_id, total.label("n"))
+            .where(counters, SteeringCount.metric == metric, SteeringCount.referent_id != 0)
+            .group_by(SteeringCount.referent_id)
+            .having(total > 0)
+            .subquery()
+        )
+        ranked = (
+            sa.select(sa.literal(metric).label("metric"), per_referent.c.referent_id,
+                      sa.func.count().over().label("referents"))
+            .order_by(per_referent.c.n.desc(), per_referent.c.referent_id)
+            .limit(REFERENT_ROWS)
+            .subquery()
+        )
+        return sa.select(ranked)
+
+    shown: dict[str, list[int]] = {steering.ALERT: [], steering.STAGE: []}
+    for metric, referent_id, referents in db.session.execute(
+        sa.union_all(top(steering.ALERT), top(steering.STAGE))
+    ):
+        shown[metric].append(referent_id)
+        if metric == steering.ALERT:
+            board.overdue_referents = referents
+        else:
+            board.caseload_referents = referents
+    ids = sorted(set(shown[steering.ALERT]) | set(shown[steering.STAGE]))
     if ids:
+        for referent_id, metric, key, n in db.session.execute(
+            sa.select(SteeringCount.referent_id, SteeringCount.metric, SteeringCount.key, total)
+            .where(counters, SteeringCount.referent_id.in_(ids),
+                   SteeringCount.metric.in_([steering.ALERT, steering.STAGE]))
+            .group_by(SteeringCount.referent_id, SteeringCount.metric, SteeringCount.key)
+        ):
+            count = int(n)
+            if not count or referent_id not in shown[metric]:
+                continue
+            if metric == steering.ALERT:
+                board.overdue.setdefault(referent_id, {})[AlertKind(key)] = count
+            else:
+                row = board.caseloads.setdefault(referent_id, defaultdict(int))
+                row[key] += count
+                row["total"] += count
         board.referents = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
 
     board.checkins_due = (

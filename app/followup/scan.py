@@ -50,6 +50,9 @@ FULL_SCAN_EVERY = timedelta(hours=24)
 # Set in the session's `info` while a scan's transaction runs (read by `live.py`).
 SCANNING = "parcours.followup.scanning"
 
+# A scan that raised or resolved this many alerts refreshes the planner's statistics (PostgreSQL).
+ANALYZE_AFTER_CHANGES = 20_000
+
 # Above this share of pathways to re-examine, a full scan is cheaper than a scoped one.
 INCREMENTAL_MAX_SHARE = 0.3
 
@@ -191,6 +194,11 @@ def _scan(
             apply_rules(conn, ctx, result, first=scope is None and not _has_unresolved(conn, territories))
         if scope is not None:
             conn.execute(_scope.delete())
+        if conn.dialect.name == "postgresql" and result.raised + result.resolved >= ANALYZE_AFTER_CHANGES:
+            # A territory's first scan writes an alert per pathway or more: fresh statistics at once,
+            # not at autovacuum's next pass (until then « Mes alertes » planned for an empty table).
+            for table in ("alert", "pathway", "pathway_member"):
+                conn.exec_driver_sql(f"ANALYZE {table}")
         _save_states(session, territories, full_territories, now, started)
         _count_open(conn, result, territories)
     return result

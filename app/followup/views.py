@@ -94,6 +94,19 @@ def _scope() -> pilotage.Scope:
 @login_required
 def dashboard() -> ResponseReturnValue:
     scope = _scope()
+    # The referent filter: a list when the scope has few referents, a search by name otherwise.
+    referents = pilotage.referents_in_scope(scope, limit=pilotage.REFERENT_CHOICES + 1)
+    referent_search = None
+    referent_name = (request.args.get("referent_nom") or "").strip()[:100] or None
+    matches = None
+    if len(referents) > pilotage.REFERENT_CHOICES:
+        referent_search = pilotage.REFERENT_CHOICES
+        referents = []
+        if referent_name and scope.referent_id is None:
+            matches = pilotage.referents_in_scope(scope, name=referent_name, limit=20)
+            if len(matches) == 1:
+                return redirect(url_for(".dashboard", structure=scope.agency_id, referent=matches[0].id))
+    selected = pilotage.referents_in_scope(scope, referent_id=scope.referent_id) if scope.referent_id else []
     board = pilotage.dashboard(scope, _now())
     charts = {
         "alerts": {
@@ -107,13 +120,17 @@ def dashboard() -> ResponseReturnValue:
     }
     return render_template(
         "followup/pilotage.html",
+        referent_search=referent_search,
+        referent_name=referent_name,
+        referent_matches=matches,
+        selected_referent=selected[0] if selected else None,
         board=board,
         scope=scope,
         filtered=_filter_description(scope),
         computed_at=queries.alerts_computed_at(current_user.territory_id),
         charts=charts,
         agencies=pilotage.agencies_in_scope(current_user),
-        referents=pilotage.referents_in_scope(scope),
+        referents=referents,
         kinds=list(AlertKind),
         follow_up_kinds=pilotage.FOLLOW_UP_KINDS,
         stages=pilotage.STAGES_SHOWN,

@@ -141,17 +141,19 @@ def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, worl
         # The same for 10 and 60 pathways, on SQLite and PostgreSQL:
         # 1 the user and their session (Flask-Login's loader, one JOIN)
         # 2 the manager's agency
-        # 3 the steering counters of the scope (alerts by kind, pathways by stage, open barriers
-        #   by category, per referent): one GROUP BY over a few rows per referent
-        # 4 those referents (one IN)
-        # 5 check-ins of the employed due this month (a count)
-        # 6 the territory (its deadlines)
-        # 7 pathways oriented within the deadline (one aggregate)
-        # 8 first contracts signed within the deadline (one aggregate)
-        # 9 the territory's agencies (the filter's choices)
-        # 10 the territory's active professionals and managers (the referent filter's choices)
-        # 11 when the alerts were last computed (the territory's scan state)
-        with assert_num_queries(11):
+        # 3 the active professionals and managers in scope, REFERENT_CHOICES + 1 at most (the
+        #   referent filter: a list, or a search by name beyond)
+        # 4 the steering counters' totals of the scope (alerts by kind, pathways by stage, open
+        #   barriers by category, and the « sans référent » row): one GROUP BY in the database
+        # 5 the REFERENT_ROWS referents with the most alerts and with the largest caseloads (one UNION)
+        # 6 their counters, 7 those referents (one IN each)
+        # 8 check-ins of the employed due this month (a count)
+        # 9 the territory (its deadlines)
+        # 10 pathways oriented within the deadline (one aggregate)
+        # 11 first contracts signed within the deadline (one aggregate)
+        # 12 the territory's agencies (the filter's choices)
+        # 13 when the alerts were last computed (the territory's scan state)
+        with assert_num_queries(13):
             assert client.get("/pilotage").status_code == 200
 
     add(10)
