@@ -172,9 +172,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) ->
 
 @pytest.fixture(scope="session")
 def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from playwright.sync_api import expect
+    from playwright.sync_api import expect, sync_playwright
 
     # The CI machine may be busy (two suites side by side on two cores): assertions wait as long as
     # actions do, not Playwright's default 5 s.
