@@ -464,10 +464,18 @@ def pathway_for(
 # --- SQL clauses: lists filter with these, so they never load what they hide -----------------
 
 def _member_exists(user: User) -> sa.ColumnElement[bool]:
-    return sa.exists().where(
-        PathwayMember.pathway_id == Pathway.id,
-        PathwayMember.agency_id == user.agency_id,
-        PathwayMember.removed_at.is_(None),
+    # OFFSET 0 changes nothing to the rule; it keeps PostgreSQL from turning the EXISTS into a
+    # "hashed SubPlan", which reads every membership of the agency (213 000 at 1 M people: 90 ms)
+    # before a list walks its first row, where a probe of `uq_pathway_member_active` per row walked
+    # costs microseconds (lists stop at their page or at the count's cap).
+    return sa.exists(
+        sa.select(sa.literal(1))
+        .where(
+            PathwayMember.pathway_id == Pathway.id,
+            PathwayMember.agency_id == user.agency_id,
+            PathwayMember.removed_at.is_(None),
+        )
+        .offset(0)
     )
 
 

@@ -14,6 +14,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 
+# Lists longer than this are counted up to here only (« plus de 500 », `total_is_exact: false` in
+# the API): a page costs what it shows, and nobody pages through five hundred rows.
+COUNT_CAP = 500
+
 
 @dataclass
 class Page:
@@ -66,12 +70,24 @@ class Page:
                 last = number
 
 
-def paginate(stmt: sa.Select, page: int, per_page: int, *, scalars: bool = True) -> Page:
-    """One page of `stmt` (already ordered) and the total count: two queries."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    limited = stmt.limit(per_page).offset((page - 1) * per_page)
+def paginate(stmt: sa.Select, page: int, per_page: int, *, scalars: bool = True, cap: int | None = None) -> Page:
+    """One page of `stmt` (already ordered) and the total count: two queries.
+
+    `cap`: the count stops there (`Page.more` says the list holds more) and no row past it is
+    served — a page then costs its rows, not the size of the table behind the list."""
+    counted = stmt.order_by(None)
+    if cap is not None:
+        counted = counted.limit(cap + 1)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted.subquery())) or 0
+    more = cap is not None and total > cap
+    total = min(total, cap) if cap is not None else total
+    offset = (page - 1) * per_page
+    wanted = per_page if cap is None else max(0, min(per_page, cap - offset))
+    if not wanted:
+        return Page([], total, page, per_page, more)
+    limited = stmt.limit(wanted).offset(offset)
     rows = db.session.scalars(limited).all() if scalars else db.session.execute(limited).all()
-    return Page(list(rows), total, page, per_page)
+    return Page(list(rows), total, page, per_page, more)
 
 
 def after_clause(columns: Sequence[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:

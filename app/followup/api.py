@@ -16,7 +16,7 @@ from app.api.core import (
     respond_page,
 )
 from app.audit.services import record_shown
-from app.core.pages import Page, paginate
+from app.core.pages import COUNT_CAP, Page, paginate
 from app.errors import Forbidden
 from app.followup import queries
 from app.followup import services as alerts
@@ -55,8 +55,10 @@ def list_alerts() -> Response:
     unresolved ones (`status=unresolved`)."""
     user = current_user()
     args = query_args(AlertQuerySchema())
-    stmt = queries.alerts_list(user, status=args["status"], kind=args.get("kind"), referent_id=args.get("referent_id"))
-    return _alerts_page(user, paginate(stmt, args["page"], args["per_page"]), "api.alerts")
+    window = max(args["page"] * args["per_page"], COUNT_CAP + 1)
+    stmt = queries.alerts_list(user, status=args["status"], kind=args.get("kind"), referent_id=args.get("referent_id"),
+                               window=window)
+    return _alerts_page(user, paginate(stmt, args["page"], args["per_page"], cap=COUNT_CAP), "api.alerts")
 
 
 @operation(
@@ -92,8 +94,11 @@ def list_overdue_followups() -> Response:
     if not access.can_steer(user):
         raise Forbidden("Réservé aux responsables de structure.")
     args = query_args(OverdueQuerySchema())
-    stmt = queries.overdue_followups(user, agency_id=args.get("agency_id"), referent_id=args.get("referent_id"))
-    return _alerts_page(user, paginate(stmt, args["page"], args["per_page"]), "api.followups_overdue")
+    window = max(args["page"] * args["per_page"], COUNT_CAP + 1)
+    stmt = queries.overdue_followups(user, agency_id=args.get("agency_id"), referent_id=args.get("referent_id"),
+                                     window=window)
+    return _alerts_page(user, paginate(stmt, args["page"], args["per_page"], cap=COUNT_CAP),
+                        "api.followups_overdue")
 
 
 def _alerts_page(user: object, page: Page, list_name: str) -> Response:

@@ -250,3 +250,43 @@ def test_referral_answered_by_the_partner_with_its_own_token(api, world):
     assert (
         barrier["owner_agency_id"] == world.caf.id and barrier["category"] == BarrierCategory.MOBILITY.value
     )
+
+
+def test_alert_lists_merge_the_statuses_in_deadline_order_and_cap_the_count(api, world, monkeypatch):
+    """Each status is walked in (deadline, id) order and the walks merged; the count stops at the
+    cap (`total_is_exact: false`) and no page reads past it."""
+    import app.followup.api as alerts_api
+    from datetime import timedelta
+
+    from app.followup.models import AlertStatus
+    from tests.factories import AlertFactory, PathwayFactory
+
+    kinds = [AlertKind.FOLLOW_UP_OVERDUE, AlertKind.NO_REFERENT, AlertKind.ORIENTATION_LATE]
+    for i in range(8):
+        pathway = PathwayFactory(referent=world.referent, lead_agency=world.referent.agency)
+        AlertFactory(pathway=pathway, kind=kinds[i % 3], due_at=T0 - timedelta(days=(i * 5) % 8, hours=i),
+                     **({"acknowledged": True} if i % 2 else {}))
+    AlertFactory(pathway=world.pathway, resolved=True, due_at=T0 - timedelta(days=30))
+    client = api(world.referent)
+    client.get("/alerts")  # its commit lets the write-time evaluation settle the alerts above
+    listed = client.get("/alerts?per_page=100").get_json()
+    assert listed["total_is_exact"] is True
+    expected = [a["id"] for a in listed["items"]]
+    db.session.expire_all()
+    shown = {a.id: a for a in db.session.scalars(db.select(Alert).where(Alert.id.in_(expected)))}
+    assert len(expected) >= 6 and {shown[i].status for i in expected} == {AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED}
+    assert expected == sorted(expected, key=lambda i: (shown[i].due_at, i))  # one order across the walks
+    assert not db.session.scalar(db.select(db.func.count()).select_from(Alert).where(
+        Alert.status != AlertStatus.RESOLVED, Alert.pathway_id.in_({a.pathway_id for a in shown.values()}),
+        Alert.id.not_in(expected)))  # and nothing of these pathways left out
+    monkeypatch.setattr(alerts_api, "COUNT_CAP", 5)
+    first = client.get("/alerts?per_page=3").get_json()
+    assert first["total"] == 5 and first["total_is_exact"] is False
+    assert [a["id"] for a in first["items"]] == expected[:3]
+    second = client.get("/alerts?per_page=3&page=2").get_json()
+    assert [a["id"] for a in second["items"]] == expected[3:5]  # the cap: nothing past the 5th
+    assert client.get("/alerts?per_page=3&page=3").get_json()["items"] == []
+    acknowledged = client.get("/alerts?status=acknowledged&per_page=100").get_json()["items"]
+    assert [a["id"] for a in acknowledged] == [
+        a.id for a in db.session.scalars(db.select(Alert).where(Alert.status == AlertStatus.ACKNOWLEDGED)
+                                         .order_by(Alert.due_at, Alert.id))]
