@@ -255,9 +255,9 @@ def test_referral_answered_by_the_partner_with_its_own_token(api, world):
 def test_alert_lists_merge_the_statuses_in_deadline_order_and_cap_the_count(api, world, monkeypatch):
     """Each status is walked in (deadline, id) order and the walks merged; the count stops at the
     cap (`total_is_exact: false`) and no page reads past it."""
-    import app.followup.api as alerts_api
     from datetime import timedelta
 
+    import app.followup.api as alerts_api
     from app.followup.models import AlertStatus
     from tests.factories import AlertFactory, PathwayFactory
 
