@@ -197,8 +197,17 @@ def verify(url: sa.URL, acks_path: Path) -> dict[str, Any]:
             missing["meeting_moved"] = len(moved) - (conn.scalar(sa.text(
                 "SELECT count(*) FROM meeting WHERE id = ANY(:ids) AND version >= 2"), {"ids": moved}) or 0)
             patched: dict[int, str] = {}
-            for bid, phone in acks.get("beneficiary_patch", []):
-                patched[int(bid)] = phone  # the last acknowledged value of each person
+            versions: dict[int, set[int]] = {}
+            twice = 0  # two acknowledged PATCHes made the same version: If-Match let one overwrite the other
+            rows = []
+            for bid, rest in acks.get("beneficiary_patch", []):
+                version, phone = rest.split(":", 1)
+                rows.append((int(bid), int(version), phone))
+            for bid, version, phone in sorted(rows, key=lambda row: (row[0], row[1])):
+                twice += version in versions.setdefault(bid, set())
+                versions[bid].add(version)
+                patched[bid] = phone  # the value of the highest version: what the database must hold
+            missing["beneficiary_patch (same version twice)"] = twice
             phones = dict(conn.execute(sa.text("SELECT id, phone FROM beneficiary WHERE id = ANY(:ids)"),
                                        {"ids": sorted(patched)}).all())
             # A person patched twice keeps the later phone; each acknowledged PATCH changed the version.
@@ -284,7 +293,7 @@ def main() -> int:
         result = {"people": args.people, "users": len(users), "workers": args.workers, "threads": args.threads,
                   "duration_s": args.duration, "load_average": round(os.getloadavg()[0], 2), **report, **checked}
         if fault:
-            start = fault.pop("monotonic")
+            start = fault["restart"].pop("monotonic")
             outages = [(round(a - start, 2), round(b - a, 2) if b else None) for a, b in prober.outages]
             fault["readiness_outages"] = [{"from_restart_s": a, "lasted_s": d} for a, d in outages]
             result["fault"] = fault

@@ -162,7 +162,10 @@ function response(status, headers, body)
     end
   elseif kind == "beneficiary_patch" then
     local id = id_of(body)
-    if id then acks[#acks + 1] = "beneficiary_patch:" .. id .. ":" .. pending_phone end
+    -- The version the PATCH made (its ETag): threads log apart, so "last" is the highest version.
+    local etag = headers["ETag"] or headers["Etag"] or headers["etag"] or ""
+    local version = string.match(etag, "(%d+)") or "0"
+    if id then acks[#acks + 1] = "beneficiary_patch:" .. id .. ":" .. version .. ":" .. pending_phone end
   end
 end
 

@@ -363,22 +363,20 @@ def legal_indicators(scope: Scope, now: datetime) -> tuple[Indicator, Indicator]
     ).one()
 
     oriented = sa.and_(base, Pathway.oriented_at >= window, Pathway.oriented_at < now - timedelta(days=contract_delay))
-    # First contracts of the pathways of the window only (not of the whole table).
-    first_contract = (
-        sa.select(Contract.pathway_id, sa.func.min(Contract.signed_on).label("signed_on"))
-        .where(Contract.pathway_id.in_(sa.select(Pathway.id).where(oriented)))
-        .group_by(Contract.pathway_id)
-        .subquery("first_contract")
+    # « The first contract signed within the delay » is « some contract signed within it » (a
+    # contract always has a signing date): a probe per pathway of the window, where the first
+    # contract of each pathway was aggregated over the whole window (1.7 s at 1 M people).
+    signed_in_time = sa.exists().where(
+        Contract.pathway_id == Pathway.id,
+        date_start_utc(Contract.signed_on) <= add_days(Pathway.oriented_at, sa.literal(contract_delay)),
     )
-    signed_in_time = sa.and_(
-        first_contract.c.signed_on.is_not(None),
-        date_start_utc(first_contract.c.signed_on) <= add_days(Pathway.oriented_at, sa.literal(contract_delay)),
-    )
+    # Two counts in one statement: in a WHERE the EXISTS is a semi-join (one pass over `contract`),
+    # where inside a CASE it was a probe per pathway of the window.
     c_total, c_in_time = db.session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((signed_in_time, 1), else_=0)), 0))
-        .select_from(Pathway)
-        .outerjoin(first_contract, first_contract.c.pathway_id == Pathway.id)
-        .where(oriented)
+        sa.select(
+            sa.select(sa.func.count()).select_from(Pathway).where(oriented).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(Pathway).where(oriented, signed_in_time).scalar_subquery(),
+        )
     ).one()
     return (
         Indicator("Personnes orientées dans les 6 semaines", int(in_time), int(total)),

@@ -363,3 +363,50 @@ def test_a_scan_that_changes_many_alerts_refreshes_the_statistics(world: World, 
     assert result.raised >= 1
     estimated, counted = statistics()
     assert estimated == counted
+
+
+def test_the_legal_indicators_count_what_the_decree_counts(generated: World) -> None:
+    """Décret 2024-1244, over the last 12 months: oriented within the delay of the start; first
+    contract signed within the delay of the orientation — recounted here pathway by pathway."""
+    from datetime import UTC, datetime, time
+
+    from app import access
+    from app.pathways.models import Contract
+    from tests.factories import ContractFactory
+
+    rng = random.Random(5)
+    everyone = list(db.session.scalars(sa.select(Pathway).where(Pathway.territory_id == generated.territory.id)))
+    for pathway in everyone:
+        if pathway.oriented_at is not None and rng.random() < 0.7:
+            for _ in range(rng.randint(1, 2)):
+                signed = (pathway.oriented_at + timedelta(days=rng.randint(-5, 60))).date()
+                ContractFactory(pathway=pathway, signed_on=signed, starts_on=signed,
+                                ends_on=signed + timedelta(days=180))
+    db.session.flush()
+    territory = generated.territory
+    window = NOW - timedelta(days=365)
+    checked = 0
+    for scope in _scopes(generated):
+        orientation, contract = pilotage.legal_indicators(scope, NOW)
+        clause = access.steering_pathways_clause(scope.manager, agency_id=scope.agency_id)
+        if scope.referent_id is not None:
+            clause = sa.and_(clause, Pathway.referent_id == scope.referent_id)
+        in_scope = list(db.session.scalars(sa.select(Pathway).where(clause)))
+        started = [p for p in in_scope
+                   if window <= p.started_at < NOW - timedelta(days=territory.orientation_delay_days)]
+        assert orientation.denominator == len(started)
+        assert orientation.numerator == sum(
+            1 for p in started
+            if p.oriented_at is not None
+            and p.oriented_at <= p.started_at + timedelta(days=territory.orientation_delay_days))
+        oriented = [p for p in in_scope if p.oriented_at is not None
+                    and window <= p.oriented_at < NOW - timedelta(days=territory.contract_delay_days)]
+        signed = {pid: day for pid, day in db.session.execute(
+            sa.select(Contract.pathway_id, sa.func.min(Contract.signed_on)).group_by(Contract.pathway_id))}
+        assert contract.denominator == len(oriented)
+        assert contract.numerator == sum(
+            1 for p in oriented
+            if p.id in signed and datetime.combine(signed[p.id], time(0), UTC)
+            <= p.oriented_at + timedelta(days=territory.contract_delay_days))
+        checked += contract.numerator + contract.denominator
+    assert checked, "the world has oriented pathways with contracts in the window"
