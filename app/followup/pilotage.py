@@ -2,8 +2,8 @@
 
 Alerts, caseloads and open barriers are summed from counters kept by the database
 (`steering_count`, app/followup/steering.py): the page never recounts a territory. The figures that
-depend on the time (check-ins of the next 30 days, the 12-month legal indicators) are counted per
-request through indexes bounded by their window. Each figure has the list behind it
+depend on the time (check-ins of the next 30 days; the 12-month legal indicators, on a page of their
+own) are counted per request through indexes bounded by their window. Each figure has the list behind it
 (`alert_list`, `caseload_list`…), also exported as CSV; tests/followup/test_steering.py checks that
 every figure equals the length of its list.
 """
@@ -83,11 +83,14 @@ class Tile:
     list_name: str
     breakdown: list[Part] | None  # None: a single number (no breakdown)
     breakdown_list: str | None = None  # the list the breakdown's cells link to
+    more: bool = False  # `total` is a cap: the list holds more (« plus de N »)
 
 
 # The per-referent tables show this many referents at most (the most alerts, the largest
 # caseloads): a territory may have thousands of referents, and the page costs what it shows.
 REFERENT_ROWS = 50
+# The check-ins tile counts up to its list's length (the lists behind the figures stop at 500).
+CHECKIN_CAP = 500
 # The referent filter is a list up to this many referents in scope, a search by name beyond.
 REFERENT_CHOICES = 300
 
@@ -104,10 +107,9 @@ class Dashboard:
     stage_totals: dict[str, int] = field(default_factory=dict)  # every open pathway in scope, by stage
     referents: dict[int, User] = field(default_factory=dict)
     checkins_due: int = 0
+    checkins_more: bool = False  # more than CHECKIN_CAP: the tile says « plus de … »
     barriers_by_category: dict[BarrierCategory, int] = field(default_factory=dict)
     without_referent: int = 0
-    orientation_in_time: Indicator | None = None
-    contract_in_time: Indicator | None = None
 
     def overdue_rows(self) -> list[tuple[User | None, dict[AlertKind, int], int]]:
         """(referent or None, alerts by kind, total), the most loaded referent first."""
@@ -129,7 +131,8 @@ class Dashboard:
         return [
             Tile("Suivis en retard", sum(p.n for p in late), "suivis-en-retard", late, "alertes"),
             Tile("Parcours sans référent", self.without_referent, "sans-referent", unassigned),
-            Tile("Points de suivi dans l'emploi à venir (30 jours)", self.checkins_due, "points-emploi", None),
+            Tile("Points de suivi dans l'emploi à venir (30 jours)", self.checkins_due, "points-emploi", None,
+                 more=self.checkins_more),
             Tile("Freins ouverts", sum(p.n for p in barriers), "freins", barriers, "freins"),
         ]
 
@@ -234,8 +237,9 @@ def _on_counters(clause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
 def dashboard(scope: Scope, now: datetime) -> Dashboard:
     """The figures of « Pilotage ». Alerts, caseloads and barriers are summed from `steering_count`
     (a few rows per referent, kept exact by triggers: app/followup/steering.py) by the database:
-    the totals, then the REFERENT_ROWS referents of each table, then their rows;
-    check-ins and the legal indicators depend on `now` and are counted through their indexes."""
+    the totals, then the REFERENT_ROWS referents of each table, then their rows; check-ins depend
+    on `now` and are counted through their index. The legal indicators (a year of pathways) are
+    `legal_indicators`, for their own page."""
     board = Dashboard()
     in_scope = scope.pathways()
 
@@ -317,23 +321,24 @@ def dashboard(scope: Scope, now: datetime) -> Dashboard:
                 row["total"] += count
         board.referents = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
 
-    board.checkins_due = (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Meeting)
-            .join(Pathway, Pathway.id == Meeting.pathway_id)
-            .where(
-                in_scope,
-                Meeting.kind == MeetingKind.CHECKIN,
-                Meeting.status == MeetingStatus.PLANNED,
-                Meeting.scheduled_at >= now,
-                Meeting.scheduled_at < now + timedelta(days=30),
-            )
+    # Counted up to the length of the list behind the tile (CHECKIN_CAP, « plus de … » beyond):
+    # a territory of 1 M people has 40 000 check-ins a month, each joined to its pathway.
+    upcoming = (
+        sa.select(Meeting.id)
+        .join(Pathway, Pathway.id == Meeting.pathway_id)
+        .where(
+            in_scope,
+            Meeting.kind == MeetingKind.CHECKIN,
+            Meeting.status == MeetingStatus.PLANNED,
+            Meeting.scheduled_at >= now,
+            Meeting.scheduled_at < now + timedelta(days=30),
         )
-        or 0
+        .limit(CHECKIN_CAP + 1)
+        .subquery()
     )
+    counted = db.session.scalar(sa.select(sa.func.count()).select_from(upcoming)) or 0
+    board.checkins_due, board.checkins_more = min(counted, CHECKIN_CAP), counted > CHECKIN_CAP
 
-    board.orientation_in_time, board.contract_in_time = legal_indicators(scope, now)
     return board
 
 

@@ -95,6 +95,16 @@ def test_manager_lands_on_pilotage_filters_and_hands_over_with_a_note(
     browser_page.wait_for_load_state()
     assert browser_page.locator(".parcours-filtered").count() == 0
 
+    # The legal indicators count a year of pathways: their own page, one click away.
+    browser_page.get_by_role("link", name="Voir les indicateurs des délais légaux").click()
+    browser_page.wait_for_load_state()
+    assert browser_page.get_by_role("heading", name="Indicateurs des délais légaux", level=1).is_visible()
+    assert browser_page.get_by_role("heading", name="Personnes orientées dans les 6 semaines").is_visible()
+    assert_accessible(browser_page)
+    browser_page.get_by_role("link", name="Retour au pilotage").click()
+    browser_page.wait_for_load_state()
+    assert browser_page.url.endswith("/pilotage")
+
     browser_page.goto("/pilotage/listes/alertes?type=orientation_late")
     row = browser_page.locator("tbody tr", has_text="Jade Perrin")
     assert row.get_by_role("link", name="Orienter").is_visible() and row.get_by_text(" jours").count() == 1

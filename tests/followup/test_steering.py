@@ -410,3 +410,25 @@ def test_the_legal_indicators_count_what_the_decree_counts(generated: World) -> 
             <= p.oriented_at + timedelta(days=territory.contract_delay_days))
         checked += contract.numerator + contract.denominator
     assert checked, "the world has oriented pathways with contracts in the window"
+
+
+def test_the_checkins_tile_counts_up_to_its_list(generated: World, client, login_as, monkeypatch) -> None:
+    """The list behind the tile stops at 500: so does the count, « plus de 500 » beyond."""
+    scope = pilotage.Scope(generated.manager_cd)
+    full = pilotage.dashboard(scope, NOW)
+    assert full.checkins_due >= 2 and not full.checkins_more
+    assert full.checkins_due == len(pilotage.checkin_list(scope, NOW))
+    monkeypatch.setattr(pilotage, "CHECKIN_CAP", full.checkins_due - 1)
+    capped = pilotage.dashboard(scope, NOW)
+    assert capped.checkins_due == full.checkins_due - 1 and capped.checkins_more
+    tile = {t.list_name: t for t in capped.tiles()}["points-emploi"]
+    assert tile.more and tile.total == full.checkins_due - 1
+    # The page (at the wall clock's time): the tile reads « plus de N » when capped.
+    import app.followup.views as views
+
+    monkeypatch.setattr(views, "_now", lambda: NOW)
+    login_as(generated.manager_cd)
+    assert f"plus de {full.checkins_due - 1}</p>" in client.get("/pilotage").get_data(as_text=True)
+    monkeypatch.setattr(pilotage, "CHECKIN_CAP", full.checkins_due)
+    exact = pilotage.dashboard(scope, NOW)
+    assert exact.checkins_due == full.checkins_due and not exact.checkins_more

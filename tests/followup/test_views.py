@@ -8,12 +8,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
+from app.accounts.models import Role
 from app.extensions import db
 from app.followup.models import Alert, AlertKind, AlertStatus
 from app.followup.scan import scan_follow_ups
 from app.pathways import services
 from app.pathways.models import Pathway
+from tests.factories import UserFactory
 from tests.queries import assert_num_queries
 from tests.world import T0, World
 
@@ -65,6 +68,7 @@ def test_others_cannot_acknowledge(client, login_as, alerted: World, who: str) -
 def test_pilotage_is_for_managers(client, login_as, alerted: World, who: str) -> None:
     login_as(alerted.users()[who])
     assert client.get("/pilotage").status_code == 403
+    assert client.get("/pilotage/indicateurs").status_code == 403
     assert client.get("/pilotage/listes/alertes.csv").status_code == 403
 
 
@@ -148,15 +152,38 @@ def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, worl
         # 5 the REFERENT_ROWS referents with the most alerts and with the largest caseloads (one UNION)
         # 6 their counters, 7 those referents (one IN each)
         # 8 check-ins of the employed due this month (a count)
-        # 9 the territory (its deadlines)
-        # 10 pathways oriented within the deadline (one aggregate)
-        # 11 first contracts signed within the deadline (one aggregate)
-        # 12 the territory's agencies (the filter's choices)
-        # 13 when the alerts were last computed (the territory's scan state)
-        with assert_num_queries(13):
+        # 9 the territory's agencies (the filter's choices)
+        # 10 when the alerts were last computed (the territory's scan state)
+        # (the legal indicators count a year of pathways: their own page, /pilotage/indicateurs)
+        with assert_num_queries(10):
             assert client.get("/pilotage").status_code == 200
 
     add(10)
     measure()
     add(50)
     measure()
+
+
+def test_the_legal_indicators_have_their_own_page_within_the_managers_scope(client, login_as, alerted: World) -> None:
+    """« Pilotage » links to them with its filters; a manager of another territory counts her own
+    territory only, whatever agency id she puts in the address."""
+    from app.followup import pilotage
+
+    login_as(alerted.manager_cd)
+    dashboard = client.get(f"/pilotage?structure={alerted.ft.id}").get_data(as_text=True)
+    assert f"/pilotage/indicateurs?structure={alerted.ft.id}" in dashboard
+    page = client.get(f"/pilotage/indicateurs?structure={alerted.ft.id}").get_data(as_text=True)
+    orientation, contract = pilotage.legal_indicators(pilotage.Scope(alerted.manager_cd, agency_id=alerted.ft.id),
+                                                      NOW)
+    assert escape(orientation.label) in page and escape(contract.label) in page
+    assert "Filtré : structure " + alerted.ft.name in page
+    assert f"({orientation.numerator} sur {orientation.denominator})" in page
+
+    outsider = UserFactory(agency=alerted.stranger.agency, role=Role.MANAGER, email="resp@ft94.test")
+    login_as(outsider)
+    theirs = client.get(f"/pilotage/indicateurs?structure={alerted.ft.id}")
+    assert theirs.status_code == 200
+    text = theirs.get_data(as_text=True)
+    assert alerted.ft.name not in text and "Filtré" not in text  # another territory's agency: ignored
+    mine, _ = pilotage.legal_indicators(pilotage.Scope(outsider), NOW)
+    assert mine.denominator < orientation.denominator or mine.percent is None
