@@ -47,6 +47,7 @@ REPLICA_ENDPOINTS = frozenset({
     "pathways.record",
     "followup.my_alerts",
     "followup.dashboard",
+    "followup.indicators",
     "followup.list_view",
     "meetings.agenda",
     "api.list_beneficiaries",
