@@ -193,9 +193,13 @@ def _walks(actor: User, conditions: list[sa.ColumnElement[bool]], statuses: list
         walk = (
             sa.select(Alert.id, Alert.due_at)
             .join(Pathway, Pathway.id == Alert.pathway_id)
-            # not an access rule: an alert's territory is its pathway's (the conditions decide);
-            # with it, the walk follows the (territory, status, due_at) index
-            .where(Alert.territory_id == actor.territory_id, Alert.status == each, *conditions)
+            # An alert's territory is its pathway's (the conditions decide who reads): with it, the
+            # walk follows the (territory, status, due_at) index.
+            .where(
+                Alert.territory_id == actor.territory_id,  # not an access rule: the index's first column
+                Alert.status == each,
+                *conditions,
+            )
             .order_by(Alert.due_at, Alert.id)
         )
         walks.append(sa.select(walk.limit(window).subquery() if window else walk.subquery()))
