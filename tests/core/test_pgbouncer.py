@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import sqlalchemy as sa
 from app import create_app
 from app.extensions import db
 from app.transaction import advisory_lock, unit_of_work
+from tests import db_helpers
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 PGBOUNCER_URL = os.environ.get("TEST_PGBOUNCER_URL", "")
@@ -74,17 +74,8 @@ def _require_pgbouncer() -> None:
 def bouncer_url() -> Iterator[str]:
     """A scratch database, reached through PgBouncer."""
     _require_pgbouncer()
-    name = f"parcours_bouncer_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PGBOUNCER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(PGBOUNCER_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            # PgBouncer keeps server connections to it open: ask the server to end them.
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with db_helpers.scratch_database(PGBOUNCER_URL, "parcours_bouncer") as url:  # dropped WITH (FORCE):
+        yield url  # PgBouncer keeps server connections to it open
 
 
 def _pool_mode(url: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from app.exports.models import ExportFile, ExportJob, ExportStatus
 from app.extensions import db
 from app.pathways import services as pathways
 from app.workspace import exports
+from tests import db_helpers
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -33,16 +33,8 @@ pytestmark = [
 
 @pytest.fixture
 def scratch_database() -> Iterator[str]:
-    name = f"parcours_exports_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with db_helpers.scratch_database(PG_URL, "parcours_exports") as url:
+        yield url
 
 
 def test_two_runners_at_once_build_each_export_once(scratch_database: str, monkeypatch) -> None:

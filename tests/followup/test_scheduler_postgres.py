@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from app.extensions import db
 from app.followup.models import Alert, AlertStatus
 from app.followup.scan import SCAN_LOCK_KEY
 from app.pathways import services as pathways
+from tests import db_helpers
 from tests.followup.test_scan import paris
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,16 +33,8 @@ pytestmark = [
 
 @pytest.fixture
 def scratch_database() -> Iterator[str]:
-    name = f"parcours_sched_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with db_helpers.scratch_database(PG_URL, "parcours_sched") as url:
+        yield url
 
 
 def _seed(url: str, people: int) -> None:
