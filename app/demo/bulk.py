@@ -193,7 +193,6 @@ class BulkWriter:
         """
         conn = self.session.connection()
         names = list(TABLE_ORDER)
-        names_set = set(names)
         foreign_keys = conn.execute(sa.text(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE contype = 'f' AND conrelid = ANY(CAST(:tables AS regclass[])) ORDER BY conrelid, conname"
@@ -211,16 +210,14 @@ class BulkWriter:
         # statistics are those of an empty table until the end (no ANALYZE while the checks are
         # deferred): a nested loop over the growing table per batch, quadratic (a 1 M load never
         # finished). `after_bulk_load` recounts the counters from the rows, so they are off here.
-        triggers = [
-            (table, name)
-            for table, names in steering.POSTGRESQL_TRIGGERS.items() if table in names_set
-            for name in names
-            if conn.execute(sa.text(
-                "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST(:table AS regclass) AND tgname = :name"
-            ), {"table": table, "name": name}).first()
-        ]
+        steering_triggers = [name for table, triggers in steering.POSTGRESQL_TRIGGERS.items()
+                             if table in names for name in triggers]
+        triggers = conn.execute(sa.text(
+            "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+            "WHERE tgrelid = ANY(CAST(:tables AS regclass[])) AND tgname = ANY(:names) ORDER BY 1, 2"
+        ), {"tables": names, "names": steering_triggers}).all()
         for table, name in triggers:
-            conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"'))
+            conn.execute(sa.text(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"'))
         for table, name, _definition in foreign_keys:
             conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
         for index, _definition in indexes:
@@ -228,7 +225,7 @@ class BulkWriter:
         self._deferred = [definition for _index, definition in indexes] + [
             f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
             for table, name, definition in foreign_keys
-        ] + [f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"' for table, name in triggers]
+        ] + [f'ALTER TABLE {table} ENABLE TRIGGER "{name}"' for table, name in triggers]
 
     def _restore_checks(self) -> None:
         """Rebuild the indexes, then re-add (and so validate) the foreign keys dropped above."""
