@@ -76,11 +76,15 @@ def register_extensions(app: Flask) -> None:
 #   queries that run in one (a capped count, a page read through an index). Every statement of this
 #   application is short, so JIT is off (a SET, which pgbouncer in transaction mode passes through,
 #   unlike a startup `options` parameter; there it reaches one server connection only, so
-#   scripts/pgbouncer.sh also sets it on each server connection with `connect_query`). The same
-#   statements run on the replica's connections (DATABASE_REPLICA_URL).
+#   scripts/pgbouncer.sh also sets it on each server connection with `connect_query`);
+# - no parallel workers for the web's statements: they are short and many run at once, so workers
+#   only add their start-up (~5 ms) and take the cores from the other requests — a capped count
+#   of check-ins took 30 ms with two workers under a Gather, and the whole machine's throughput
+#   drops with them. The scan, one long transaction, allows them again (`SET LOCAL`).
+# The same statements run on the replica's connections (DATABASE_REPLICA_URL).
 _ON_CONNECT = {
     "sqlite": ("PRAGMA foreign_keys=ON",),
-    "postgresql": ("SET jit = off",),
+    "postgresql": ("SET jit = off", "SET max_parallel_workers_per_gather = 0"),
 }
 
 

@@ -23,6 +23,10 @@ acknowledged writes missing from the database (must be 0). With --restart-postgr
 cluster is restarted S seconds into the run (`pg_ctlcluster … restart`, fast mode) and a prober
 reports how long the readiness check (/sante/pret) took to answer 200 again.
 
+It also prints, per route, the server's own figures read from the application's request log
+lines (JSON in production): requests, share of the server's time, mean and percentiles, and the
+mean database wait, Python CPU and statements — which kind of request bounds the load.
+
 Goal (issue #12): ≥ 300 req/s, p99 < 200 ms, 0 errors, 0 acknowledged writes lost.
 """
 
@@ -219,6 +223,50 @@ def verify(url: sa.URL, acks_path: Path) -> dict[str, Any]:
     return {"acknowledged": counts, "missing": missing, "lost": sum(missing.values())}
 
 
+def route_breakdown(log_path: str, offset: int) -> list[dict[str, Any]]:
+    """Server-side figures per route from the application's JSON request lines written after
+    `offset` (the run's): requests, share of the server's time, mean and percentiles, and how much
+    of it was database wait and Python CPU. This is what tells which kind of request bounds the load."""
+    per: dict[str, list[tuple[float, float, float, int]]] = {}
+    with open(log_path, "rb") as handle:
+        handle.seek(offset)
+        for raw in handle:
+            if not raw.startswith(b"{"):
+                continue
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            if line.get("event") != "request":
+                continue
+            key = f"{line['method']} {line['route']}"
+            per.setdefault(key, []).append((float(line["duration_ms"]), float(line.get("db_ms", 0)),
+                                            float(line.get("cpu_ms", 0)), int(line.get("db_statements", 0))))
+    total = sum(d for rows in per.values() for d, *_ in rows) or 1.0
+    out = []
+    for key, rows in per.items():
+        durations = sorted(d for d, *_ in rows)
+        n = len(rows)
+
+        def pct(q: float, values: list[float] = durations) -> float:
+            return round(values[min(len(values) - 1, int(q * len(values)))], 1)
+
+        out.append({"route": key, "requests": n, "share_of_server_time": round(sum(durations) / total, 3),
+                    "mean_ms": round(sum(durations) / n, 1), "p50_ms": pct(0.5), "p95_ms": pct(0.95),
+                    "p99_ms": pct(0.99), "db_ms_mean": round(sum(r[1] for r in rows) / n, 1),
+                    "cpu_ms_mean": round(sum(r[2] for r in rows) / n, 1),
+                    "statements_mean": round(sum(r[3] for r in rows) / n, 1)})
+    return sorted(out, key=lambda row: -row["share_of_server_time"])
+
+
+def print_breakdown(rows: list[dict[str, Any]]) -> None:
+    print(f"{'route':58} {'n':>6} {'share':>6} {'mean':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'db':>6} {'cpu':>6} {'stmts':>5}")
+    for r in rows:
+        print(f"{r['route'][:58]:58} {r['requests']:>6} {r['share_of_server_time']:>6.3f} {r['mean_ms']:>7.1f} "
+              f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['db_ms_mean']:>6.1f} "
+              f"{r['cpu_ms_mean']:>6.1f} {r['statements_mean']:>5.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
@@ -277,6 +325,7 @@ def main() -> int:
         if args.restart_postgres_at is not None:
             restarter = threading.Thread(target=restart_postgres, args=(args.restart_postgres_at, fault), daemon=True)
             restarter.start()
+        log_offset = Path(server.log.name).stat().st_size
         cmd = ["wrk", f"-t{args.threads}", f"-c{args.threads}", f"-d{args.duration}s", "--timeout", "30s",
                "-s", str(BENCH / "load_mix.lua"), f"http://127.0.0.1:{server.port}"]
         print(" ".join(cmd))
@@ -291,7 +340,9 @@ def main() -> int:
         report = json.loads(lines[-1])
         checked = verify(url, work / "acks.txt")
         result = {"people": args.people, "users": len(users), "workers": args.workers, "threads": args.threads,
-                  "duration_s": args.duration, "load_average": round(os.getloadavg()[0], 2), **report, **checked}
+                  "duration_s": args.duration, "load_average": round(os.getloadavg()[0], 2), **report, **checked,
+                  "routes": route_breakdown(server.log.name, log_offset)}
+        print_breakdown(result["routes"])
         if fault:
             start = fault["restart"].pop("monotonic")
             outages = [(round(a - start, 2), round(b - a, 2) if b else None) for a, b in prober.outages]

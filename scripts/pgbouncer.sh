@@ -30,11 +30,11 @@ start() {
     return 0
   fi
   install -d -o postgres -g postgres -m 700 "$PGBOUNCER_DIR"
-  # JIT off on every server connection (connect_query): the application's own `SET jit = off` on
-  # connect reaches only the server connection that carried it (app/__init__.py).
+  # JIT and parallel workers off on every server connection (connect_query): the application's own
+  # `SET`s on connect reach only the server connection that carried them (app/__init__.py).
   as_postgres tee "$PGBOUNCER_DIR/pgbouncer.ini" >/dev/null <<EOF
 [databases]
-* = host=$HOST port=$PRIMARY_PORT connect_query='SET jit = off'
+* = host=$HOST port=$PRIMARY_PORT connect_query='SET jit = off; SET max_parallel_workers_per_gather = 0'
 
 [pgbouncer]
 listen_addr = $HOST

@@ -5,7 +5,9 @@
   (« Référence de l'erreur ») and carried by every log line written during the request.
 - **Logs**: JSON lines in production (`LOG_FORMAT=json`), readable text in development; one line
   per request with its id, the user's id, the route *template* (`/parcours/<id:pathway_id>`, never
-  the path nor the query string, which may hold a searched name), the status and the duration.
+  the path nor the query string, which may hold a searched name), the status and the duration —
+  split into the time spent waiting on the database (`db_ms`, `db_statements`) and the CPU time of
+  the request's own thread (`cpu_ms`): what an operator needs to tell a slow query from a slow page.
   Never a person's identity nor a note: log calls name objects by id, and the engine is built with
   `hide_parameters` so that a database error's message carries no value (`tests/core/
   test_observability.py` runs a whole scenario and scans every line).
@@ -70,6 +72,7 @@ ALERTS_RESOLVED = Counter("parcours_alerts_resolved_total", "Alerts resolved by 
 def init_app(app: Flask) -> None:
     configure_logging(app)
     init_sentry(app)
+    _listen_to_statements()
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.register_blueprint(bp)
@@ -90,7 +93,27 @@ def request_id() -> str | None:
 
 def _start_request() -> None:
     g.request_started = time.perf_counter()
+    g.request_cpu_started = time.thread_time()
+    g.db_seconds, g.db_statements = 0.0, 0
     request_id()
+
+
+@cache
+def _listen_to_statements() -> None:
+    """Time every statement of a request (the request's line says how much was the database's).
+    Two clock reads per statement; outside a request (scheduler, CLI) nothing is kept."""
+
+    @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: bool) -> None:
+        if has_request_context():
+            conn.info["parcours_statement_started"] = time.perf_counter()
+
+    @sa.event.listens_for(sa.engine.Engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: bool) -> None:
+        started = conn.info.pop("parcours_statement_started", None)
+        if started is not None and has_request_context() and "db_seconds" in g:
+            g.db_seconds += time.perf_counter() - started
+            g.db_statements += 1
 
 
 def _finish_request(response: Response) -> Response:
@@ -113,6 +136,9 @@ def _finish_request(response: Response) -> Response:
             "route": route,
             "status": response.status_code,
             "duration_ms": round(seconds * 1000, 1),
+            "db_ms": round(g.get("db_seconds", 0.0) * 1000, 1),
+            "db_statements": g.get("db_statements", 0),
+            "cpu_ms": round((time.thread_time() - g.get("request_cpu_started", time.thread_time())) * 1000, 1),
             "user_id": _user_id(),
             "request_id": request_id(),
         },

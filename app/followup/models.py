@@ -153,11 +153,50 @@ class SteeringCount(db.Model):
     key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # the stage, kind or category
     n: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
+    # The rows of the referents shown by « Pilotage » and counted by the referent pickers.
+    __table_args__ = (sa.Index("ix_steering_count_referent", "referent_id"),)
+
+
+class SteeringRollup(db.Model):
+    """The counters summed for wide scopes, written only by `steering.compact`: per agency and key
+    (`referent_id` 0: no referent, `steering.ASSIGNED`: every referent), and per referent and
+    metric (`key` = `steering.ALL_KEYS`). Read together with the deltas not yet compacted."""
+
+    __tablename__ = "steering_rollup"
+
+    # Primary key by (territory, referent) first: the totals read the few rows of referent 0 and
+    # ASSIGNED, the referent tables the rows of the referents, each a range of the key.
+    territory_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("territory.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    referent_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    agency_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    metric: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+class SteeringDelta(db.Model):
+    """What a statement changed in `steering_count`, at the rollup's levels, appended by the
+    counters' own triggers (writers never update a shared row) until `steering.compact` moves it."""
+
+    __tablename__ = "steering_delta"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    territory_id: Mapped[int] = mapped_column(sa.ForeignKey("territory.id", ondelete="CASCADE"))
+    agency_id: Mapped[int]
+    referent_id: Mapped[int]
+    metric: Mapped[str] = mapped_column(sa.String(10))
+    key: Mapped[str] = mapped_column(sa.String(40))
+    n: Mapped[int] = mapped_column(sa.BigInteger)
+
 
 @sa.event.listens_for(db.metadata, "after_create")
 def _install_steering_triggers(_metadata: sa.MetaData, connection: sa.Connection, **_kw: object) -> None:
-    """`db.create_all()` (tests, `make run`) gets the same triggers as migration 0010."""
+    """`db.create_all()` (tests, `make run`) gets the same triggers as migrations 0010 and 0019."""
     for statement in steering.install_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+    for statement in steering.rollup_install_ddl(connection.dialect.name):
         connection.exec_driver_sql(statement)
 
 

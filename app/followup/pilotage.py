@@ -26,7 +26,7 @@ from app.barriers.models import Barrier, BarrierCategory, BarrierStatus
 from app.core.pages import after_clause
 from app.extensions import db
 from app.followup import steering
-from app.followup.models import Alert, AlertKind, AlertStatus, SteeringCount
+from app.followup.models import Alert, AlertKind, AlertStatus, SteeringCount, SteeringDelta, SteeringRollup
 from app.followup.sqltime import add_days, date_start_utc
 from app.meetings.models import Meeting, MeetingKind, MeetingStatus
 from app.pathways.models import Beneficiary, Contract, Pathway, Stage
@@ -217,12 +217,14 @@ def agencies_in_scope(manager: User) -> list[Agency]:
     return list(db.session.scalars(query))
 
 
-def _on_counters(clause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
-    """The steering scope of app/access.py, moved from `pathway` onto the counters' dimensions.
+def _on_counters(clause: sa.ColumnElement[bool], columns: sa.ColumnCollection | None = None) -> sa.ColumnElement[bool]:
+    """The steering scope of app/access.py, moved from `pathway` onto the counters' dimensions
+    (`columns`: those of the rollup's rows; default `steering_count`'s).
 
     The access rule stays written once, in access.py; if it ever steered by a pathway column the
     counters do not have, this raises rather than counting the wrong pathways."""
-    dimensions = {"territory_id": SteeringCount.territory_id, "lead_agency_id": SteeringCount.agency_id}
+    table = columns if columns is not None else SteeringCount.__table__.c
+    dimensions = {"territory_id": table.territory_id, "lead_agency_id": table.agency_id}
 
     def replace(element: object) -> object:
         if isinstance(element, sa.Column) and element.table is Pathway.__table__:
@@ -234,6 +236,15 @@ def _on_counters(clause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     return replacement_traverse(clause, {}, replace)
 
 
+def _rolled_up() -> sa.Subquery:
+    """The rollup's rows and the deltas not compacted yet: together, the exact sums."""
+    def rows(model: type) -> sa.Select:
+        t = model.__table__
+        return sa.select(t.c.territory_id, t.c.agency_id, t.c.referent_id, t.c.metric, t.c.key, t.c.n)
+
+    return sa.union_all(rows(SteeringRollup), rows(SteeringDelta)).subquery("rolled_up")
+
+
 def dashboard(scope: Scope, now: datetime) -> Dashboard:
     """The figures of « Pilotage ». Alerts, caseloads and barriers are summed from `steering_count`
     (a few rows per referent, kept exact by triggers: app/followup/steering.py) by the database:
@@ -243,18 +254,29 @@ def dashboard(scope: Scope, now: datetime) -> Dashboard:
     board = Dashboard()
     in_scope = scope.pathways()
 
-    counters = _on_counters(access.steering_pathways_clause(scope.manager, agency_id=scope.agency_id))
+    steering_scope = access.steering_pathways_clause(scope.manager, agency_id=scope.agency_id)
+    counters = _on_counters(steering_scope)
     if scope.referent_id is not None:
         counters = sa.and_(counters, SteeringCount.referent_id == scope.referent_id)
     total = sa.func.sum(SteeringCount.n)
     # 1. The totals of the scope, and the « sans référent » row: a few dozen rows, whatever the number
-    #    of referents (the GROUP BY runs in the database).
-    nobody = SteeringCount.referent_id == 0
-    for without, metric, key, n in db.session.execute(
-        sa.select(nobody, SteeringCount.metric, SteeringCount.key, total)
-        .where(counters)
-        .group_by(nobody, SteeringCount.metric, SteeringCount.key)
-    ):
+    #    of referents. A whole territory or agency reads the rollup (two rows per agency and key); one
+    #    referent, that referent's counters.
+    if scope.referent_id is None:
+        rolled = _rolled_up()
+        level = rolled.c.referent_id.in_([0, steering.ASSIGNED])
+        nobody = rolled.c.referent_id == 0
+        totals = (
+            sa.select(nobody, rolled.c.metric, rolled.c.key, sa.func.sum(rolled.c.n))
+            .where(_on_counters(steering_scope, rolled.c), level)
+            .group_by(nobody, rolled.c.metric, rolled.c.key)
+        )
+    else:
+        nobody = SteeringCount.referent_id == 0
+        totals = sa.select(nobody, SteeringCount.metric, SteeringCount.key, total).where(counters).group_by(
+            nobody, SteeringCount.metric, SteeringCount.key
+        )
+    for without, metric, key, n in db.session.execute(totals):
         count = int(n)
         if not count:
             continue  # a counter back to zero (its row is kept, not deleted by the triggers)
@@ -277,13 +299,25 @@ def dashboard(scope: Scope, now: datetime) -> Dashboard:
     # 2. The referents of the two tables: the REFERENT_ROWS with the most alerts and with the
     #    largest caseloads, and how many have any (the rest are in the totals and in the lists).
     def top(metric: str) -> sa.Select:
-        per_referent = (
-            sa.select(SteeringCount.referent_id, total.label("n"))
-            .where(counters, SteeringCount.metric == metric, SteeringCount.referent_id != 0)
-            .group_by(SteeringCount.referent_id)
-            .having(total > 0)
-            .subquery()
-        )
+        if scope.referent_id is None:  # a referent's whole metric is one rollup row per agency
+            rolled = _rolled_up()
+            n = sa.func.sum(rolled.c.n)
+            per_referent = (
+                sa.select(rolled.c.referent_id, n.label("n"))
+                .where(_on_counters(steering_scope, rolled.c), rolled.c.referent_id > 0,
+                       rolled.c.metric == metric, rolled.c.key == steering.ALL_KEYS)
+                .group_by(rolled.c.referent_id)
+                .having(n > 0)
+                .subquery()
+            )
+        else:
+            per_referent = (
+                sa.select(SteeringCount.referent_id, total.label("n"))
+                .where(counters, SteeringCount.metric == metric, SteeringCount.referent_id != 0)
+                .group_by(SteeringCount.referent_id)
+                .having(total > 0)
+                .subquery()
+            )
         ranked = (
             sa.select(sa.literal(metric).label("metric"), per_referent.c.referent_id,
                       sa.func.count().over().label("referents"))

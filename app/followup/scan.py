@@ -186,6 +186,9 @@ def _scan(
         if conn.dialect.name == "postgresql":
             # Hash joins and aggregates over every open pathway stay in memory for this transaction.
             conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
+            # Parallel workers are off on the web's connections (app/__init__.py); a scan's joins
+            # over a territory's pathways use them.
+            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 2")
         scope = None
         if incremental:
             scope, full_territories = _decide_scope(conn, result, territories, full_territories, incremental, now)

@@ -24,9 +24,11 @@ from flask import Flask
 from app.core.observability import observe_scan
 from app.core.timefmt import ZONE_NAME
 from app.extensions import db
+from app.followup import steering
 from app.followup.digest import retry_digests, send_daily_digest
 from app.followup.scan import scan_follow_ups
 from app.notifications.services import send_pending_notifications
+from app.transaction import unit_of_work
 from app.workspace.exports import purge_expired_exports, run_pending_exports
 from app.workspace.retention import apply_retention
 
@@ -51,11 +53,24 @@ def scan_job(app: Flask) -> None:
 
 
 def _observed_scan(now: datetime) -> object:
-    """The scan, timed for the metrics (duration, alerts raised and resolved)."""
+    """The scan, timed for the metrics (duration, alerts raised and resolved); then the steering
+    deltas it appended are compacted (a first scan appends one per referent and key)."""
     started = time.perf_counter()
     result = scan_follow_ups(now)
     observe_scan(result, time.perf_counter() - started)
+    compact_steering(now)
     return result
+
+
+def steering_compact_job(app: Flask) -> None:
+
+    _run_job(app, "steering counters, compaction (deltas moved)", compact_steering)
+
+
+def compact_steering(_now: datetime) -> int:
+    """Move the steering deltas into the rollup (app/followup/steering.py), in its own transaction."""
+    with unit_of_work() as session:
+        return steering.compact(session.connection())
 
 
 def digest_job(app: Flask) -> None:
@@ -99,6 +114,9 @@ def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
                       replace_existing=True)
     # Notifications to professionals (app/notifications): recorded by the writes, sent here.
     scheduler.add_job(notifications_job, "interval", minutes=1, args=[app], id="notifications",
+                      replace_existing=True)
+    # « Pilotage » reads the rollup plus the deltas appended since: keep the deltas few.
+    scheduler.add_job(steering_compact_job, "interval", minutes=1, args=[app], id="steering_compact",
                       replace_existing=True)
     # Exports of long lists (« Mes exports »): built here, their files deleted 48 h after.
     scheduler.add_job(exports_job, "interval", minutes=1, args=[app], id="exports", replace_existing=True)

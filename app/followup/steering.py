@@ -23,6 +23,15 @@ stale view of the pathway, they serialise on a per-territory advisory lock: aler
 writers take it shared (no wait among themselves), a change of agency, referent or closure takes
 it exclusive (PostgreSQL only; SQLite writers are serialised anyway).
 
+**Rollups for wide scopes.** A territory of 1 M pathways has ~25 000 referents, so ~280 000
+counter rows: summing them per request cost « Pilotage » 300 ms. Triggers on `steering_count`
+itself append what each statement changed, already summed at two levels, to `steering_delta`
+(per agency and key, the unassigned apart: `referent_id` 0 or `ASSIGNED`; per referent and
+metric, all keys: `key` = `ALL_KEYS`); `compact` (the scheduler, after each scan) moves the deltas
+into `steering_rollup`, whose rows are only ever written by it. Writers only append (no row
+shared by two writers, no lock wait, no deadlock); a reader sums the rollup and the deltas not
+yet compacted, which is exact at any moment of its snapshot.
+
 This module is SQL only (no models): `app/followup/models.py` installs the triggers with the
 table, the migration with the same functions, and `rebuild_counters` / `check_counters` use the
 same definition of what is counted (`SOURCE_SQL`).
@@ -276,13 +285,150 @@ def drop_ddl(dialect: str) -> list[str]:
     return POSTGRESQL_DROP if dialect == "postgresql" else SQLITE_DROP
 
 
+# --- rollups of the counters (wide scopes) --------------------------------------------------------------
+
+ROLLUP, DELTA = "steering_rollup", "steering_delta"
+ASSIGNED = -1  # rollup rows of an agency's pathways that have a referent (0: those without)
+ALL_KEYS = "*"  # rollup rows of one referent: every key of a metric summed
+_ROLLUP_KEY = "territory_id, referent_id, agency_id, metric, key"  # the rollup's primary key
+_COUNT_COLUMNS = "territory_id, agency_id, referent_id, metric, key"  # the counters' (and _rollup_rows')
+
+
+def _rollup_rows(changes: str) -> str:
+    """The two levels of rollup rows of `changes` (rows of steering_count's shape, n signed)."""
+    return f"""
+  SELECT territory_id, agency_id, CASE WHEN referent_id = 0 THEN 0 ELSE {ASSIGNED} END AS referent_id,
+         metric, key, sum(n) AS n
+  FROM ({changes}) c GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+  UNION ALL
+  SELECT territory_id, agency_id, referent_id, metric, '{ALL_KEYS}', sum(n)
+  FROM ({changes}) c WHERE referent_id <> 0 GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0"""
+
+
+_PG_ROLLUP_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION steering_count_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO {DELTA} ({_COUNT_COLUMNS}, n){_rollup_rows(f"SELECT {_COUNT_COLUMNS}, n FROM new_rows")};
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO {DELTA} ({_COUNT_COLUMNS}, n){_rollup_rows(f"SELECT {_COUNT_COLUMNS}, -n AS n FROM old_rows")};
+  ELSE
+    INSERT INTO {DELTA} ({_COUNT_COLUMNS}, n){_rollup_rows(
+        f"SELECT {_COUNT_COLUMNS}, n FROM new_rows UNION ALL SELECT {_COUNT_COLUMNS}, -n FROM old_rows")};
+  END IF;
+  RETURN NULL;
+END $$"""
+
+
+def _sqlite_rollup_insert(row: str, amount: str) -> str:
+    dims = f"{row}.territory_id, {row}.agency_id"
+    return (
+        f"INSERT INTO {DELTA} ({_COUNT_COLUMNS}, n) SELECT {dims}, "
+        f"CASE WHEN {row}.referent_id = 0 THEN 0 ELSE {ASSIGNED} END, {row}.metric, {row}.key, {amount} "
+        f"WHERE {amount} <> 0; "
+        f"INSERT INTO {DELTA} ({_COUNT_COLUMNS}, n) SELECT {dims}, {row}.referent_id, {row}.metric, '{ALL_KEYS}', "
+        f"{amount} WHERE {row}.referent_id <> 0 AND {amount} <> 0;"
+    )
+
+
+ROLLUP_POSTGRESQL_DDL: list[str] = [
+    _PG_ROLLUP_FUNCTION,
+    *(
+        f"CREATE TRIGGER steering_count_{name} AFTER {event} ON {TABLE} REFERENCING {tables} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION steering_count_changed()"
+        for name, event, tables in (
+            ("insert", "INSERT", "NEW TABLE AS new_rows"),
+            ("delete", "DELETE", "OLD TABLE AS old_rows"),
+            ("update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+        )
+    ),
+]
+ROLLUP_SQLITE_DDL: list[str] = [
+    f"CREATE TRIGGER steering_count_insert AFTER INSERT ON {TABLE} BEGIN {_sqlite_rollup_insert('NEW', 'NEW.n')} END",
+    f"CREATE TRIGGER steering_count_delete AFTER DELETE ON {TABLE} BEGIN {_sqlite_rollup_insert('OLD', '-OLD.n')} END",
+    f"CREATE TRIGGER steering_count_update AFTER UPDATE ON {TABLE} BEGIN "
+    f"{_sqlite_rollup_insert('OLD', '-OLD.n')} {_sqlite_rollup_insert('NEW', 'NEW.n')} END",
+]
+ROLLUP_POSTGRESQL_DROP: list[str] = [
+    *(f"DROP TRIGGER IF EXISTS steering_count_{e} ON {TABLE}" for e in ("insert", "update", "delete")),
+    "DROP FUNCTION IF EXISTS steering_count_changed()",
+]
+ROLLUP_SQLITE_DROP: list[str] = [f"DROP TRIGGER IF EXISTS steering_count_{e}" for e in ("insert", "update", "delete")]
+
+
+def rollup_install_ddl(dialect: str) -> list[str]:
+    return ROLLUP_POSTGRESQL_DDL if dialect == "postgresql" else ROLLUP_SQLITE_DDL
+
+
+def rollup_drop_ddl(dialect: str) -> list[str]:
+    return ROLLUP_POSTGRESQL_DROP if dialect == "postgresql" else ROLLUP_SQLITE_DROP
+
+
+def compact(conn: sa.Connection) -> int:
+    """Move the appended deltas into `steering_rollup` (one transaction: each delta is counted in
+    exactly one of the two tables at any moment). Returns the number of deltas moved. Deltas of
+    transactions not committed yet are not visible here and stay for the next compaction; two
+    compactions at once wait for each other on the deltas' rows and apply rollup rows in key order."""
+    upsert = f"ON CONFLICT ({_ROLLUP_KEY}) DO UPDATE SET n = {ROLLUP}.n + excluded.n"
+    if conn.dialect.name == "postgresql":
+        result = conn.execute(sa.text(
+            f"WITH moved AS (DELETE FROM {DELTA} RETURNING {_ROLLUP_KEY}, n), "
+            f"summed AS (SELECT {_ROLLUP_KEY}, sum(n) AS n, count(*) AS deltas FROM moved GROUP BY 1, 2, 3, 4, 5), "
+            f"written AS (INSERT INTO {ROLLUP} ({_ROLLUP_KEY}, n) SELECT {_ROLLUP_KEY}, n FROM summed "
+            f"ORDER BY 1, 2, 3, 4, 5 {upsert}) "
+            f"SELECT coalesce(sum(deltas), 0) FROM summed"
+        ))
+        return int(result.scalar() or 0)
+    last = conn.execute(sa.text(f"SELECT max(id) FROM {DELTA}")).scalar()
+    if last is None:
+        return 0
+    conn.execute(sa.text(
+        f"INSERT INTO {ROLLUP} ({_ROLLUP_KEY}, n) SELECT {_ROLLUP_KEY}, sum(n) FROM {DELTA} WHERE id <= :last "
+        f"GROUP BY 1, 2, 3, 4, 5 {upsert}"
+    ), {"last": last})
+    return conn.execute(sa.text(f"DELETE FROM {DELTA} WHERE id <= :last"), {"last": last}).rowcount or 0
+
+
+def rebuild_rollup(conn: sa.Connection, territory_id: int | None) -> None:
+    """The rollup recounted from `steering_count` (its deltas dropped): a repair of the rollup."""
+    params = {"territory_id": territory_id}
+    where = "territory_id = :territory_id" if territory_id is not None else "true"
+    conn.execute(sa.text(f"DELETE FROM {DELTA} WHERE {where}"), params)
+    conn.execute(sa.text(f"DELETE FROM {ROLLUP} WHERE {where}"), params)
+    conn.execute(sa.text(
+        f"INSERT INTO {ROLLUP} ({_COUNT_COLUMNS}, n) SELECT * FROM ("
+        f"{_rollup_rows(f'SELECT {_COUNT_COLUMNS}, n FROM {TABLE} WHERE {where}')}) r WHERE true"
+    ), params)
+
+
+def _rollup_differences(conn: sa.Connection, territory_id: int | None) -> list[Difference]:
+    """Rollup rows (plus pending deltas) that differ from `steering_count` summed at their level."""
+    where = "territory_id = :territory_id" if territory_id is not None else "true"
+    rows = conn.execute(
+        sa.text(
+            f"SELECT coalesce(r.territory_id, s.territory_id), coalesce(r.agency_id, s.agency_id), "
+            f"coalesce(r.referent_id, s.referent_id), coalesce(r.metric, s.metric), coalesce(r.key, s.key), "
+            f"coalesce(r.n, 0), coalesce(s.n, 0) "
+            f"FROM (SELECT {_ROLLUP_KEY}, sum(n) AS n FROM (SELECT {_ROLLUP_KEY}, n FROM {ROLLUP} WHERE {where} "
+            f"UNION ALL SELECT {_ROLLUP_KEY}, n FROM {DELTA} WHERE {where}) u GROUP BY 1, 2, 3, 4, 5 "
+            f"HAVING sum(n) <> 0) r "
+            f"FULL OUTER JOIN ({_rollup_rows(f'SELECT {_COUNT_COLUMNS}, n FROM {TABLE} WHERE {where}')}) s "
+            f"USING ({_ROLLUP_KEY}) "
+            f"WHERE coalesce(r.n, 0) <> coalesce(s.n, 0) ORDER BY 1, 2, 3, 4, 5"
+        ),
+        {"territory_id": territory_id},
+    )
+    return [Difference(*row) for row in rows]
+
+
 # --- repair and check ----------------------------------------------------------------------------------
 
 
-def rebuild_counters(conn: sa.Connection, territory_id: int | None = None) -> int:
-    """Recount from the data (after a bulk load with the triggers disabled, or as a repair).
-    Returns the number of counter rows written. Takes the territories' exclusive steering lock on
-    PostgreSQL, so no writer changes the counts meanwhile."""
+def rebuild_counters(conn: sa.Connection, territory_id: int | None = None, *, rollup: bool = True) -> int:
+    """Recount from the data (after a bulk load with the triggers disabled, or as a repair), and
+    the rollup from the counters (`rollup=False`: only for migration 0010, before the rollup
+    existed). Returns the number of counter rows written. Takes the territories' exclusive steering
+    lock on PostgreSQL, so no writer changes the counts meanwhile."""
     params = {"territory_id": territory_id}
     where = "territory_id = :territory_id" if territory_id is not None else "true"
     if conn.dialect.name == "postgresql":
@@ -296,6 +442,8 @@ def rebuild_counters(conn: sa.Connection, territory_id: int | None = None) -> in
     result = conn.execute(
         sa.text(f"INSERT INTO {TABLE} ({_KEY}, n) SELECT * FROM ({_source(territory_id)}) s WHERE true"), params
     )
+    if rollup:
+        rebuild_rollup(conn, territory_id)
     return result.rowcount or 0
 
 
@@ -306,12 +454,13 @@ class Difference:
     referent_id: int
     metric: str
     key: str
-    counted: int  # in steering_count
-    actual: int  # recounted from the data
+    counted: int  # in steering_count (a rollup row: in steering_rollup plus its pending deltas)
+    actual: int  # recounted from the data (a rollup row: steering_count summed at its level)
 
 
 def check_counters(conn: sa.Connection, territory_id: int | None = None) -> list[Difference]:
-    """The counter rows that differ from a recount (empty when the counters are exact)."""
+    """The counter rows that differ from a recount, then the rollup rows that differ from the
+    counters (empty when both are exact)."""
     where = "territory_id = :territory_id" if territory_id is not None else "true"
     rows = conn.execute(
         sa.text(
@@ -324,4 +473,4 @@ def check_counters(conn: sa.Connection, territory_id: int | None = None) -> list
         ),
         {"territory_id": territory_id},
     )
-    return [Difference(*row) for row in rows]
+    return [Difference(*row) for row in rows] + _rollup_differences(conn, territory_id)

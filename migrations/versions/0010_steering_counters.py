@@ -49,7 +49,7 @@ def upgrade():
     conn = op.get_bind()
     for statement in steering.install_ddl(conn.dialect.name):
         conn.exec_driver_sql(statement)
-    steering.rebuild_counters(conn)
+    steering.rebuild_counters(conn, rollup=False)  # the rollup comes with 0019
 
 
 def downgrade():

@@ -66,6 +66,9 @@ def test_one_line_per_request_with_route_template_status_duration_and_user(clien
     line = lines[0]
     assert (line.method, line.route, line.status) == ("GET", "/parcours/<id:pathway_id>", 200)
     assert line.user_id == world.referent.id and line.duration_ms >= 0
+    # The record reads several tables: the line says how many statements and how long they took.
+    assert line.db_statements >= 5 and 0 < line.db_ms <= line.duration_ms
+    assert 0 < line.cpu_ms
     assert line.request_id == response.headers["X-Request-Id"]
     assert re.fullmatch(r"GET /parcours/<id:pathway_id> 200 [0-9.]+ ms", line.getMessage())  # no path, no query
 

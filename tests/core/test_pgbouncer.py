@@ -47,7 +47,7 @@ def test_every_set_is_local_but_the_connect_one() -> None:
     for path, source in _python_sources():
         for match in re.finditer(r"""["']SET (?!LOCAL |NULL)(\w+)""", source):
             found.append((str(path.relative_to(APP_DIR.parent)), match.group(1)))
-    assert found == [("app/__init__.py", "jit")], found
+    assert found == [("app/__init__.py", "jit"), ("app/__init__.py", "max_parallel_workers_per_gather")], found
 
 
 def _require_pgbouncer() -> None:
@@ -101,6 +101,7 @@ def test_jit_is_off_on_every_server_connection_through_pgbouncer(bouncer_url: st
         for _ in range(8):
             with raw.connect() as conn:
                 assert conn.scalar(sa.text("SHOW jit")) == "off"
+                assert conn.scalar(sa.text("SHOW max_parallel_workers_per_gather")) == "0"
     finally:
         raw.dispose()
     # The application's own SET on connect is harmless there: many connections, each transaction sees it off.

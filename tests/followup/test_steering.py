@@ -20,7 +20,7 @@ from app.barriers import services as barrier_services
 from app.barriers.models import Barrier, BarrierCategory, BarrierStatus, Referral
 from app.extensions import db
 from app.followup import pilotage, steering
-from app.followup.models import Alert, AlertKind, AlertStatus, SteeringCount
+from app.followup.models import Alert, AlertKind, AlertStatus, SteeringCount, SteeringDelta, SteeringRollup
 from app.followup.scan import scan_follow_ups
 from app.meetings.models import MeetingKind
 from app.pathways import services as pathway_services
@@ -93,8 +93,14 @@ def assert_figures_equal_lists(scope: pilotage.Scope) -> None:
 
 
 def assert_exact(world: World) -> None:
+    """Counters and rollup exact, the figures equal the lists — with the deltas pending, then compacted."""
     assert _differences() == []
     for scope in _scopes(world):
+        assert_figures_equal_lists(scope)
+    steering.compact(db.session.connection())
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SteeringDelta)) == 0
+    assert _differences() == []
+    for scope in _scopes(world)[:3]:  # the wide scopes, read from the rollup
         assert_figures_equal_lists(scope)
 
 
@@ -264,6 +270,41 @@ def test_without_one_trigger_the_counters_drift(generated: World, dialect: str, 
                            .values(status=BarrierStatus.ABANDONED))
     else:
         pathway_services.assign_referent(generated.manager_ft, pathway, generated.colleague, now=NOW)
+    assert _differences()
+
+
+def test_the_rollup_follows_the_counters_and_a_drift_is_seen_and_repaired(generated: World, dialect: str) -> None:
+    """The wide scopes read `steering_rollup` plus the deltas: the counters' own triggers append
+    every change; a rollup row changed by hand is reported by the check and repaired by the rebuild."""
+    connection = db.session.connection()
+    steering.compact(connection)
+    rollup = {tuple(row[:5]): row[5] for row in connection.execute(sa.select(SteeringRollup.__table__))}
+    totals = {k: n for k, n in rollup.items() if k[1] in (0, steering.ASSIGNED)}
+    # The per-agency rows sum to the counters of the territory, key by key.
+    counted = dict(connection.execute(
+        sa.select(SteeringCount.metric + ":" + SteeringCount.key, sa.func.sum(SteeringCount.n))
+        .group_by(SteeringCount.metric, SteeringCount.key)).all())
+    summed: dict[str, int] = {}
+    for (_t, _r, _a, metric, key), n in totals.items():
+        summed[f"{metric}:{key}"] = summed.get(f"{metric}:{key}", 0) + n
+    assert {k: v for k, v in summed.items() if v} == {k: v for k, v in counted.items() if v}
+    # A handover: the deltas carry it before any compaction.
+    pathway = _open_alerted_pathway(generated)
+    pathway_services.assign_referent(generated.manager_ft, pathway, generated.colleague, now=NOW)
+    db.session.flush()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SteeringDelta)) > 0
+    assert_exact(generated)
+    connection.execute(sa.update(SteeringRollup).where(SteeringRollup.referent_id == steering.ASSIGNED)
+                       .values(n=SteeringRollup.n + 2))
+    drifted = _differences()
+    assert drifted and all(d.referent_id == steering.ASSIGNED for d in drifted)
+    steering.rebuild_counters(connection, generated.territory.id)
+    assert _differences() == []
+    # Without the counters' update trigger, a change of a counter leaves the rollup behind.
+    on_table = " ON steering_count" if dialect == "postgresql" else ""
+    connection.exec_driver_sql(f"DROP TRIGGER steering_count_update{on_table}")
+    db.session.execute(sa.update(Alert).where(Alert.pathway_id == pathway.id)
+                       .values(status=AlertStatus.RESOLVED, resolved_at=NOW))
     assert _differences()
 
 
