@@ -31,6 +31,8 @@ from app.followup.models import (
     DigestDelivery,
     ScanState,
     SteeringCount,
+    SteeringDelta,
+    SteeringRollup,
 )
 from app.imports.models import ImportJob, ImportMapping, ImportRejection, ImportStatus
 from app.meetings.models import Meeting, MeetingChannel, MeetingKind, MeetingStatus
@@ -526,6 +528,38 @@ class SteeringCountFactory(BaseFactory):
     territory_id = factory.SelfAttribute("territory.id")
     agency_id = 1
     referent_id = 0  # no referent
+    metric = "stage"
+    key = "intake"
+    n = 1
+
+
+class SteeringRollupFactory(BaseFactory):
+    """One compacted sum of counters (derived: written by `steering.compact`, checked by the check)."""
+
+    class Meta:
+        model = SteeringRollup
+        exclude = ("territory",)
+
+    territory = factory.SubFactory(TerritoryFactory)
+    territory_id = factory.SelfAttribute("territory.id")
+    agency_id = 1
+    referent_id = -1  # steering.ASSIGNED
+    metric = "stage"
+    key = "intake"
+    n = 1
+
+
+class SteeringDeltaFactory(BaseFactory):
+    """One appended change of the counters, not compacted yet."""
+
+    class Meta:
+        model = SteeringDelta
+        exclude = ("territory",)
+
+    territory = factory.SubFactory(TerritoryFactory)
+    territory_id = factory.SelfAttribute("territory.id")
+    agency_id = 1
+    referent_id = -1
     metric = "stage"
     key = "intake"
     n = 1

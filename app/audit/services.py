@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from app.audit.models import AuditEvent
 from app.db_types import utcnow
 from app.extensions import db
-from app.transaction import unit_of_work
+from app.transaction import in_unit_of_work, unit_of_work
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -50,7 +50,10 @@ def record_event(
 
 def record_read(actor: User, pathway: Pathway, *, what: str = "record") -> None:
     """Log that `actor` opened the record of `pathway`, and commit it at once (or with the caller's
-    unit of work, when called inside one)."""
+    unit of work, when called inside one: no savepoint, the event is written with the rest or not)."""
+    if in_unit_of_work():
+        record_event(actor, f"pathway.read.{what}", object_type="pathway", object_id=pathway.id, pathway=pathway)
+        return
     with unit_of_work():
         record_event(actor, f"pathway.read.{what}", object_type="pathway", object_id=pathway.id, pathway=pathway)
 

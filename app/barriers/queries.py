@@ -20,6 +20,9 @@ from app.core.timefmt import paris_date, paris_today
 from app.extensions import db
 from app.pathways.models import Beneficiary, Pathway
 
+# Made once (see app/workspace/timeline.py).
+_REFERENT = aliased(User, name="referent")
+
 
 @dataclass
 class PendingReferral:
@@ -42,7 +45,7 @@ def pending_referrals(actor: User, *, limit: int = 100, now: datetime | None = N
     shows them all, and a hundred unanswered requests is a backlog to clear, not to page through)."""
     today = paris_today(now)
     shared = access.readable_pathways_clause(actor, minimum=access.RecordAccess.SHARED)
-    referent = aliased(User)
+    referent = _REFERENT
 
     def if_shared(column: sa.ColumnElement) -> sa.ColumnElement:
         return sa.case((shared, column), else_=None)

@@ -13,7 +13,7 @@ from app.core.observability import start_metrics_server
 from app.core.timefmt import ZONE_NAME
 from app.followup import steering
 from app.followup.digest import send_daily_digest
-from app.followup.scan import scan_follow_ups
+from app.followup.scan import open_alerts_by_kind, scan_follow_ups
 from app.followup.scheduler import blocking_scheduler
 from app.transaction import unit_of_work
 from app.workspace.retention import apply_retention
@@ -62,7 +62,7 @@ def scan_command(now_text: str | None) -> None:
 
     result = scan_follow_ups(_parse_now(now_text))
     click.echo(str(result))
-    for kind, count in sorted(result.open_by_kind.items()):
+    for kind, count in sorted(open_alerts_by_kind().items()):
         click.echo(f"  {kind.value}: {count} open")
 
 

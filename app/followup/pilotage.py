@@ -32,6 +32,9 @@ from app.meetings.models import Meeting, MeetingKind, MeetingStatus
 from app.pathways.models import Beneficiary, Contract, Pathway, Stage
 from app.pathways.search import normalise
 
+# Made once (see app/workspace/timeline.py).
+_REFERENT, _OWNER = aliased(User, name="referent"), aliased(Agency, name="owner_agency")
+
 FOLLOW_UP_KINDS = (
     AlertKind.FOLLOW_UP_OVERDUE,
     AlertKind.MEETING_UNRECORDED,
@@ -444,7 +447,7 @@ class ListRow:
 
 
 def _rows_query(scope: Scope) -> tuple[sa.Select, type[User]]:
-    referent = aliased(User)
+    referent = _REFERENT
     query = (
         sa.select(Pathway, Beneficiary, referent, Agency)
         .join(Beneficiary, Beneficiary.id == Pathway.beneficiary_id)
@@ -517,7 +520,7 @@ def checkin_list(scope: Scope, now: datetime, *, limit: int = 500, after: tuple 
 def barrier_list(scope: Scope, *, category: BarrierCategory | None = None, limit: int = 500,
                  after: tuple | None = None) -> list[ListRow]:
     query, _ = _rows_query(scope)
-    owner = aliased(Agency)
+    owner = _OWNER
     query = (
         query.add_columns(Barrier.category, Barrier.title, Barrier.due_on, Barrier.status, owner.name, Barrier.id)
         # not an access rule: the barrier's own territory column, for `ix_barrier_territory_open_due`

@@ -429,7 +429,10 @@ def changed_pathways(prev: RuleContext, ctx: RuleContext, since: datetime) -> li
         sa.select(Barrier.pathway_id).where(
             Barrier.territory_id.in_(ids),
             sa.or_(
-                Barrier.updated_at >= since_param, sa.and_(Barrier.due_on >= prev.today, Barrier.due_on < ctx.today)
+                Barrier.updated_at >= since_param,
+                # only a barrier still open can become overdue (`ix_barrier_territory_open_due`)
+                sa.and_(Barrier.status.in_([BarrierStatus.OPEN, BarrierStatus.IN_PROGRESS]),
+                        Barrier.due_on >= prev.today, Barrier.due_on < ctx.today),
             ),
         ),
         sa.select(Contract.pathway_id).where(
@@ -442,7 +445,11 @@ def changed_pathways(prev: RuleContext, ctx: RuleContext, since: datetime) -> li
             Referral.territory_id.in_(ids),
             sa.or_(
                 Referral.updated_at >= since_param,
-                crossed(prev, ctx, Referral.territory_id, Referral.sent_at, lambda t: [t.referral_answer_days]),
+                # only a request awaiting its answer can become late (`ix_referral_territory_pending_sent`)
+                sa.and_(
+                    Referral.status == ReferralStatus.SENT,
+                    crossed(prev, ctx, Referral.territory_id, Referral.sent_at, lambda t: [t.referral_answer_days]),
+                ),
             ),
         ),
     ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -55,6 +55,8 @@ ANALYZE_AFTER_CHANGES = 20_000
 
 # Above this share of pathways to re-examine, a full scan is cheaper than a scoped one.
 INCREMENTAL_MAX_SHARE = 0.3
+# Up to this many pathways to re-examine, a scoped scan without asking (no count of the territory).
+INCREMENTAL_ALWAYS = 5_000
 
 _scope = sa.Table("scan_scope", sa.MetaData(), sa.Column("pathway_id", sa.Integer))
 _CREATE_SCOPE = "CREATE TEMPORARY TABLE IF NOT EXISTS scan_scope (pathway_id INTEGER NOT NULL)"
@@ -100,7 +102,6 @@ class ScanResult:
     skipped: bool = False  # another process was scanning: this one did nothing
     full: bool = True  # every open pathway examined (False: only those that may have changed)
     examined: int | None = None  # pathways examined by an incremental scan
-    open_by_kind: Counter = field(default_factory=Counter)
 
     def __str__(self) -> str:
         if self.skipped:
@@ -203,7 +204,6 @@ def _scan(
             for table in ("alert", "pathway", "pathway_member"):
                 conn.exec_driver_sql(f"ANALYZE {table}")
         _save_states(session, territories, full_territories, now, started)
-        _count_open(conn, result, territories)
     return result
 
 
@@ -272,10 +272,12 @@ def _decide_scope(
             )
         )
     result.examined = conn.execute(sa.select(sa.func.count(sa.distinct(_scope.c.pathway_id)))).scalar()
-    total = conn.execute(
+    # A few thousand pathways are always cheaper to scope than a full scan: the territories' count
+    # (a read of every pathway id) is only needed beyond.
+    total = 0 if result.examined <= INCREMENTAL_ALWAYS else conn.execute(
         sa.select(sa.func.count(Pathway.id)).where(Pathway.territory_id.in_([t.id for t in territories]))
     ).scalar()
-    if result.examined > INCREMENTAL_MAX_SHARE * total:
+    if result.examined > INCREMENTAL_ALWAYS and result.examined > INCREMENTAL_MAX_SHARE * total:
         # So much may have changed that a full scan is cheaper than a scoped one.
         result.full, result.examined = True, None
         return None, territories
@@ -480,11 +482,10 @@ def _raise_statement(dialect: str) -> sa.Executable:
     )
 
 
-def _count_open(conn: sa.Connection, result: ScanResult, territories: list[Territory]) -> None:
-    territory_scope = Alert.territory_id.in_([t.id for t in territories])
-    for kind, count in conn.execute(
-        sa.select(Alert.kind, sa.func.count())
-        .where(territory_scope, Alert.status != AlertStatus.RESOLVED)
-        .group_by(Alert.kind)
-    ):
-        result.open_by_kind[AlertKind(kind)] = count
+def open_alerts_by_kind(territory_ids: list[int] | None = None) -> Counter:
+    """Unresolved alerts by kind (the CLI's summary after a scan by hand; the scheduler's scans do
+    not pay for this count of every unresolved alert of the territory)."""
+    query = sa.select(Alert.kind, sa.func.count()).where(Alert.status != AlertStatus.RESOLVED).group_by(Alert.kind)
+    if territory_ids is not None:
+        query = query.where(Alert.territory_id.in_(territory_ids))
+    return Counter({AlertKind(kind): count for kind, count in db.session.execute(query)})

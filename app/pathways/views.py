@@ -189,28 +189,30 @@ def portfolio_export(fmt: str) -> ResponseReturnValue:
 def record(pathway_id: int) -> ResponseReturnValue:
     pathway = access.get_pathway_or_404(current_user, pathway_id, minimum=access.RecordAccess.EXISTENCE)
     shared = access.record_access(current_user, pathway) >= access.RecordAccess.SHARED
-    # Audit first: its commit expires loaded objects, which would then reload one by one.
-    record_read(current_user, pathway, what="record" if shared else "existence")
-    view = load_record(current_user, pathway)
-    if view.level < access.RecordAccess.SHARED:
-        return render_template("pathways/existence.html", view=view)
-    tab = request.args.get("onglet") if request.args.get("onglet") in TABS else "synthese"
-    note_type = _enum_arg(NoteType, "type")
-    if note_type is not None:  # « Journal » filtered by note type (events and meetings are not notes)
-        view.journal = [item for item in view.journal if item.details.get("note_type") == note_type.value]
-    return render_template(
-        "pathways/record.html",
-        view=view,
-        pathway=view.pathway,
-        person=view.pathway.beneficiary,
-        tab=tab,
-        tabs=TABS,
-        now=utcnow(),
-        visibility_choices=choices(Visibility),
-        note_types=choices(NoteType),
-        note_type=note_type,
-        right_labels=RIGHT_LABELS,
-    )
+    # One transaction: the read is audited, the record read and the page built, then the commit —
+    # no page without its audit event, and nothing expired (then reloaded) by an early commit.
+    with unit_of_work():
+        record_read(current_user, pathway, what="record" if shared else "existence")
+        view = load_record(current_user, pathway)
+        if view.level < access.RecordAccess.SHARED:
+            return render_template("pathways/existence.html", view=view)
+        tab = request.args.get("onglet") if request.args.get("onglet") in TABS else "synthese"
+        note_type = _enum_arg(NoteType, "type")
+        if note_type is not None:  # « Journal » filtered by note type (events and meetings are not notes)
+            view.journal = [item for item in view.journal if item.details.get("note_type") == note_type.value]
+        return render_template(
+            "pathways/record.html",
+            view=view,
+            pathway=view.pathway,
+            person=view.pathway.beneficiary,
+            tab=tab,
+            tabs=TABS,
+            now=utcnow(),
+            visibility_choices=choices(Visibility),
+            note_types=choices(NoteType),
+            note_type=note_type,
+            right_labels=RIGHT_LABELS,
+        )
 
 
 @bp.get("/parcours/<id:pathway_id>/dossier.pdf")

@@ -25,6 +25,9 @@ from app.pathways.models import (
 )
 from app.pathways.search import search_clause
 
+# Made once (see app/workspace/timeline.py).
+_REFERENT = aliased(User, name="referent")
+
 # --- caseload ("Mon portefeuille") ---------------------------------------------------------------
 
 SCOPES = ("mine", "team", "agency", "all")
@@ -171,7 +174,7 @@ def caseload(actor: User, filters: CaseloadFilters, *, page: int = 1, per_page: 
     conditions = _conditions(actor, filters)
     segments = _segments(actor, filters)
     order = segments.order
-    referent = aliased(User)
+    referent = _REFERENT
 
     readable = [segments.readable]
     if not filters.include_closed:
@@ -223,7 +226,7 @@ def caseload_batches(actor: User, filters: CaseloadFilters, *, batch: int = 500)
     conditions = _conditions(actor, filters)
     segments = _segments(actor, filters)
     order = segments.order
-    referent = aliased(User)
+    referent = _REFERENT
     where = [*conditions, segments.readable]
     if not filters.include_closed:
         where.append(PathwayMember.pathway_open if segments.via_members else Pathway.closed_at.is_(None))

@@ -34,6 +34,9 @@ from app.pathways.models import (
 from app.pathways.queries import pending_join_requests
 from app.workspace.timeline import TimelineItem, timeline
 
+# Made once (see app/workspace/timeline.py).
+_ORGANIZER, _MEETING_AGENCY = aliased(User, name="organizer"), aliased(Agency, name="meeting_agency")
+
 
 @dataclass
 class MeetingRow:
@@ -155,8 +158,7 @@ def load_record(actor: User, pathway: Pathway, *, limit: int = 200) -> RecordVie
     for barrier in barriers:
         view.barriers_by_status[barrier.status].append(barrier)
 
-    organizer = aliased(User)
-    agency = aliased(Agency)
+    organizer, agency = _ORGANIZER, _MEETING_AGENCY
     rows = db.session.execute(
         sa.select(
             Meeting.id,

@@ -26,6 +26,13 @@ from app.pathways.models import (
 
 # --- timeline (the merged journal of a record) -------------------------------------------------------
 
+# Aliases made once: an `aliased()` built per call copies every column of its table (and the
+# statement's cache key changes with it), a cost each record page paid a dozen times.
+_AUTHOR, _AUTHOR_AGENCY, _PARTNER = aliased(User, name="author"), aliased(Agency, name="author_agency"), \
+    aliased(Agency, name="partner")
+_BARRIER, _REFERRED = aliased(Barrier, name="event_barrier"), aliased(Barrier, name="referred_barrier")
+_ASSIGNER = aliased(User, name="assigner")
+
 
 @dataclass
 class TimelineItem:
@@ -59,7 +66,7 @@ def timeline(actor: User, pathway: Pathway, *, limit: int = 200) -> list[Timelin
 
 
 def _entries(actor: User, pathway: Pathway, limit: int) -> list[TimelineItem]:
-    author, agency = aliased(User), aliased(Agency)
+    author, agency = _AUTHOR, _AUTHOR_AGENCY
     rows = db.session.execute(
         sa.select(Entry, author, agency)
         .join(Pathway, Pathway.id == Entry.pathway_id)
@@ -81,7 +88,7 @@ def _entries(actor: User, pathway: Pathway, limit: int) -> list[TimelineItem]:
 
 def _meetings(actor: User, pathway: Pathway, limit: int) -> list[TimelineItem]:
     """Meetings held, missed or cancelled; their notes only where the actor may read them."""
-    author, agency = aliased(User), aliased(Agency)
+    author, agency = _AUTHOR, _AUTHOR_AGENCY
     notes = sa.case((access.visible_meeting_notes_clause(actor), Meeting.notes), else_=None)
     rows = db.session.execute(
         sa.select(
@@ -116,8 +123,8 @@ def _barrier_events(pathway: Pathway, limit: int) -> list[TimelineItem]:
     """Changes of barriers and referrals, from the audit trail (facts only, visible to the team),
     with the barrier's title and, for a referral, the partner asked, its answer, reason and comment
     (the referral's own columns: the team reads them on the barrier card too)."""
-    author, agency, partner = aliased(User), aliased(Agency), aliased(Agency)
-    barrier, referred = aliased(Barrier), aliased(Barrier)
+    author, agency, partner = _AUTHOR, _AUTHOR_AGENCY, _PARTNER
+    barrier, referred = _BARRIER, _REFERRED
     rows = db.session.execute(
         sa.select(AuditEvent, author, agency, Referral, partner.name, sa.func.coalesce(barrier.title, referred.title))
         .outerjoin(author, author.id == AuditEvent.actor_id)
@@ -166,7 +173,7 @@ def _barrier_event_body(event: AuditEvent, referral: Referral | None, partner: s
 
 def _handovers(actor: User, pathway: Pathway, limit: int) -> list[TimelineItem]:
     """Referent changes; the handover note only for those who may read it."""
-    author, agency, by = aliased(User), aliased(Agency), aliased(User)
+    author, agency, by = _AUTHOR, _AUTHOR_AGENCY, _ASSIGNER
     rows = db.session.execute(
         sa.select(ReferentAssignment, author, agency, by)
         .join(author, author.id == ReferentAssignment.user_id)

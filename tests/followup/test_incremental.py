@@ -274,7 +274,8 @@ def test_settings_change_and_going_back_in_time_force_a_full_scan() -> None:
     assert scan_follow_ups(datetime(2026, 2, 2, tzinfo=PARIS), territory_ids=[territory.id], full=True).full
 
 
-def test_a_scan_falls_back_to_full_when_most_pathways_changed() -> None:
+def test_a_scan_falls_back_to_full_when_most_pathways_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan_module, "INCREMENTAL_ALWAYS", 0)  # a territory of three pathways stands for a large one
     territory = TerritoryFactory()
     referent = UserFactory(agency=AgencyFactory(territory=territory))
     scan_follow_ups(datetime(2026, 3, 1, tzinfo=PARIS), territory_ids=[territory.id])
@@ -284,3 +285,25 @@ def test_a_scan_falls_back_to_full_when_most_pathways_changed() -> None:
         )
     # Every pathway was written since the previous scan: a scoped scan would gain nothing.
     assert scan_follow_ups(datetime(2026, 3, 2, tzinfo=PARIS), territory_ids=[territory.id]).full
+
+
+def test_a_scan_with_most_pathways_changed_falls_back_to_a_full_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to INCREMENTAL_ALWAYS pathways are always scoped (no count of the territory); beyond, more
+    than INCREMENTAL_MAX_SHARE of the territory changed makes a full scan, cheaper than a scoped one."""
+    monkeypatch.setattr(scan_module, "CHANGE_MARGIN", timedelta(0))
+    territory = TerritoryFactory()
+    referent = UserFactory(agency=AgencyFactory(territory=territory))
+    start = datetime(2026, 1, 5, 9, tzinfo=PARIS)
+    created = [pathways.create_beneficiary(referent, {"first_name": f"P{i}", "last_name": "B"},
+                                           referent=referent, now=start) for i in range(4)]
+    assert scan_follow_ups(start + timedelta(days=1), territory_ids=[territory.id]).full
+    for pathway in created[:2]:  # half of the territory written since the first scan (wall clock)
+        pathway.updated_at = utcnow()
+    db.session.flush()
+    scoped = scan_follow_ups(start + timedelta(days=1, hours=2), territory_ids=[territory.id])
+    assert not scoped.full and scoped.examined == 2  # 2 ≤ INCREMENTAL_ALWAYS: scoped, whatever the share
+    monkeypatch.setattr(scan_module, "INCREMENTAL_ALWAYS", 1)
+    for pathway in created[:2]:
+        pathway.updated_at = utcnow()
+    db.session.flush()
+    assert scan_follow_ups(start + timedelta(days=1, hours=4), territory_ids=[territory.id]).full

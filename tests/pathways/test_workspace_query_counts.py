@@ -135,24 +135,25 @@ CASELOAD_PAGE = 8
 # 8 INSERT the audit event of the read
 
 # GET /parcours/<id>, the same for a record of 10 and of 300 items of each kind (both dialects):
-RECORD_PAGE = 20
+RECORD_PAGE = 19
 # 1 the user and their session (Flask-Login's loader, one JOIN)
-# 2 INSERT the audit event of the read (first: its commit expires what is loaded, see the view)
-# 3-6 what that commit expired, reloaded once: the user, the pathway, its lead agency, its person
-# 7 the pathway's unresolved alerts
-# 8 its consents
-# 9 its contracts
-# 10 its current referent assignment, with user and agency
-# 11 its active team members, with their agencies
-# 12 its barriers, with their owner agencies
-# 13 the referrals of those barriers, with their agencies (one IN)
-# 14 its meetings, with organizer and agency
-# 15 the journal entries the user may read
-# 16 the meeting history (cancelled left out), with who recorded it
-# 17 the record's activity from the audit log, with actors and agencies
-# 18 the referent history, with who assigned each referent
-# 19 the pending requests to join the team
-# 20 the territory's active agencies (the "add to the team" choices)
+# 2 the pathway (the access check)
+# 3 INSERT the audit event of the read (committed with the page: one transaction, nothing expired)
+# 4-5 its lead agency, its person
+# 6 the pathway's unresolved alerts
+# 7 its consents
+# 8 its contracts
+# 9 its current referent assignment, with user and agency
+# 10 its active team members, with their agencies
+# 11 its barriers, with their owner agencies
+# 12 the referrals of those barriers, with their agencies (one IN)
+# 13 its meetings, with organizer and agency
+# 14 the journal entries the user may read
+# 15 the meeting history (cancelled left out), with who recorded it
+# 16 the record's activity from the audit log, with actors and agencies
+# 17 the referent history, with who assigned each referent
+# 18 the pending requests to join the team
+# 19 the territory's active agencies (the "add to the team" choices)
 
 
 def test_caseload_page_queries_do_not_grow_with_the_caseload(client, world: World) -> None:
