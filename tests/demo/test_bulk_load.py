@@ -14,7 +14,7 @@ import app.demo.generator.seeder as seeder_module
 from app.accounts.models import Territory
 from app.demo.bulk import BulkWriter
 from app.extensions import db
-from app.followup import steering
+from app.followup import steering, summary
 from app.pathways.models import Beneficiary
 from tests.db_helpers import count_rows
 from tests.demo.test_seed_demo import ARGS, GOLDEN_CHECKSUM, GOLDEN_COUNTS, _checksum
@@ -57,6 +57,8 @@ def test_a_deferred_load_writes_the_recorded_rows_and_restores_every_index_and_k
     }
     # With the triggers off during the load, the counters are after_bulk_load's recount: exact.
     assert steering.check_counters(db.session.connection()) == []
+    # The follow-up summaries were written by the generator with the rows: equal to a recount.
+    assert summary.drift(db.session.connection()) == []
 
 
 def test_a_row_breaking_a_foreign_key_is_still_refused(runner, monkeypatch):

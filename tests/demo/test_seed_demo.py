@@ -570,3 +570,7 @@ def test_the_demo_data_set_is_the_one_recorded(seeded):
     counts, checksum = _checksum()
     assert counts == GOLDEN_COUNTS
     assert checksum == GOLDEN_CHECKSUM
+    # The generator wrote each pathway's follow-up summary (and its copy on the members): a recount agrees.
+    from app.followup import summary
+
+    assert summary.drift(db.session.connection()) == []

@@ -1,9 +1,11 @@
 """`PathwayBuilder`: one pathway and everything hanging from it, one mixin per concern."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from app.demo import data
+from app.demo.bulk import COLUMNS
 from app.demo.generator.barriers import BarriersMixin
 from app.demo.generator.common import (
     EMPLOYMENT_TYPES,
@@ -20,12 +22,69 @@ if TYPE_CHECKING:
     from app.demo.generator.seeder import DemoSeeder
 
 
+OPEN_BARRIER_STATUSES = ("open", "in_progress")  # app/followup/summary.py
+
+
+class _SummaryWriter:
+    """The seeder's writer as one pathway's builder sees it: every row goes through, but the pathway
+    and its team members wait for the end of the pathway, when its follow-up summary is known
+    (app/followup/summary.py: earliest planned meeting, last held one, open barriers; no alert yet)
+    and their copy on the active members with it. Written with the rows, the summary costs nothing;
+    rebuilt after the load it was an UPDATE of every pathway and every membership (minutes at 1 M)."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+        self.next_meeting_at: datetime | None = None
+        self.last_held_at: datetime | None = None
+        self.open_barriers = 0
+        self.pathway: tuple[Any, ...] | None = None
+        self.members: list[tuple[Any, ...]] = []
+
+    def new_id(self, table: str) -> int:
+        return self.writer.new_id(table)
+
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        if table == "pathway":
+            self.pathway = row
+            return
+        if table == "pathway_member":
+            self.members.append(row)
+            return
+        if table == "meeting":
+            status, at = row[_MEETING_STATUS], row[_MEETING_AT]
+            if status == "planned" and (self.next_meeting_at is None or at < self.next_meeting_at):
+                self.next_meeting_at = at
+            elif status == "held" and (self.last_held_at is None or at > self.last_held_at):
+                self.last_held_at = at
+        elif table == "barrier" and row[_BARRIER_STATUS] in OPEN_BARRIER_STATUSES:
+            self.open_barriers += 1
+        self.writer.add(table, row)
+
+    def finish(self, lead_agency: int, closed: bool, consent_active: bool) -> None:
+        assert self.pathway is not None
+        self.writer.add("pathway", (*self.pathway, self.next_meeting_at, self.last_held_at, self.open_barriers))
+        for row in self.members:
+            active = row[_MEMBER_REMOVED_AT] is None
+            # app/followup/summary.py MEMBER_COPIES, on active members only (the others keep the defaults)
+            self.writer.add("pathway_member", (
+                *row, (not closed) if active else True,
+                (row[_MEMBER_AGENCY] == lead_agency or consent_active) if active else False,
+                self.next_meeting_at if active else None,
+            ))
+
+
+_MEETING_STATUS, _MEETING_AT = COLUMNS["meeting"].index("status"), COLUMNS["meeting"].index("scheduled_at")
+_BARRIER_STATUS = COLUMNS["barrier"].index("status")
+_MEMBER_AGENCY, _MEMBER_REMOVED_AT = COLUMNS["pathway_member"].index("agency_id"), \
+    COLUMNS["pathway_member"].index("removed_at")
+
+
 class PathwayBuilder(TeamMixin, ContractsMixin, MeetingsMixin, BarriersMixin, JournalMixin):
     """Emits one pathway and everything hanging from it."""
 
     def __init__(self, seeder: DemoSeeder, ctx: TerritoryContext, ben_id: int, plan: Plan) -> None:
         self.s = seeder
-        self.w = seeder.w
+        self.w = _SummaryWriter(seeder.w)
         self.rng = seeder.rng
         self.ctx = ctx
         self.ben_id = ben_id
@@ -85,3 +144,4 @@ class PathwayBuilder(TeamMixin, ContractsMixin, MeetingsMixin, BarriersMixin, Jo
         self._meetings()
         self._barriers()
         self._entries(oriented_at)
+        self.w.finish(self.lead_agency, self.closed, self.consent_active)
