@@ -182,6 +182,13 @@ def referents_in_scope(scope: Scope, *, limit: int | None = None, name: str | No
     return list(db.session.scalars(query))
 
 
+def count_referents_in_scope(scope: Scope, *, cap: int) -> int:
+    """How many referents `referents_in_scope` would list, counted up to `cap` (ids only: whether
+    the filter is a list or a search, without loading hundreds of accounts to decide)."""
+    ids = sa.select(User.id).where(access.steering_referents_clause(scope.manager, agency_id=scope.agency_id))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ids.limit(cap).subquery())) or 0
+
+
 # Lower-case accented letters and separators → what `normalise` makes of them (PostgreSQL `translate`).
 _ACCENTED, _PLAIN = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ-'’", "aaaaaaceeeeiiiinooooouuuuyyoa   "
 

@@ -95,13 +95,14 @@ def _scope() -> pilotage.Scope:
 def dashboard() -> ResponseReturnValue:
     scope = _scope()
     # The referent filter: a list when the scope has few referents, a search by name otherwise.
-    referents = pilotage.referents_in_scope(scope, limit=pilotage.REFERENT_CHOICES + 1)
+    referents: list = []
     referent_search = None
     referent_name = (request.args.get("referent_nom") or "").strip()[:100] or None
     matches = None
-    if len(referents) > pilotage.REFERENT_CHOICES:
+    if pilotage.count_referents_in_scope(scope, cap=pilotage.REFERENT_CHOICES + 1) <= pilotage.REFERENT_CHOICES:
+        referents = pilotage.referents_in_scope(scope)
+    else:
         referent_search = pilotage.REFERENT_CHOICES
-        referents = []
         if referent_name and scope.referent_id is None:
             matches = pilotage.referents_in_scope(scope, name=referent_name, limit=20)
             if len(matches) == 1:

@@ -145,17 +145,18 @@ def test_pilotage_query_count_does_not_grow_with_pathways(client, login_as, worl
         # The same for 10 and 60 pathways, on SQLite and PostgreSQL:
         # 1 the user and their session (Flask-Login's loader, one JOIN)
         # 2 the manager's agency
-        # 3 the active professionals and managers in scope, REFERENT_CHOICES + 1 at most (the
-        #   referent filter: a list, or a search by name beyond)
-        # 4 the steering counters' totals of the scope (alerts by kind, pathways by stage, open
+        # 3 how many active professionals and managers are in scope, counted up to
+        #   REFERENT_CHOICES + 1 (the referent filter: a list, or a search by name beyond)
+        # 4 them, for the list (a small scope; a large one skips this read)
+        # 5 the steering counters' totals of the scope (alerts by kind, pathways by stage, open
         #   barriers by category, and the « sans référent » row): one GROUP BY in the database
-        # 5 the REFERENT_ROWS referents with the most alerts and with the largest caseloads (one UNION)
-        # 6 their counters, 7 those referents (one IN each)
-        # 8 check-ins of the employed due this month (a count)
-        # 9 the territory's agencies (the filter's choices)
-        # 10 when the alerts were last computed (the territory's scan state)
+        # 6 the REFERENT_ROWS referents with the most alerts and with the largest caseloads (one UNION)
+        # 7 their counters, 8 those referents (one IN each)
+        # 9 check-ins of the employed due this month (a count)
+        # 10 the territory's agencies (the filter's choices)
+        # 11 when the alerts were last computed (the territory's scan state)
         # (the legal indicators count a year of pathways: their own page, /pilotage/indicateurs)
-        with assert_num_queries(10):
+        with assert_num_queries(11):
             assert client.get("/pilotage").status_code == 200
 
     add(10)
