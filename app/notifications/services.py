@@ -93,14 +93,15 @@ def notify(event: NotificationEvent, recipients: Iterable[User], *, pathway: Pat
         key = f"{prefix}{user.id}"
         if key in recorded:
             continue
-        row = Notification(territory_id=pathway.territory_id, key=key, event=event, user_id=user.id,
-                           pathway_id=pathway.id, object_id=object_id,
-                           actor_id=actor.id if actor is not None else None,
-                           status=NotificationStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now)
-        db.session.add(row)
-        rows.append(row)
-    db.session.flush()
-    return rows
+        rows.append({"territory_id": pathway.territory_id, "key": key, "event": event, "user_id": user.id,
+                     "pathway_id": pathway.id, "object_id": object_id,
+                     "actor_id": actor.id if actor is not None else None,
+                     "status": NotificationStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now})
+    if not rows:
+        return []
+    # One multi-row INSERT (a whole agency may be told: 1 700 accounts in the 1 M demo's CCAS, where
+    # one ORM object per row cost 0.4 s of CPU per referral).
+    return list(db.session.scalars(sa.insert(Notification).returning(Notification), rows))
 
 
 def referral_recipients(referral: Referral) -> list[User]:

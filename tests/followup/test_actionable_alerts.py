@@ -115,3 +115,30 @@ def test_my_alerts_is_bounded(world: World) -> None:
     assert len(queries.my_alerts(world.referent, now=NOW, limit=1)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert).join(Pathway).where(
         Alert.status != AlertStatus.RESOLVED)) > 1
+
+
+def test_a_partners_late_requests_are_found_across_batches_oldest_first(world: World, monkeypatch) -> None:
+    """The requests sent to the agency are walked oldest first in batches; a pending request without
+    an alert (its pathway closed, or not late yet) is skipped, and the walk goes on to the next
+    batch until `limit` late ones are found, in deadline order."""
+    from tests.factories import BarrierFactory, PathwayFactory, ReferralFactory
+
+    monkeypatch.setattr(queries, "REQUEST_BATCH", 1)  # batches of `limit` requests
+    expected: list[str] = []
+    closed = PathwayFactory(referent=world.partner, lead_agency=world.caf, closed=True)  # the CAF leads it
+    for days, on_closed in ((40, True), (30, False), (28, True), (25, False), (22, True), (20, False),
+                            (15, False), (3, False)):  # 3 days: not late (10-day delay)
+        if on_closed:
+            ReferralFactory(barrier=BarrierFactory(pathway=closed), agency=world.caf,
+                            sent_at=NOW - timedelta(days=days))
+            continue
+        referral = barrier_services.refer_barrier(world.referent, BarrierFactory(pathway=world.pathway),
+                                                  agency_id=world.caf.id, message="Aide ?",
+                                                  now=NOW - timedelta(days=days))
+        if days > 10:
+            expected.append(f"referral:{referral.id}")
+    scan_follow_ups(NOW)
+    for limit in (1, 2, 3, 4, 10):
+        rows = queries.my_alerts(world.partner, now=NOW, limit=limit)
+        assert [row.alert.subject_key for row in rows] == expected[:limit], limit
+        assert [row.alert.due_at for row in rows] == sorted(row.alert.due_at for row in rows)
