@@ -296,7 +296,8 @@ def main() -> int:
     created = False
     result: dict[str, Any] = {}
     try:
-        if not (args.keep and database_exists(url) and is_seeded(url)):
+        reused = args.keep and database_exists(url) and is_seeded(url)
+        if not reused:
             if database_exists(url):
                 admin_sql(url, f'DROP DATABASE "{url.database}" WITH (FORCE)')
             admin_sql(url, f'CREATE DATABASE "{url.database}"')
@@ -339,7 +340,7 @@ def main() -> int:
             raise BenchError(f"wrk failed: {done.stdout}\n{done.stderr}")
         report = json.loads(lines[-1])
         checked = verify(url, work / "acks.txt")
-        result = {"people": args.people, "users": len(users), "workers": args.workers, "threads": args.threads,
+        result = {"people": "reused (--keep)" if reused else args.people, "users": len(users), "workers": args.workers, "threads": args.threads,
                   "duration_s": args.duration, "load_average": round(os.getloadavg()[0], 2), **report, **checked,
                   "routes": route_breakdown(server.log.name, log_offset)}
         print_breakdown(result["routes"])
