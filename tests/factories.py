@@ -517,11 +517,11 @@ class ScanStateFactory(BaseFactory):
     settings_version = factory.SelfAttribute("territory.version")
 
 
-class SteeringCountFactory(BaseFactory):
-    """One counter of « Pilotage » (derived data: tests of the triggers compare with a recount)."""
+class _SteeringRowFactory(BaseFactory):
+    """A row of « Pilotage »'s derived numbers (tests of the triggers compare them with a recount)."""
 
     class Meta:
-        model = SteeringCount
+        abstract = True
         exclude = ("territory",)
 
     territory = factory.SubFactory(TerritoryFactory)
@@ -533,36 +533,29 @@ class SteeringCountFactory(BaseFactory):
     n = 1
 
 
-class SteeringRollupFactory(BaseFactory):
-    """One compacted sum of counters (derived: written by `steering.compact`, checked by the check)."""
+class SteeringCountFactory(_SteeringRowFactory):
+    """One counter of « Pilotage »."""
+
+    class Meta:
+        model = SteeringCount
+
+
+class SteeringRollupFactory(_SteeringRowFactory):
+    """One compacted sum of counters (written by `steering.compact`)."""
 
     class Meta:
         model = SteeringRollup
-        exclude = ("territory",)
 
-    territory = factory.SubFactory(TerritoryFactory)
-    territory_id = factory.SelfAttribute("territory.id")
-    agency_id = 1
     referent_id = -1  # steering.ASSIGNED
-    metric = "stage"
-    key = "intake"
-    n = 1
 
 
-class SteeringDeltaFactory(BaseFactory):
+class SteeringDeltaFactory(_SteeringRowFactory):
     """One appended change of the counters, not compacted yet."""
 
     class Meta:
         model = SteeringDelta
-        exclude = ("territory",)
 
-    territory = factory.SubFactory(TerritoryFactory)
-    territory_id = factory.SelfAttribute("territory.id")
-    agency_id = 1
     referent_id = -1
-    metric = "stage"
-    key = "intake"
-    n = 1
 
 
 class DigestDeliveryFactory(BaseFactory):

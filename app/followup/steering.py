@@ -404,17 +404,25 @@ def rebuild_rollup(conn: sa.Connection, territory_id: int | None) -> None:
 def _rollup_differences(conn: sa.Connection, territory_id: int | None) -> list[Difference]:
     """Rollup rows (plus pending deltas) that differ from `steering_count` summed at their level."""
     where = "territory_id = :territory_id" if territory_id is not None else "true"
+    counted = (
+        f"SELECT {_ROLLUP_KEY}, sum(n) AS n FROM (SELECT {_ROLLUP_KEY}, n FROM {ROLLUP} WHERE {where} "
+        f"UNION ALL SELECT {_ROLLUP_KEY}, n FROM {DELTA} WHERE {where}) u GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0"
+    )
+    actual = _rollup_rows(f"SELECT {_COUNT_COLUMNS}, n FROM {TABLE} WHERE {where}")
+    return _differences(conn, counted, actual, _ROLLUP_KEY, territory_id)
+
+
+def _differences(
+    conn: sa.Connection, counted: str, actual: str, key: str, territory_id: int | None
+) -> list[Difference]:
+    """The rows of `counted` and `actual` (SELECTs of the five dimensions and `n`) that differ."""
     rows = conn.execute(
         sa.text(
-            f"SELECT coalesce(r.territory_id, s.territory_id), coalesce(r.agency_id, s.agency_id), "
-            f"coalesce(r.referent_id, s.referent_id), coalesce(r.metric, s.metric), coalesce(r.key, s.key), "
-            f"coalesce(r.n, 0), coalesce(s.n, 0) "
-            f"FROM (SELECT {_ROLLUP_KEY}, sum(n) AS n FROM (SELECT {_ROLLUP_KEY}, n FROM {ROLLUP} WHERE {where} "
-            f"UNION ALL SELECT {_ROLLUP_KEY}, n FROM {DELTA} WHERE {where}) u GROUP BY 1, 2, 3, 4, 5 "
-            f"HAVING sum(n) <> 0) r "
-            f"FULL OUTER JOIN ({_rollup_rows(f'SELECT {_COUNT_COLUMNS}, n FROM {TABLE} WHERE {where}')}) s "
-            f"USING ({_ROLLUP_KEY}) "
-            f"WHERE coalesce(r.n, 0) <> coalesce(s.n, 0) ORDER BY 1, 2, 3, 4, 5"
+            f"SELECT coalesce(c.territory_id, s.territory_id), coalesce(c.agency_id, s.agency_id), "
+            f"coalesce(c.referent_id, s.referent_id), coalesce(c.metric, s.metric), coalesce(c.key, s.key), "
+            f"coalesce(c.n, 0), coalesce(s.n, 0) "
+            f"FROM ({counted}) c FULL OUTER JOIN ({actual}) s USING ({key}) "
+            f"WHERE coalesce(c.n, 0) <> coalesce(s.n, 0) ORDER BY 1, 2, 3, 4, 5"
         ),
         {"territory_id": territory_id},
     )
@@ -462,15 +470,7 @@ def check_counters(conn: sa.Connection, territory_id: int | None = None) -> list
     """The counter rows that differ from a recount, then the rollup rows that differ from the
     counters (empty when both are exact)."""
     where = "territory_id = :territory_id" if territory_id is not None else "true"
-    rows = conn.execute(
-        sa.text(
-            f"SELECT coalesce(c.territory_id, s.territory_id), coalesce(c.agency_id, s.agency_id), "
-            f"coalesce(c.referent_id, s.referent_id), coalesce(c.metric, s.metric), coalesce(c.key, s.key), "
-            f"coalesce(c.n, 0), coalesce(s.n, 0) "
-            f"FROM (SELECT * FROM {TABLE} WHERE {where} AND n <> 0) c "
-            f"FULL OUTER JOIN ({_source(territory_id)}) s USING ({_KEY}) "
-            f"WHERE coalesce(c.n, 0) <> coalesce(s.n, 0) ORDER BY 1, 2, 3, 4, 5"
-        ),
-        {"territory_id": territory_id},
+    counted = f"SELECT * FROM {TABLE} WHERE {where} AND n <> 0"
+    return _differences(conn, counted, _source(territory_id), _KEY, territory_id) + _rollup_differences(
+        conn, territory_id
     )
-    return [Difference(*row) for row in rows] + _rollup_differences(conn, territory_id)
