@@ -156,6 +156,11 @@ def refer_barrier(
     if pending is not None:
         raise Conflict("Ce frein a déjà une orientation en cours vers un partenaire.")
     with unit_of_work() as session:
+        # Two referrals of one pathway to the same partner at once (two barriers, two tabs) must not
+        # both find it outside the team and both add it: the second would break the active-member
+        # unique index (a 409 seen under load). The pathway row is locked first (FOR NO KEY UPDATE,
+        # as the follow-up hook locks it before commit), so the second looks once the first is in.
+        session.execute(sa.select(Pathway.id).where(Pathway.id == pathway.id).with_for_update(key_share=True)).all()
         is_member = session.scalar(
             sa.select(PathwayMember.id).where(
                 PathwayMember.pathway_id == pathway.id,
