@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from flask import Flask, render_template_string
+from flask import Flask, render_template_string, url_for
 
 from app import labels
+from app.core.formatting import with_query
 from app.db_types import StrEnum
 
 
@@ -85,3 +86,17 @@ def test_a_date_at_the_end_of_time_is_still_shown(app) -> None:
     with app.test_request_context():
         out = render_template_string("{{ t|datetime_fr }}", t=datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
     assert "9999" in out
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"type": "orientation_late", "structure": None, "referent": 5},
+    {"structure": 3, "referent": None},
+    {"type": "a b&c=é", "referent": 0},
+])
+def test_with_query_gives_what_url_for_gives(app: Flask, params: dict) -> None:
+    """A long table's links built from one `url_for` (« Pilotage »): the same as `url_for` with the
+    same query arguments (their order kept, unset ones left out, values encoded)."""
+    with app.test_request_context():
+        base = url_for("followup.list_view", name="alertes")
+        assert with_query(base, **params) == url_for("followup.list_view", name="alertes", **params)
