@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+
+# The PostgreSQL server of the suite, and the marks of a module whose tests commit for real on it
+# (each in a database of its own: `scratch_database`), skipped without it.
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+POSTGRES_WITH_COMMITS = [
+    pytest.mark.no_rollback,
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(not PG_URL.startswith("postgresql"), reason="needs PostgreSQL (TEST_DATABASE_URL)"),
+]
 
 
 def count_rows(model: Any, *where: Any) -> int:

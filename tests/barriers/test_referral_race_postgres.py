@@ -4,7 +4,6 @@ index. Seen under load (bench/load.py): a 409 for a referral whose partner anoth
 same pathway was adding to the team at that moment."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -23,13 +22,9 @@ from app.pathways.models import Pathway, PathwayMember
 from tests import db_helpers
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+PG_URL = db_helpers.PG_URL
 
-pytestmark = [
-    pytest.mark.no_rollback,
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(not PG_URL.startswith("postgresql"), reason="needs PostgreSQL (TEST_DATABASE_URL)"),
-]
+pytestmark = db_helpers.POSTGRES_WITH_COMMITS
 
 
 @pytest.fixture
@@ -50,7 +45,8 @@ def test_a_referral_waits_for_another_one_adding_the_same_partner_to_the_team(sc
         pathway = PathwayFactory(referent=referent, lead_agency=lead)
         barrier = BarrierFactory(pathway=pathway)
         db.session.commit()
-        ids = {"pathway": pathway.id, "barrier": barrier.id, "partner": partner.id, "referent": referent.id}
+        ids = {"pathway": pathway.id, "barrier": barrier.id, "partner": partner.id, "referent": referent.id,
+               "territory": territory.id}
         db.session.remove()
 
     # Another transaction is adding the partner to the team, holding the pathway row as the first
@@ -60,7 +56,7 @@ def test_a_referral_waits_for_another_one_adding_the_same_partner_to_the_team(sc
     tx = holder.begin()
     holder.execute(sa.text("SELECT id FROM pathway WHERE id = :p FOR NO KEY UPDATE"), {"p": ids["pathway"]}).all()
     holder.execute(sa.insert(PathwayMember.__table__).values(
-        territory_id=db_helpers_territory(holder, ids["pathway"]), pathway_id=ids["pathway"],
+        territory_id=ids["territory"], pathway_id=ids["pathway"],
         agency_id=ids["partner"], added_at=utcnow(), added_by_id=ids["referent"]))
 
     outcome: dict[str, object] = {}
@@ -97,7 +93,3 @@ def test_a_referral_waits_for_another_one_adding_the_same_partner_to_the_team(sc
         assert db.session.get(Referral, outcome["referral"]) is not None
         assert db.session.get(Pathway, ids["pathway"]) is not None
         db.session.remove()
-
-
-def db_helpers_territory(conn: sa.Connection, pathway_id: int) -> int:
-    return conn.scalar(sa.text("SELECT territory_id FROM pathway WHERE id = :p"), {"p": pathway_id})

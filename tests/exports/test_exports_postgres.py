@@ -1,7 +1,6 @@
 """Two runners at once on PostgreSQL (two scheduler processes): every export is built exactly once."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -22,13 +21,9 @@ from app.workspace import exports
 from tests import db_helpers
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+PG_URL = db_helpers.PG_URL
 
-pytestmark = [
-    pytest.mark.no_rollback,
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(not PG_URL.startswith("postgresql"), reason="needs PostgreSQL (TEST_DATABASE_URL)"),
-]
+pytestmark = db_helpers.POSTGRES_WITH_COMMITS
 
 
 @pytest.fixture

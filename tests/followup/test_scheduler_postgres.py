@@ -22,13 +22,9 @@ from tests import db_helpers
 from tests.followup.test_scan import paris
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+PG_URL = db_helpers.PG_URL
 
-pytestmark = [
-    pytest.mark.no_rollback,
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(not PG_URL.startswith("postgresql"), reason="needs PostgreSQL (TEST_DATABASE_URL)"),
-]
+pytestmark = db_helpers.POSTGRES_WITH_COMMITS
 
 
 @pytest.fixture
