@@ -1,6 +1,7 @@
 """Writing the audit trail. Callers add events inside their own transaction (one commit)."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,10 +52,7 @@ def record_event(
 def record_read(actor: User, pathway: Pathway, *, what: str = "record") -> None:
     """Log that `actor` opened the record of `pathway`, and commit it at once (or with the caller's
     unit of work, when called inside one: no savepoint, the event is written with the rest or not)."""
-    if in_unit_of_work():
-        record_event(actor, f"pathway.read.{what}", object_type="pathway", object_id=pathway.id, pathway=pathway)
-        return
-    with unit_of_work():
+    with nullcontext() if in_unit_of_work() else unit_of_work():
         record_event(actor, f"pathway.read.{what}", object_type="pathway", object_id=pathway.id, pathway=pathway)
 
 
