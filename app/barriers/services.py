@@ -21,6 +21,7 @@ from app.barriers.models import (
 from app.db_types import utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db
+from app.followup import summary
 from app.notifications.models import NotificationEvent
 from app.notifications.services import notify, referral_recipients
 from app.pathways.models import Pathway, PathwayMember
@@ -158,9 +159,9 @@ def refer_barrier(
     with unit_of_work() as session:
         # Two referrals of one pathway to the same partner at once (two barriers, two tabs) must not
         # both find it outside the team and both add it: the second would break the active-member
-        # unique index (a 409 seen under load). The pathway row is locked first (FOR NO KEY UPDATE,
-        # as the follow-up hook locks it before commit), so the second looks once the first is in.
-        session.execute(sa.select(Pathway.id).where(Pathway.id == pathway.id).with_for_update(key_share=True)).all()
+        # unique index (a 409 seen under load). The pathway row is locked first, the way the
+        # follow-up hook locks it before commit, so the second looks once the first is in.
+        summary.lock(session.connection(), [pathway.id])
         is_member = session.scalar(
             sa.select(PathwayMember.id).where(
                 PathwayMember.pathway_id == pathway.id,
